@@ -1,0 +1,1 @@
+"""Benchmarks, runnable by hand (`make bench`); results go to docs/benchmarks.md."""

@@ -1,0 +1,287 @@
+"""`python -m simulator ...`: validate, list, analyze, play, users, schema (DESIGN.md contract).
+
+Readable text for people, ``--json`` for machines, exit 1 with a clear message on bad input;
+never a traceback for anything a user can get wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from simulator.analysis import analyze
+from simulator.config import ConfigError, load_settings
+from simulator.scenario import (
+    LANGUAGES,
+    SCENARIO_ROOT,
+    ScenarioError,
+    ScenarioLibrary,
+    UnknownScenario,
+    format_problem,
+    load_scenario_file,
+    scenario_files,
+    schema_json,
+)
+
+
+class UsageError(Exception):
+    """Bad input from the command line: printed as one line, exit 1."""
+
+
+def _open_service():
+    from simulator.session import SessionService
+    from simulator.store.db import open_repository
+
+    settings = load_settings()
+    return SessionService(open_repository(settings.database_url))
+
+
+# -- validate ----------------------------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    paths = [Path(p) for p in args.paths] or [SCENARIO_ROOT]
+    problems: list[str] = []
+    checked = 0
+    for path in paths:
+        if not path.exists():
+            problems.append(format_problem(str(path), "(file)", "no such file or folder"))
+    for file in scenario_files([p for p in paths if p.exists()]):
+        checked += 1
+        try:
+            load_scenario_file(file)
+        except ScenarioError as exc:
+            problems.extend(format_problem(*p) for p in exc.problems)
+    for line in problems:
+        print(line, file=out)
+    if not problems:
+        print(f"{checked} scenario file(s) valid", file=out)
+    return 1 if problems else 0
+
+
+# -- list --------------------------------------------------------------------------------------
+def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    library = ScenarioLibrary()
+    scenarios = library.all(args.lang)
+    if args.json:
+        rows = [
+            {
+                "id": s.id,
+                "lang": s.lang,
+                "title": s.title,
+                "sector": s.sector,
+                "temperament": s.persona.temperament.value,
+                "difficulty": s.difficulty,
+                "fault": s.fault.value,
+                "referral_target": s.handling.referral.target.value,
+            }
+            for s in scenarios
+        ]
+        print(json.dumps(rows, ensure_ascii=False), file=out)
+    else:
+        for s in scenarios:
+            print(f"{s.id:28} {s.lang}  {s.persona.temperament.value:11} d{s.difficulty}  {s.title}", file=out)
+    for problem in library.problems:
+        print("skipped: " + format_problem(*problem), file=sys.stderr)
+    return 0
+
+
+# -- analyze -----------------------------------------------------------------------------------
+def cmd_analyze(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    library: ScenarioLibrary | None = None
+    failed = False
+    for number, raw in enumerate(stdin, start=1):
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw)
+            if not isinstance(item, dict) or not isinstance(item.get("trainee"), str):
+                raise ValueError('expected an object with a "trainee" string')
+            lang = item.get("lang") or args.lang
+            if lang not in LANGUAGES:
+                raise ValueError(f"unknown lang '{lang}'; use one of {', '.join(LANGUAGES)}")
+            scenario = None
+            if item.get("scenario"):
+                library = library or ScenarioLibrary()
+                scenario = library.get(item["scenario"], lang)
+            result = analyze(item["trainee"], lang, customer_last=item.get("customer"), scenario=scenario)
+            print(json.dumps(result.contract_dict(), ensure_ascii=False), file=out)
+        except (ValueError, UnknownScenario) as exc:
+            failed = True
+            message = f"line {number}: {exc}"
+            print(json.dumps({"error": message}, ensure_ascii=False), file=out)
+            print(message, file=sys.stderr)
+    return 1 if failed else 0
+
+
+# -- play --------------------------------------------------------------------------------------
+def _trainee_lines(path: Path) -> list[str]:
+    try:
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from None
+
+
+def _interactive(out: TextIO, stdin: TextIO) -> Iterator[str]:
+    print("Type your reply and press Enter. '/end' (or Ctrl-D) ends the session.", file=out)
+    while True:
+        print("You: ", end="", file=out, flush=True)
+        line = stdin.readline()
+        if not line or line.strip() == "/end":
+            return
+        if line.strip():
+            yield line
+
+
+def cmd_play(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from simulator.session import InputError
+
+    service = _open_service()
+    record = service.start(args.id, args.lang, seed=args.seed)
+    scenario = service.scenario_for(record)
+    talk = not args.json
+    if talk:
+        b = scenario.briefing
+        print(f"# {scenario.title}\nYou are: {b.role}\nSetting: {b.setting}\nGoal: {b.goal}\n", file=out)
+        print(f"{scenario.persona.name}: {service.transcript(record.id)[0].text}", file=out)
+    lines = _trainee_lines(Path(args.trainee_file)) if args.trainee_file else _interactive(out, stdin)
+    card = None
+    for line in lines:
+        try:
+            result = service.say(record.id, line)
+        except InputError as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            continue
+        if talk:
+            tags = ", ".join(t.value for t in result.analysis.tags) or "-"
+            levels = result.mood.levels()
+            print(f"  [{tags}]  anger {levels['anger']:.1f}  trust {levels['trust']:.1f}", file=out)
+            print(f"{scenario.persona.name}: {result.customer}", file=out)
+        if result.ended:
+            card = result.scorecard
+            break
+    card = card or service.end(record.id)
+    if args.json:
+        print(json.dumps(_play_json(service, record.id, card), ensure_ascii=False), file=out)
+    else:
+        print(f"\nOutcome: {card.outcome}   Overall: {card.overall:.0f}", file=out)
+        for dim in card.dimensions.values():
+            if dim.applies:
+                print(f"  {dim.label:30} {dim.score:5.0f}  {dim.feedback}", file=out)
+    return 0
+
+
+def _play_json(service, session_id: str, card) -> dict:
+    from simulator.mood import MoodState
+
+    turns = []
+    for t in service.transcript(session_id):
+        turns.append(
+            {
+                "speaker": t.speaker,
+                "text": t.text,
+                "tags": (t.analysis or {}).get("tags", []),
+                "mood": MoodState.model_validate(t.mood).levels() if t.mood else None,
+            }
+        )
+    record = service.session(session_id)
+    return {
+        "scenario": record.scenario_id,
+        "lang": record.lang,
+        "outcome": card.outcome,
+        "overall": card.overall,
+        "dimensions": card.scores(),
+        "turns": turns,
+    }
+
+
+# -- users -------------------------------------------------------------------------------------
+def cmd_users_add(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from simulator.auth import create_user
+    from simulator.store.db import open_repository
+
+    if not args.password_stdin:
+        raise UsageError("give the password on standard input with --password-stdin")
+    password = stdin.readline().rstrip("\r\n")
+    repo = open_repository(load_settings().database_url)
+    try:
+        user = create_user(repo, args.name, args.role, password)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"user '{user.name}' added with role {user.role}", file=out)
+    return 0
+
+
+# -- schema ------------------------------------------------------------------------------------
+def cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
+    text = schema_json()
+    if args.write:
+        target = SCENARIO_ROOT / "schema.json"
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target}", file=out)
+    else:
+        out.write(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m simulator", description="Tenang complaint-handling simulator")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check scenario files")
+    p.add_argument("paths", nargs="*", help="files or folders (default: the built-in scenarios)")
+
+    p = sub.add_parser("list", help="list scenarios")
+    p.add_argument("--lang", choices=LANGUAGES)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("analyze", help="analyse trainee turns: JSON Lines on stdin")
+    p.add_argument("--lang", choices=LANGUAGES, default="en")
+
+    p = sub.add_parser("play", help="play a scenario in the terminal")
+    p.add_argument("id")
+    p.add_argument("--lang", required=True, choices=LANGUAGES)
+    p.add_argument("--trainee-file", help="one trainee turn per non-empty line")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--engine", choices=("scripted", "llm"), default="scripted")
+    p.add_argument("--judge", choices=("rules", "llm"), default="rules")
+
+    p = sub.add_parser("users", help="manage users")
+    users = p.add_subparsers(dest="users_command", required=True)
+    add = users.add_parser("add", help="add a user")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=("trainee", "trainer", "hr", "admin"))
+    add.add_argument("--password-stdin", action="store_true")
+
+    p = sub.add_parser("schema", help="print the scenario JSON Schema")
+    p.add_argument("--write", action="store_true", help="write scenarios/schema.json")
+    return parser
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None, stdin: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    stdin = stdin or sys.stdin
+    args = build_parser().parse_args(argv)
+    try:
+        match args.command:
+            case "validate":
+                return cmd_validate(args, out)
+            case "list":
+                return cmd_list(args, out)
+            case "analyze":
+                return cmd_analyze(args, out, stdin)
+            case "play":
+                if args.engine == "llm" or args.judge == "llm":
+                    raise UsageError("--engine llm / --judge llm need LLM mode, which is not available yet")
+                return cmd_play(args, out, stdin)
+            case "users":
+                return cmd_users_add(args, out, stdin)
+            case "schema":
+                return cmd_schema(args, out)
+    except (UsageError, UnknownScenario, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 2

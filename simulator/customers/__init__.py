@@ -1,0 +1,1 @@
+"""Customer engines behind one interface: scripted (offline) and llm (OpenAI-compatible)."""

@@ -1,0 +1,60 @@
+"""The customer engine interface and what every engine shares: which hidden facts a turn asks for."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from simulator.analysis_types import Tag, TurnAnalysis
+from simulator.mood import MoodState
+from simulator.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Line:
+    speaker: str  # "customer" or "trainee"
+    text: str
+
+
+@dataclass(frozen=True)
+class CustomerContext:
+    """Everything an engine may use to voice the customer's next line."""
+
+    scenario: Scenario
+    mood: MoodState  # the state after the trainee's turn (situation and outcome included)
+    transcript: list[Line]  # the conversation so far, the trainee's latest turn last
+    new_facts: list[str] = field(default_factory=list)  # hidden fact ids to reveal now
+    repeated_fact: bool = False  # the trainee asked again for something already told
+    seed: int = 0
+
+
+class CustomerEngine(ABC):
+    """Voices the customer. The mood model decides how the customer feels; the engine says it."""
+
+    name: str
+
+    @abstractmethod
+    def opening(self, scenario: Scenario, seed: int) -> str:
+        """The customer's first message."""
+
+    @abstractmethod
+    def reply(self, ctx: CustomerContext) -> str:
+        """The customer's answer to the trainee's latest turn."""
+
+
+def _mentions(text: str, cue: str) -> bool:
+    return re.search(r"(?<!\w)" + re.escape(cue.lower()), text) is not None
+
+
+def facts_asked(text: str, analysis: TurnAnalysis, scenario: Scenario, revealed: list[str]) -> tuple[list[str], bool]:
+    """Hidden facts a trainee turn asks for: (newly revealed ids, whether it re-asked a told one).
+
+    A fact comes out only for a question (or a request to check) that mentions one of its cues.
+    """
+    if not (analysis.has(Tag.question) or "?" in text):
+        return [], False
+    lowered = text.lower()
+    asked = [f.id for f in scenario.hidden_facts if any(_mentions(lowered, c) for c in f.asked_by)]
+    new = [fid for fid in asked if fid not in revealed]
+    return new, bool(asked) and not new

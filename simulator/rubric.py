@@ -1,0 +1,73 @@
+"""Rubric model: the scored dimensions, their weights, points, feedback and levels, from YAML."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+RUBRIC_DIR = Path(__file__).resolve().parent.parent / "rubrics"
+DIMENSIONS = (
+    "listening",
+    "empathy",
+    "apology",
+    "non_defensive",
+    "diagnosis",
+    "referral",
+    "commitment",
+    "resolution",
+    "composure",
+)
+
+Applies = Literal["always", "needs_cause", "referral", "commitment"]
+
+
+class Localised(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    en: str
+    id: str
+
+    def get(self, lang: str) -> str:
+        return self.id if lang == "id" else self.en
+
+
+class Feedback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    good: Localised
+    weak: Localised
+
+
+class Dimension(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    weight: float = Field(gt=0)
+    applies: Applies
+    label: Localised
+    description: Localised
+    points: dict[str, float]
+    feedback: Feedback
+    better: Localised
+    levels: dict[int, Localised]
+
+
+class Rubric(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    pass_mark: float = Field(ge=0, le=100)
+    dimensions: dict[str, Dimension]
+
+    @model_validator(mode="after")
+    def _all_dimensions(self) -> Rubric:
+        missing = [k for k in DIMENSIONS if k not in self.dimensions]
+        extra = [k for k in self.dimensions if k not in DIMENSIONS]
+        if missing or extra:
+            raise ValueError(f"rubric dimensions must be exactly {', '.join(DIMENSIONS)}; missing {missing}, unknown {extra}")
+        return self
+
+
+@lru_cache(maxsize=8)
+def load_rubric(name: str = "default", folder: Path = RUBRIC_DIR) -> Rubric:
+    path = folder / f"{name}.yaml"
+    return Rubric.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))

@@ -1,0 +1,131 @@
+"""Rule-based scoring on synthetic analyses: scenario-aware, evidence-backed, weighted overall."""
+
+import pytest
+
+from simulator.analysis_types import Evidence, Tag, TurnAnalysis
+from simulator.mood import initial_state, update
+from simulator.rubric import DIMENSIONS, load_rubric
+from simulator.scoring import TraineeTurn, score
+from tests.scenario_factory import make_scenario
+
+RUBRIC = load_rubric()
+
+
+def analysed(text: str, *tags: Tag, **extra) -> TurnAnalysis:
+    return TurnAnalysis(tags=list(tags), evidence={t: Evidence(text=text, start=0, end=len(text)) for t in tags}, **extra)
+
+
+def run(scenario, turns, facts=None):
+    state = initial_state(scenario)
+    trainee = []
+    for i, (text, analysis) in enumerate(turns):
+        state = update(state, analysis, scenario, (facts or {}).get(i, []))
+        trainee.append(TraineeTurn(index=2 * i + 1, text=text, analysis=analysis))
+        if state.outcome:
+            break
+    outcome = state.outcome.value if state.outcome else "abandoned"
+    return score(trainee, scenario, RUBRIC, state, outcome)
+
+
+GOOD = [
+    ("I'm sorry, a 500 bill must be a shock.", analysed("x", Tag.acknowledge, Tag.apology, Tag.empathy)),
+    ("When did the meter reader last come?", analysed("x", Tag.question)),
+    ("Since when has it been high?", analysed("x", Tag.question)),
+    ("We'll re-read it Thursday and credit the difference.", analysed("x", Tag.time_estimate, Tag.compensation, time_days=3)),
+]
+DEFENSIVE = [
+    ("Our meters are never wrong.", analysed("x", Tag.defensive)),
+    ("That's procedure, pay first.", analysed("x", Tag.defensive)),
+    ("Calm down, sir.", analysed("x", Tag.defensive)),
+]
+
+
+def test_good_beats_defensive_by_30():
+    scenario = make_scenario()
+    good, bad = run(scenario, GOOD, facts={1: ["meter"], 2: ["since"]}), run(scenario, DEFENSIVE)
+    assert good.outcome == "resolved"
+    assert bad.outcome != "resolved"
+    assert good.overall - bad.overall >= 30
+    for key in ("empathy", "non_defensive"):
+        assert good.dimensions[key].score - bad.dimensions[key].score >= 30
+
+
+def test_every_dimension_has_feedback_and_better_phrasing_in_the_session_language():
+    card = run(make_scenario(lang="en"), GOOD, facts={1: ["meter"]})
+    assert set(card.dimensions) == set(DIMENSIONS)
+    for dim in card.dimensions.values():
+        assert 0 <= dim.score <= 100 and dim.feedback and dim.better
+    card_id = run(make_scenario(lang="id"), GOOD, facts={1: ["meter"]})
+    assert card_id.dimensions["apology"].better.startswith("Mohon maaf")
+
+
+def test_evidence_quotes_point_at_trainee_turns():
+    patient = {"name": "Bu Ani", "temperament": "confused", "mood": {"anger": 3, "trust": 5}, "speaking_style": "slow"}
+    card = run(make_scenario(persona=patient), DEFENSIVE)
+    evidence = card.dimensions["non_defensive"].evidence
+    assert [q.turn for q in evidence] == [1, 3, 5]
+    assert all(not q.positive for q in evidence)
+
+
+def test_overall_is_the_weighted_mean_of_applying_dimensions():
+    card = run(make_scenario(), GOOD, facts={1: ["meter"]})
+    applied = [d for d in card.dimensions.values() if d.applies]
+    expected = sum(d.score * d.weight for d in applied) / sum(d.weight for d in applied)
+    assert card.overall == pytest.approx(expected, abs=0.05)
+    assert not card.dimensions["referral"].applies  # no referral needed, none made
+
+
+REFERRAL_SCENARIO = dict(
+    fault="third_party",
+    handling={
+        "compensation_due": False,
+        "needs_cause": False,
+        "time_frame": "today",
+        "referral": {"target": "other", "party": "PLN", "contact": "call 123", "accept_cues": ["pln", "123"]},
+    },
+)
+
+
+def test_right_referral_scores_high_and_brush_off_low():
+    scenario = make_scenario(**REFERRAL_SCENARIO)
+    right = run(scenario, [("Sorry, PLN handles this: call 123.", analysed("x", Tag.apology, Tag.referral, referral_target="other", referral_matches=True))])
+    brush = run(scenario, [("That's not our business.", analysed("x", Tag.defensive))])
+    wrong = run(scenario, [("Go to the city hall.", analysed("x", Tag.referral, referral_target="other", referral_matches=False))])
+    assert right.dimensions["referral"].score >= 70
+    assert brush.dimensions["referral"].score <= 40
+    assert wrong.dimensions["referral"].score <= 40
+    assert "PLN" in right.dimensions["referral"].better and "call 123" in right.dimensions["referral"].better
+
+
+def test_remedy_for_a_customer_fault_is_over_reaction():
+    scenario = make_scenario(fault="customer", handling={"compensation_due": False, "time_frame": "now"})
+    fitting = run(scenario, [("Let me check your account.", analysed("x", Tag.question))])
+    over = run(scenario, [("Here is a free voucher.", analysed("x", Tag.compensation))])
+    assert over.dimensions["resolution"].score < fitting.dimensions["resolution"].score
+
+
+def test_missing_remedy_where_one_is_due_costs_points():
+    scenario = make_scenario()
+    with_remedy = run(scenario, [("We will refund you.", analysed("x", Tag.compensation))])
+    without = run(scenario, [("Let me check.", analysed("x", Tag.question))])
+    assert with_remedy.dimensions["resolution"].score - without.dimensions["resolution"].score >= 50
+
+
+def test_stuffing_earns_no_apology_or_empathy():
+    scenario = make_scenario()
+    stuffed = run(scenario, [("sorry sorry I understand", analysed("x", Tag.apology, Tag.empathy, stuffing=True))])
+    assert stuffed.dimensions["apology"].score == 0
+    assert stuffed.dimensions["empathy"].score == 0
+
+
+def test_hostility_costs_composure():
+    scenario = make_scenario()
+    calm = run(scenario, [("I understand.", analysed("x", Tag.empathy))])
+    hostile = run(scenario, [("Are you stupid?", analysed("x", Tag.hostile))])
+    assert calm.dimensions["composure"].score - hostile.dimensions["composure"].score >= 50
+
+
+def test_no_turns_scores_zero_not_crash():
+    scenario = make_scenario()
+    card = score([], scenario, RUBRIC, initial_state(scenario), "abandoned")
+    assert card.overall == 0

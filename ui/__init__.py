@@ -1,0 +1,1 @@
+"""Shared pieces of the Streamlit pages: resources, the signed-in user, role checks, strings."""
