@@ -1,0 +1,1 @@
+"""Tenang: a complaint-handling practice simulator (core package; never imports streamlit)."""

@@ -1,0 +1,148 @@
+"""SQLAlchemy 2 declarative models: users, sessions, turns, scores.
+
+These classes stay inside ``simulator.store``: the :class:`~simulator.store.repository.Repository`
+returns plain records, never live ORM objects. Schema changes go through a new Alembic revision
+in ``simulator/store/migrations/versions/`` (``tests/test_store.py`` checks that the models and
+the migrated schema agree).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Double,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Role(StrEnum):
+    trainee = "trainee"
+    trainer = "trainer"
+    hr = "hr"
+    admin = "admin"
+
+
+ROLES: tuple[str, ...] = tuple(r.value for r in Role)
+UI_LANGS: tuple[str, ...] = ("en", "id")
+SESSION_LANGS: tuple[str, ...] = ("id", "en")
+SPEAKERS: tuple[str, ...] = ("customer", "trainee")
+ENGINES: tuple[str, ...] = ("scripted", "llm")
+STATUSES: tuple[str, ...] = ("active", "ended")
+OUTCOMES: tuple[str, ...] = ("resolved", "referred", "walked_away", "escalated", "turn_limit", "abandoned")
+
+NAME_MAX = 64
+EMAIL_MAX = 254
+
+#: JSON on SQLite (text), JSONB on PostgreSQL. ``none_as_null``: Python None is SQL NULL.
+JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(_in("role", ROLES), name="role"),
+        CheckConstraint(_in("ui_lang", UI_LANGS), name="ui_lang"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # NULL: OIDC-only user
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    ui_lang: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PracticeSession(Base):
+    """One practice conversation (table ``sessions``; not to be confused with an ORM Session)."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        CheckConstraint(_in("engine", ENGINES), name="engine"),
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        Index("ix_sessions_user_id_started_at", "user_id", "started_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # secrets.token_urlsafe(16)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    scenario_id: Mapped[str] = mapped_column(String(128), index=True)
+    lang: Mapped[str] = mapped_column(String(8))
+    scenario_version: Mapped[int | None]
+    engine: Mapped[str] = mapped_column(String(16))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id"), index=True)
+    branch_turn: Mapped[int | None]
+    state_json: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    overall: Mapped[float | None] = mapped_column(Double)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Turn(Base):
+    __tablename__ = "turns"
+    __table_args__ = (
+        UniqueConstraint("session_id", "idx"),
+        CheckConstraint(_in("speaker", SPEAKERS), name="speaker"),
+        CheckConstraint("idx >= 0", name="idx_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    idx: Mapped[int]
+    speaker: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    analysis_json: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    mood_json: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    notice: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Score(Base):
+    __tablename__ = "scores"
+    __table_args__ = (UniqueConstraint("session_id", "dimension"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    dimension: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Double)
+    applies: Mapped[bool] = mapped_column(default=True)
+    evidence_json: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    feedback: Mapped[str] = mapped_column(Text, default="")
+    better: Mapped[str] = mapped_column(Text, default="")
