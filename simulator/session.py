@@ -41,6 +41,7 @@ class TurnResult:
     ended: bool
     outcome: str | None
     scorecard: Scorecard | None
+    notice: str | None = None
 
 
 def validate_turn_text(text: str) -> str:
@@ -125,13 +126,15 @@ class SessionService:
         reply = self.engine.reply(ctx)
 
         mood = after.model_dump(mode="json")
-        self.repo.append_turn(session_id, "trainee", text, analysis=analysis.model_dump(mode="json"), mood=mood)
-        self.repo.append_turn(session_id, "customer", reply, mood=mood)
-        self.repo.update_session(session_id, state={"mood": mood})
+        exchange = [
+            {"speaker": "trainee", "text": text, "analysis": analysis.model_dump(mode="json"), "mood": mood},
+            {"speaker": "customer", "text": reply.text, "mood": mood, "notice": reply.notice},
+        ]
+        self.repo.append_turns(session_id, exchange, state={"mood": mood})
         card = None
         if after.outcome is not None:
             card = self._finish(session_id, scenario, after, after.outcome.value)
-        return TurnResult(session_id, analysis, reply, after, card is not None, card and card.outcome, card)
+        return TurnResult(session_id, analysis, reply.text, after, card is not None, card and card.outcome, card, reply.notice)
 
     def branch(self, session_id: str, turn_idx: int, text: str) -> TurnResult:
         """What if: a new session that shares the turns before trainee turn ``turn_idx`` and

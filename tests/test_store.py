@@ -440,3 +440,18 @@ def test_records_are_detached_values(repo):
         s.status = "ended"  # frozen record, not a live ORM object
     s.state["k"].append(3)  # mutating the returned dict does not touch the database
     assert repo.get_session(s.id).state == {"k": [1, 2]}
+
+
+def test_append_turns_writes_an_exchange_and_state_in_one_transaction(repo):
+    record = repo.create_session(scenario_id="water-bill-surge", lang="en", engine="scripted", seed=1)
+    repo.append_turn(record.id, "customer", "opening")
+    turns = repo.append_turns(
+        record.id,
+        [{"speaker": "trainee", "text": "hello"}, {"speaker": "customer", "text": "hi", "notice": "n"}],
+        state={"mood": {"anger": 3}},
+    )
+    assert [t.idx for t in turns] == [1, 2]
+    assert repo.get_session(record.id).state == {"mood": {"anger": 3}}
+    with pytest.raises(ValueError):  # one bad turn: nothing of the exchange is stored
+        repo.append_turns(record.id, [{"speaker": "trainee", "text": "ok"}, {"speaker": "robot", "text": "x"}])
+    assert len(repo.get_turns(record.id)) == 3

@@ -29,6 +29,15 @@ class CustomerContext:
     seed: int = 0
 
 
+@dataclass(frozen=True)
+class Reply:
+    """The customer's line, with a notice for the trainee (e.g. a fallback) and call metadata."""
+
+    text: str
+    notice: str | None = None
+    meta: dict | None = None  # e.g. model, tokens in/out, latency, for engines that call a model
+
+
 class CustomerEngine(ABC):
     """Voices the customer. The mood model decides how the customer feels; the engine says it."""
 
@@ -39,7 +48,7 @@ class CustomerEngine(ABC):
         """The customer's first message."""
 
     @abstractmethod
-    def reply(self, ctx: CustomerContext) -> str:
+    def reply(self, ctx: CustomerContext) -> Reply:
         """The customer's answer to the trainee's latest turn."""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from simulator.customers.base import CustomerContext, CustomerEngine
+from simulator.customers.base import CustomerContext, CustomerEngine, Reply
 from simulator.scenario import Scenario, Situation, lines_for
 
 # Where to look when a situation's lines are used up, so no line is ever said twice.
@@ -26,7 +26,10 @@ class ScriptedCustomer(CustomerEngine):
     def opening(self, scenario: Scenario, seed: int) -> str:
         return scenario.opening
 
-    def reply(self, ctx: CustomerContext) -> str:
+    def reply(self, ctx: CustomerContext) -> Reply:
+        return Reply(self._text(ctx))
+
+    def _text(self, ctx: CustomerContext) -> str:
         situation = ctx.mood.situation or Situation.unheard
         if situation is Situation.unknown_question and ctx.repeated_fact:
             situation = Situation.fact_already_given

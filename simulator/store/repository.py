@@ -14,7 +14,7 @@ import json
 import math
 import secrets
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -128,6 +128,25 @@ class ScoreRecord(ScoreRow):
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _new_turn(turn: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate one turn for :meth:`Repository.append_turns` into Turn column values."""
+    speaker = _choice("speaker", turn.get("speaker"), SPEAKERS)
+    text = turn.get("text")
+    if not isinstance(text, str):
+        raise ValueError(f"text: expected a string, got {type(text).__name__}")
+    notice = turn.get("notice")
+    if notice is not None and not isinstance(notice, str):
+        raise ValueError(f"notice: expected a string or None, got {type(notice).__name__}")
+    analysis, mood = turn.get("analysis"), turn.get("mood")
+    return {
+        "speaker": speaker,
+        "text": text,
+        "analysis_json": _json_object("analysis", analysis) if analysis is not None else None,
+        "mood_json": _json_object("mood", mood) if mood is not None else None,
+        "notice": notice,
+    }
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -499,34 +518,36 @@ class Repository:
         mood: Mapping[str, Any] | BaseModel | None = None,
         notice: str | None = None,
     ) -> TurnRecord:
-        """Store the next turn of a session and commit. ``idx`` is the next free index, chosen
-        in the same transaction; concurrent writers are serialised (SQLite: BEGIN IMMEDIATE;
-        PostgreSQL: a row lock on the session) and, as a last resort, a unique-index clash is
-        retried with the next index."""
-        speaker = _choice("speaker", speaker, SPEAKERS)
-        if not isinstance(text, str):
-            raise ValueError(f"text: expected a string, got {type(text).__name__}")
-        analysis_data = _json_object("analysis", analysis) if analysis is not None else None
-        mood_data = _json_object("mood", mood) if mood is not None else None
-        if notice is not None and not isinstance(notice, str):
-            raise ValueError(f"notice: expected a string or None, got {type(notice).__name__}")
+        """Store the next turn of a session and commit (see :meth:`append_turns`)."""
+        turn = {"speaker": speaker, "text": text, "analysis": analysis, "mood": mood, "notice": notice}
+        return self.append_turns(session_id, [turn])[0]
+
+    def append_turns(
+        self,
+        session_id: str,
+        turns: Sequence[Mapping[str, Any]],
+        state: Mapping[str, Any] | BaseModel | None = None,
+    ) -> list[TurnRecord]:
+        """Store the next turns of a session (mappings with speaker, text and optional analysis,
+        mood, notice) and, if given, the session's new state, all in one transaction, then
+        commit: a trainee turn and the customer's answer land together or not at all. Indexes
+        are the next free ones, chosen in the same transaction; concurrent writers are
+        serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: a row lock on the session) and, as a
+        last resort, a unique-index clash is retried with the next index."""
+        parsed = [_new_turn(turn) for turn in turns]
+        state_data = _json_object("state", state) if state is not None else None
         for attempt in range(_APPEND_ATTEMPTS):
             try:
                 with self._write() as session:
-                    self._session_row(session, session_id, lock=True)
+                    row_session = self._session_row(session, session_id, lock=True)
                     last = session.scalar(select(func.max(Turn.idx)).where(Turn.session_id == session_id))
-                    row = Turn(
-                        session_id=session_id,
-                        idx=0 if last is None else last + 1,
-                        speaker=speaker,
-                        text=text,
-                        analysis_json=analysis_data,
-                        mood_json=mood_data,
-                        notice=notice,
-                    )
-                    session.add(row)
+                    first = 0 if last is None else last + 1
+                    rows = [Turn(session_id=session_id, idx=first + i, **turn) for i, turn in enumerate(parsed)]
+                    session.add_all(rows)
+                    if state_data is not None:
+                        row_session.state_json = state_data
                     session.flush()
-                    return _to_turn(row)
+                    return [_to_turn(row) for row in rows]
             except IntegrityError:
                 if attempt == _APPEND_ATTEMPTS - 1:
                     raise
