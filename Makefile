@@ -5,7 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup run test bench validate clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: setup browser run test bench validate clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -15,10 +17,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 setup: $(STAMP)
 
+# The browser tests drive Debian's Chromium (Playwright cannot download its own here).
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: $(CHROMIUM) is missing; install Debian's chromium to run the browser tests"; fi; }
+
 run: setup
 	$(BIN)/streamlit run streamlit_app.py
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest
 
 validate: setup

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from simulator.auth import PASSWORD_MAX, PASSWORD_MIN
 from simulator.config import Settings, load_settings
 from simulator.scenario import ScenarioLibrary
 from simulator.session import SessionService
 from simulator.store.db import open_repository
-from simulator.store.repository import Repository, UserRecord
+from simulator.store.models import NAME_MAX
+from simulator.store.repository import ConflictError, Repository, UserRecord
 from ui.i18n import translate
 
 USER_KEY = "user_id"
@@ -68,3 +70,56 @@ def require_role(*roles: str) -> UserRecord:
         st.error(t("not_allowed"))
         st.stop()
     return user
+
+
+# --------------------------------------------------------------------------- shell helpers
+
+#: How each interface language names itself (the language switch shows these).
+LANG_LABELS = {"en": "English", "id": "Bahasa Indonesia"}
+#: Session-state key of the interface language before anyone is signed in (see ``ui_lang``).
+LANG_KEY = "ui_lang"
+
+
+def escape_md(text: str) -> str:
+    """``text`` with Markdown punctuation escaped, for user-chosen names inside Markdown."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~$" else ch for ch in text)
+
+
+def role_label(role: str) -> str:
+    """A role's name in the interface language (``role_trainee``, ... in common.yaml)."""
+    return t(f"role_{role}")
+
+
+def user_error(error: ValueError) -> str:
+    """A readable, translated message for a ``ValueError`` from ``simulator.auth.create_user``.
+
+    The core's messages start with the field at fault ("name: ...", "password: ..."); the
+    password itself never appears in them. Unknown messages are shown as they are.
+    """
+    text = str(error)
+    field = text.partition(":")[0].strip()
+    if isinstance(error, ConflictError) and field in ("name", "email"):
+        return t(f"user_err_{field}_taken")
+    if field == "name":
+        return t("user_err_name", max=NAME_MAX)
+    if field == "password":
+        return t("user_err_password", min=PASSWORD_MIN, max=PASSWORD_MAX)
+    if field == "email":
+        return t("user_err_email")
+    return text
+
+
+def sign_out() -> None:
+    """Forget everything this browser session holds and show the sign-in screen again.
+
+    A user who came in through OIDC (``st.login``) is also logged out of the identity cookie,
+    otherwise the shell would sign them straight back in.
+    """
+    lang = ui_lang()
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.session_state[LANG_KEY] = lang  # the sign-in screen keeps speaking the user's language
+    if st.user.get("is_logged_in"):
+        st.logout()  # redirects and starts a new session
+    else:
+        st.rerun()
