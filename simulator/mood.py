@@ -114,8 +114,15 @@ def _clamp(value: float) -> float:
     return max(0.0, min(10.0, value))
 
 
-def update(state: MoodState, analysis: TurnAnalysis, scenario: Scenario, new_facts: list[str]) -> MoodState:
-    """The state after one trainee turn. ``new_facts`` are hidden fact ids this turn revealed."""
+def update(
+    state: MoodState,
+    analysis: TurnAnalysis,
+    scenario: Scenario,
+    new_facts: list[str],
+    repeated_fact: bool = False,
+) -> MoodState:
+    """The state after one trainee turn. ``new_facts`` are hidden fact ids this turn revealed;
+    ``repeated_fact``: the turn asked again for a fact already told (not idle, not progress)."""
     params = load_params()
     fx = params.effects
     sens = params.temperaments[scenario.persona.temperament]
@@ -195,7 +202,7 @@ def update(state: MoodState, analysis: TurnAnalysis, scenario: Scenario, new_fac
         d_trust -= fx.hostile * sens.trust
         s.threat += fx.hostile
         s.situation = s.situation or Situation.angrier
-    if not substance and not (has(Tag.defensive) or has(Tag.hostile)):
+    if not substance and not repeated_fact and not (has(Tag.defensive) or has(Tag.hostile)):
         s.idle_turns += 1
         d_anger += fx.no_substance * sens.anger_up
     elif substance:
@@ -217,6 +224,8 @@ def update(state: MoodState, analysis: TurnAnalysis, scenario: Scenario, new_fac
     s.outcome = _outcome(s, scenario, params, sens)
     if s.situation is None:
         s.situation = _situation(s, state, analysis, scenario, new_facts, d_anger)
+        if s.situation is Situation.unknown_question and repeated_fact:
+            s.situation = Situation.fact_already_given
     return s
 
 

@@ -56,14 +56,24 @@ def _mentions(text: str, cue: str) -> bool:
     return re.search(r"(?<!\w)" + re.escape(cue.lower()), text) is not None
 
 
+def _asking_text(text: str, analysis: TurnAnalysis) -> str:
+    """The part of a turn that asks: its '?' sentences and the span the analysis tagged question."""
+    parts = [sentence for sentence in re.split(r"(?<=[.!?])\s+", text) if sentence.rstrip().endswith("?")]
+    evidence = analysis.evidence.get(Tag.question)
+    if evidence is not None:
+        parts.append(evidence.text)
+    return " ".join(parts).lower()
+
+
 def facts_asked(text: str, analysis: TurnAnalysis, scenario: Scenario, revealed: list[str]) -> tuple[list[str], bool]:
     """Hidden facts a trainee turn asks for: (newly revealed ids, whether it re-asked a told one).
 
-    A fact comes out only for a question (or a request to check) that mentions one of its cues.
+    A fact comes out only when a question (or a request to check) mentions one of its cues in
+    the asking sentence itself, not anywhere in the turn.
     """
-    if not (analysis.has(Tag.question) or "?" in text):
+    asking = _asking_text(text, analysis)
+    if not asking:
         return [], False
-    lowered = text.lower()
-    asked = [f.id for f in scenario.hidden_facts if any(_mentions(lowered, c) for c in f.asked_by)]
+    asked = [f.id for f in scenario.hidden_facts if any(_mentions(asking, c) for c in f.asked_by)]
     new = [fid for fid in asked if fid not in revealed]
     return new, bool(asked) and not new

@@ -31,8 +31,6 @@ class ScriptedCustomer(CustomerEngine):
 
     def _text(self, ctx: CustomerContext) -> str:
         situation = ctx.mood.situation or Situation.unheard
-        if situation is Situation.unknown_question and ctx.repeated_fact:
-            situation = Situation.fact_already_given
         said = {line.text for line in ctx.transcript if line.speaker == "customer"}
         rng = random.Random(f"{ctx.seed}:{ctx.mood.turn}")
         facts = [f.reveal for f in ctx.scenario.hidden_facts if f.id in ctx.new_facts]
