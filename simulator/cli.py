@@ -15,6 +15,7 @@ from typing import TextIO
 
 from simulator.analysis import analyze
 from simulator.config import ConfigError, load_settings
+from simulator.llm import LLMNotConfigured
 from simulator.scenario import (
     LANGUAGES,
     SCENARIO_ROOT,
@@ -32,12 +33,17 @@ class UsageError(Exception):
     """Bad input from the command line: printed as one line, exit 1."""
 
 
-def _open_service():
+def _open_service(engine: str = "scripted", judge: str = "rules"):
+    """The service; ``engine``/``judge`` "llm" use the model configured in the settings
+    (OPENAI_BASE_URL, OPENAI_API_KEY, TENANG_CUSTOMER_MODEL, TENANG_JUDGE_MODEL)."""
     from simulator.session import SessionService
     from simulator.store.db import open_repository
 
     settings = load_settings()
-    return SessionService(open_repository(settings.database_url))
+    try:
+        return SessionService(open_repository(settings.database_url), engine=engine, judge=judge, settings=settings)
+    except LLMNotConfigured as exc:
+        raise UsageError(f"--engine llm / --judge llm: {exc}") from None
 
 
 # -- validate ----------------------------------------------------------------------------------
@@ -138,7 +144,7 @@ def _interactive(out: TextIO, stdin: TextIO) -> Iterator[str]:
 def cmd_play(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from simulator.session import InputError
 
-    service = _open_service()
+    service = _open_service(args.engine, args.judge)
     record = service.start(args.id, args.lang, seed=args.seed)
     scenario = service.scenario_for(record)
     talk = not args.json
@@ -159,35 +165,45 @@ def cmd_play(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
             levels = result.mood.levels()
             print(f"  [{tags}]  anger {levels['anger']:.1f}  trust {levels['trust']:.1f}", file=out)
             print(f"{scenario.persona.name}: {result.customer}", file=out)
+            if result.notice:
+                print(f"  ({result.notice})", file=out)
         if result.ended:
             card = result.scorecard
             break
     card = card or service.end(record.id)
     if args.json:
-        print(json.dumps(_play_json(service, record.id, card), ensure_ascii=False), file=out)
+        llm = args.engine == "llm" or args.judge == "llm"
+        print(json.dumps(_play_json(service, record.id, card, llm=llm), ensure_ascii=False), file=out)
     else:
         print(f"\nOutcome: {card.outcome}   Overall: {card.overall:.0f}", file=out)
+        if card.notice:
+            print(f"({card.notice})", file=out)
         for dim in card.dimensions.values():
             if dim.applies:
-                print(f"  {dim.label:30} {dim.score:5.0f}  {dim.feedback}", file=out)
+                review = "  [needs review]" if dim.needs_review else ""
+                print(f"  {dim.label:30} {dim.score:5.0f}  {dim.feedback}{review}", file=out)
     return 0
 
 
-def _play_json(service, session_id: str, card) -> dict:
+def _play_json(service, session_id: str, card, llm: bool = False) -> dict:
+    """The DESIGN.md shape; in LLM mode (``llm``) each turn also has its ``notice`` and call
+    ``meta``, and the result the scorecard's ``source``/``notice``, the dimensions that
+    ``needs_review`` and the session's model ``usage``."""
     from simulator.mood import MoodState
 
     turns = []
     for t in service.transcript(session_id):
-        turns.append(
-            {
-                "speaker": t.speaker,
-                "text": t.text,
-                "tags": (t.analysis or {}).get("tags", []),
-                "mood": MoodState.model_validate(t.mood).levels() if t.mood else None,
-            }
-        )
+        turn = {
+            "speaker": t.speaker,
+            "text": t.text,
+            "tags": (t.analysis or {}).get("tags", []),
+            "mood": MoodState.model_validate(t.mood).levels() if t.mood else None,
+        }
+        if llm:
+            turn.update(notice=t.notice, meta=t.meta)
+        turns.append(turn)
     record = service.session(session_id)
-    return {
+    result = {
         "scenario": record.scenario_id,
         "lang": record.lang,
         "outcome": card.outcome,
@@ -195,6 +211,15 @@ def _play_json(service, session_id: str, card) -> dict:
         "dimensions": card.scores(),
         "turns": turns,
     }
+    if llm:
+        result.update(
+            engine=record.engine,
+            source=card.source,
+            notice=card.notice,
+            needs_review=[k for k, d in card.dimensions.items() if d.applies and d.needs_review],
+            usage=service.repo.session_usage(session_id).model_dump(exclude={"session_id"}),
+        )
+    return result
 
 
 # -- users -------------------------------------------------------------------------------------
@@ -274,8 +299,6 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, stdin: TextIO
             case "analyze":
                 return cmd_analyze(args, out, stdin)
             case "play":
-                if args.engine == "llm" or args.judge == "llm":
-                    raise UsageError("--engine llm / --judge llm need LLM mode, which is not available yet")
                 return cmd_play(args, out, stdin)
             case "users":
                 return cmd_users_add(args, out, stdin)

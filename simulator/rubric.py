@@ -52,10 +52,25 @@ class Dimension(BaseModel):
     levels: dict[int, Localised]
 
 
+class JudgeSettings(BaseModel):
+    """How the LLM judge's scores combine with the rules' (see ``simulator/judge.py``).
+
+    Per dimension, where the judge's judgement survived the quote check:
+    ``combined = (1 - weight) * rules + weight * judge``; where it did not, the rules alone.
+    ``review_margin``: judge and rules further apart than this mark the dimension
+    "needs human review".
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    weight: float = Field(0.5, ge=0, le=1)
+    review_margin: float = Field(25, ge=0, le=100)
+
+
 class Rubric(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     pass_mark: float = Field(ge=0, le=100)
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
     dimensions: dict[str, Dimension]
 
     @model_validator(mode="after")

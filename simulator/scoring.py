@@ -44,6 +44,7 @@ class DimensionScore(BaseModel):
     feedback: str
     better: str
     needs_review: bool = False
+    detail: dict | None = None  # with an LLM judge: {"rules": .., "judge": .., "judge_quotes": [..], ...}
 
 
 class Scorecard(BaseModel):

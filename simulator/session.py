@@ -6,19 +6,29 @@ written to the store as it happens, so a conversation survives a refresh or a cr
 
 from __future__ import annotations
 
+import logging
 import secrets
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from simulator.analysis import analyze
 from simulator.analysis_types import TurnAnalysis
-from simulator.customers.base import CustomerContext, CustomerEngine, Line, facts_asked
+from simulator.customers.base import CustomerContext, CustomerEngine, Line, Reply, facts_asked
 from simulator.customers.scripted import ScriptedCustomer
 from simulator.mood import MoodState, initial_state, update
 from simulator.rubric import Rubric, load_rubric
 from simulator.scenario import Scenario, ScenarioLibrary
 from simulator.scoring import DimensionScore, Quote, Scorecard, TraineeTurn, overall, score
 from simulator.store.repository import Repository, ScoreRow, SessionRecord, TurnRecord
+
+if TYPE_CHECKING:
+    from simulator.config import Settings
+    from simulator.judge import LLMJudge
 
 MAX_TURN_CHARS = 1000
 ABANDONED = "abandoned"  # the trainee ended the session before the customer did
@@ -32,6 +42,43 @@ class SessionNotFound(LookupError):
     pass
 
 
+log = logging.getLogger(__name__)
+
+#: Seconds to wait before each new attempt when the database cannot be reached during a trainee
+#: turn (about 4 s in all); then :class:`SavingFailed`.
+SAVE_RETRY_DELAYS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
+
+
+class SavingFailed(InputError):
+    """The database could not be reached for a trainee turn, even after retrying with backoff.
+
+    ``text`` is what the trainee typed: put it back in the input so they can send it again.
+    ``stored`` is False when nothing of the turn was stored (the usual case) and True when the
+    exchange was stored but the end of the conversation (the scorecard) was not; End retries it.
+    A subclass of InputError so that a page that shows InputError messages shows this one too
+    instead of a traceback.
+    """
+
+    def __init__(self, text: str, *, stored: bool = False):
+        self.text = text
+        self.stored = stored
+        super().__init__(
+            "Your reply was saved, but the end of the conversation could not be; press End in a moment to see your score."
+            if stored
+            else "Could not save your reply: the database did not answer, even after retrying. "
+            "Your reply was not lost; send it again in a moment."
+        )
+
+
+def _transient(error: DBAPIError) -> bool:
+    """A database error worth retrying: the server or file could not be reached, or the connection
+    dropped. Lock timeouts are not retried here: the repository has already waited for those."""
+    if isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated:
+        message = str(error.orig).lower()
+        return "locked" not in message and "busy" not in message
+    return False
+
+
 @dataclass(frozen=True)
 class TurnResult:
     session_id: str
@@ -42,6 +89,7 @@ class TurnResult:
     outcome: str | None
     scorecard: Scorecard | None
     notice: str | None = None
+    meta: dict | None = None  # the customer engine's call metadata (model, tokens, latency, flags)
 
 
 def validate_turn_text(text: str) -> str:
@@ -60,12 +108,20 @@ class SessionService:
         repo: Repository,
         library: ScenarioLibrary | None = None,
         rubric: Rubric | None = None,
-        engine: CustomerEngine | None = None,
+        engine: CustomerEngine | str | None = None,
+        judge: LLMJudge | str | None = None,
+        settings: Settings | None = None,
     ):
+        """``engine``: an engine, or its name ("scripted", "llm"); ``judge``: None/"rules" for
+        rule-based scoring only, "llm" (or an ``LLMJudge``) to add the LLM judge. The LLM
+        ones are built from ``settings`` (default: ``load_settings()``) and raise
+        ``simulator.llm.LLMNotConfigured`` when no model is configured."""
         self.repo = repo
         self.library = library or ScenarioLibrary()
         self.rubric = rubric or load_rubric()
-        self.engine = engine or ScriptedCustomer()
+        self.engine = engine_by_name(engine, settings) if isinstance(engine, str) else engine or ScriptedCustomer()
+        self.judge = judge_by_name(judge, settings) if isinstance(judge, str) else judge
+        self.save_retry_delays = SAVE_RETRY_DELAYS
 
     # -- reading -------------------------------------------------------------------------------
     def session(self, session_id: str) -> SessionRecord:
@@ -110,6 +166,20 @@ class SessionService:
 
     def say(self, session_id: str, text: str) -> TurnResult:
         """One trainee turn: analyse, update the mood, let the customer answer, store both."""
+        turn = self._retrying(text, lambda _retry: self._prepare(session_id, text))
+        return self._commit(turn, self.engine.reply(turn.ctx))
+
+    def say_stream(self, session_id: str, text: str) -> StreamingTurn:
+        """:meth:`say` with the customer's reply as text chunks, e.g. for ``st.write_stream``.
+
+        Bad input raises ``InputError`` here, before any chunk. The exchange is stored when the
+        chunks run out (``.result`` is then the TurnResult) — or, should the reader stop early,
+        when the stream is closed or dropped, with the scripted line: nothing typed is lost.
+        """
+        return StreamingTurn(self, self._retrying(text, lambda _retry: self._prepare(session_id, text)))
+
+    def _prepare(self, session_id: str, text: str) -> _Pending:
+        """Everything of a trainee turn up to the customer's reply (nothing stored yet)."""
         text = validate_turn_text(text)
         record = self.session(session_id)
         if record.status != "active":
@@ -120,21 +190,63 @@ class SessionService:
         customer_last = next((t.text for t in reversed(turns) if t.speaker == "customer"), None)
         analysis = analyze(text, scenario.lang, customer_last=customer_last, scenario=scenario)
         new_facts, repeated = facts_asked(text, analysis, scenario, before.revealed)
-        after = update(before, analysis, scenario, new_facts)
+        after = update(before, analysis, scenario, new_facts, repeated)
         transcript = [Line(t.speaker, t.text) for t in turns] + [Line("trainee", text)]
         ctx = CustomerContext(scenario, after, transcript, new_facts, repeated, record.seed)
-        reply = self.engine.reply(ctx)
+        return _Pending(session_id, text, scenario, analysis, after, ctx, turns[-1].idx + 1 if turns else 0)
 
+    def _commit(self, turn: _Pending, reply: Reply) -> TurnResult:
+        """Store the trainee turn and the customer's reply together; finish if the customer did."""
+        session_id, after = turn.session_id, turn.mood
         mood = after.model_dump(mode="json")
+        meta = dict(reply.meta) if reply.meta else None
+        trainee_meta = None
+        if meta and meta.get("injection_suspected"):  # shown to reviewers on the trainee's turn
+            trainee_meta = {"injection_suspected": True, "injection_cues": meta.get("injection_cues", [])}
         exchange = [
-            {"speaker": "trainee", "text": text, "analysis": analysis.model_dump(mode="json"), "mood": mood},
-            {"speaker": "customer", "text": reply.text, "mood": mood, "notice": reply.notice},
+            {"speaker": "trainee", "text": turn.text, "analysis": turn.analysis.model_dump(mode="json"), "mood": mood,
+             "meta": trainee_meta},
+            {"speaker": "customer", "text": reply.text, "mood": mood, "notice": reply.notice, "meta": meta},
         ]
-        self.repo.append_turns(session_id, exchange, state={"mood": mood})
+        self._retrying(turn.text, lambda retry: self._store_exchange(turn, exchange, mood, retry))
         card = None
         if after.outcome is not None:
-            card = self._finish(session_id, scenario, after, after.outcome.value)
-        return TurnResult(session_id, analysis, reply.text, after, card is not None, card and card.outcome, card, reply.notice)
+            outcome = after.outcome.value
+            card = self._retrying(
+                turn.text, lambda _retry: self._finish(session_id, turn.scenario, after, outcome), stored=True
+            )
+        return TurnResult(
+            session_id, turn.analysis, reply.text, after, card is not None, card and card.outcome, card, reply.notice, meta
+        )
+
+    def _store_exchange(self, turn: _Pending, exchange: list[dict], mood: dict, retry: bool) -> None:
+        """Store a trainee turn and the reply; on a retry, first check whether the attempt before
+        was committed after all (the connection may have dropped after the commit)."""
+        if retry and turn.next_idx is not None:
+            stored = self.repo.get_turns(turn.session_id)[turn.next_idx : turn.next_idx + 2]
+            if [(t.speaker, t.text) for t in stored] == [(e["speaker"], e["text"]) for e in exchange]:
+                return
+        self.repo.append_turns(turn.session_id, exchange, state={"mood": mood})
+
+    def _retrying(self, text: str, action: Callable[[bool], Any], *, stored: bool = False) -> Any:
+        """``action(retry)``, again after each of ``save_retry_delays`` while the database cannot
+        be reached; then :class:`SavingFailed` carrying the trainee's ``text``."""
+        delays = tuple(self.save_retry_delays)
+        for attempt in range(len(delays) + 1):
+            try:
+                return action(attempt > 0)
+            except DBAPIError as error:
+                if not _transient(error):
+                    if isinstance(error, OperationalError):  # e.g. SQLite still locked after its timeout
+                        raise SavingFailed(text, stored=stored) from error
+                    raise
+                reason = f"{type(error.orig).__name__}: {(str(error.orig).strip().splitlines() or [''])[0]}"
+                if attempt == len(delays):
+                    log.error("saving failed after %d attempts (%s)", attempt + 1, reason)
+                    raise SavingFailed(text, stored=stored) from error
+                log.warning("saving failed, retrying in %.2f s (%s)", delays[attempt], reason)
+                time.sleep(delays[attempt])
+        raise AssertionError("unreachable")
 
     def branch(self, session_id: str, turn_idx: int, text: str) -> TurnResult:
         """What if: a new session that shares the turns before trainee turn ``turn_idx`` and
@@ -170,7 +282,15 @@ class SessionService:
         return self._finish(session_id, self.scenario_for(record), state, outcome)
 
     def _finish(self, session_id: str, scenario: Scenario, state: MoodState, outcome: str) -> Scorecard:
-        card = score(self.trainee_turns(session_id), scenario, self.rubric, state, outcome)
+        trainee_turns = self.trainee_turns(session_id)
+        card = score(trainee_turns, scenario, self.rubric, state, outcome)
+        new_state = None
+        if self.judge is not None:  # one judge call, at the end; failures fall back to the rules
+            lines = [(t.idx, t.speaker, t.text) for t in self.repo.get_turns(session_id)]
+            judged = self.judge.review(card, trainee_turns, scenario, self.rubric, lines)
+            card = judged.scorecard
+            judge_info = {"source": card.source, "notice": card.notice, "meta": judged.meta}
+            new_state = {**self.session(session_id).state, "judge": judge_info}
         rows = [
             ScoreRow(
                 dimension=d.key,
@@ -179,12 +299,14 @@ class SessionService:
                 evidence=[q.model_dump() for q in d.evidence],
                 feedback=d.feedback,
                 better=d.better,
+                needs_review=d.needs_review,
+                detail=d.detail,
             )
             for d in card.dimensions.values()
         ]
         self.repo.save_scores(session_id, rows)
         self.repo.update_session(
-            session_id, status="ended", outcome=outcome, overall=card.overall, ended_at=datetime.now(UTC)
+            session_id, state=new_state, status="ended", outcome=outcome, overall=card.overall, ended_at=datetime.now(UTC)
         )
         return card
 
@@ -214,5 +336,88 @@ class SessionService:
                 evidence=[Quote.model_validate(q) for q in row.evidence],
                 feedback=row.feedback,
                 better=row.better,
+                needs_review=row.needs_review,
+                detail=row.detail,
             )
-        return Scorecard(lang=lang, outcome=record.outcome, overall=overall(dims), dimensions=dims)
+        judge = record.state.get("judge") or {}
+        return Scorecard(
+            lang=lang,
+            outcome=record.outcome,
+            overall=overall(dims),
+            dimensions=dims,
+            source=judge.get("source") or "rules",
+            notice=judge.get("notice"),
+        )
+
+
+# -- LLM mode ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Pending:
+    """A trainee turn analysed and the mood updated, waiting for the customer's reply."""
+
+    session_id: str
+    text: str
+    scenario: Scenario
+    analysis: TurnAnalysis
+    mood: MoodState
+    ctx: CustomerContext
+    next_idx: int | None = None  # the index the trainee turn will get (to recognise a stored retry)
+
+
+class StreamingTurn(Iterator[str]):
+    """The customer's reply to one trainee turn as text chunks (see ``SessionService.say_stream``)."""
+
+    def __init__(self, service: SessionService, turn: _Pending):
+        self.result: TurnResult | None = None
+        self._gen = self._run(service, turn)
+
+    def __iter__(self) -> StreamingTurn:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._gen)
+
+    def close(self) -> None:
+        self._gen.close()
+
+    def _run(self, service: SessionService, turn: _Pending) -> Iterator[str]:
+        engine: Any = service.engine
+        reply: Reply | None = None
+        stream = engine.stream(turn.ctx) if callable(getattr(engine, "stream", None)) else None
+        try:
+            if stream is None:
+                reply = engine.reply(turn.ctx)
+                yield reply.text
+            else:
+                yield from stream
+                reply = stream.reply
+        finally:
+            if reply is None:  # the reader stopped early (or the engine broke): store the turn anyway
+                if stream is not None:
+                    stream.close()
+                reply = Reply(ScriptedCustomer().reply(turn.ctx).text, None, {"engine": "scripted", "abandoned_stream": True})
+            self.result = service._commit(turn, reply)
+
+
+def engine_by_name(name: str | None, settings: Settings | None = None) -> CustomerEngine:
+    """The customer engine called ``name``: "scripted" (offline) or "llm" (from ``settings``)."""
+    if name in (None, "scripted"):
+        return ScriptedCustomer()
+    if name == "llm":
+        from simulator.config import load_settings
+        from simulator.customers.llm import LLMCustomer
+
+        return LLMCustomer.from_settings(settings or load_settings())
+    raise ValueError(f"unknown customer engine {name!r}; use 'scripted' or 'llm'")
+
+
+def judge_by_name(name: str | None, settings: Settings | None = None) -> LLMJudge | None:
+    """None for "rules" (rule-based scoring only), the LLM judge for "llm"."""
+    if name in (None, "rules"):
+        return None
+    if name == "llm":
+        from simulator.config import load_settings
+        from simulator.judge import LLMJudge
+
+        return LLMJudge.from_settings(settings or load_settings())
+    raise ValueError(f"unknown judge {name!r}; use 'rules' or 'llm'")

@@ -24,9 +24,11 @@ from simulator.store.repository import (
     ScoreRecord,
     ScoreRow,
     SessionRecord,
+    SessionUsage,
     StoreError,
     TurnRecord,
     UserRecord,
+    usage_totals,
 )
 
 __all__ = [
@@ -44,10 +46,12 @@ __all__ = [
     "ScoreRecord",
     "ScoreRow",
     "SessionRecord",
+    "SessionUsage",
     "StoreError",
     "TurnRecord",
     "UserRecord",
     "make_engine",
     "migrate",
     "open_repository",
+    "usage_totals",
 ]

@@ -1,7 +1,8 @@
 """Engines and migrations.
 
 ``make_engine(url)``      an Engine configured for concurrent use (SQLite: WAL, foreign keys,
-                          busy timeout, explicit transactions; PostgreSQL: pre-ping).
+                          busy timeout, explicit transactions; PostgreSQL: pre-ping, connect
+                          timeout, and plain ``postgresql://`` URLs use the psycopg 3 driver).
 ``migrate(engine)``       upgrade the schema to the newest Alembic revision. Idempotent and safe
                           to call at every start-up, also from several processes at once.
 ``open_repository(url)``  both, returning a :class:`Repository`.
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 10
 #: Execution option: on SQLite, begin this transaction with BEGIN IMMEDIATE (take the write lock).
 IMMEDIATE = "tenang_sqlite_immediate"
 # Arbitrary constant key for the PostgreSQL advisory lock that serialises migrations.
@@ -61,8 +63,14 @@ def _sqlite_file(url: URL) -> Path | None:
 def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
     """An Engine for ``url``. For a SQLite file, its parent folder is created when missing."""
     url = make_url(url)
+    if url.drivername in ("postgres", "postgresql"):  # plain URLs as hosting providers hand them out
+        url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        connect_args = {}
+        if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+            # An unreachable server fails fast (and the session service retries) instead of hanging.
+            connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+        return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
 
     path = _sqlite_file(url)
     if path is not None:

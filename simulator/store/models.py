@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -131,6 +132,9 @@ class Turn(Base):
     analysis_json: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     mood_json: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     notice: Mapped[str | None] = mapped_column(Text)
+    #: Per-turn metadata, e.g. of the model call that voiced a customer turn (model, tokens
+    #: in/out, latency, fallback) or an injection flag on a trainee turn. Revision 0002.
+    meta_json: Mapped[dict[str, Any] | None] = mapped_column("meta", JSONType)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -146,3 +150,7 @@ class Score(Base):
     evidence_json: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     feedback: Mapped[str] = mapped_column(Text, default="")
     better: Mapped[str] = mapped_column(Text, default="")
+    #: The LLM judge and the rules disagreed by more than the rubric's margin (revision 0002).
+    needs_review: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: How the score came about, e.g. {"rules": 40, "judge": 85, "judge_quotes": [...]} (0002).
+    detail_json: Mapped[dict[str, Any] | None] = mapped_column("detail", JSONType)

@@ -103,6 +103,7 @@ class TurnRecord(_Record):
     mood: dict[str, Any] | None
     notice: str | None
     created_at: datetime
+    meta: dict[str, Any] | None = None  # e.g. the model call behind a customer turn (revision 0002)
 
 
 class ScoreRow(_Record):
@@ -114,6 +115,8 @@ class ScoreRow(_Record):
     evidence: list[Any] = Field(default_factory=list)
     feedback: str = ""
     better: str = ""
+    needs_review: bool = False  # LLM judge and rules disagree by more than the rubric's margin
+    detail: dict[str, Any] | None = None  # how the score came about (rules, judge, quotes)
 
     @field_validator("score")
     @classmethod
@@ -125,6 +128,62 @@ class ScoreRow(_Record):
 
 class ScoreRecord(ScoreRow):
     session_id: str
+
+
+class SessionUsage(_Record):
+    """Model usage of one session: the customer's calls (per turn) plus the judge's call."""
+
+    session_id: str
+    calls: int = 0  # model calls made (a call that failed after its retries counts once)
+    fallbacks: int = 0  # customer turns answered by the scripted engine instead
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: float = 0.0  # total time spent waiting for the model
+    judge_calls: int = 0
+
+    @property
+    def mean_latency_ms(self) -> float:
+        return self.latency_ms / self.calls if self.calls else 0.0
+
+
+def _int_or_zero(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _ms(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) else 0.0
+
+
+def usage_totals(session_id: str, metas: Iterable[Mapping[str, Any] | None], judge: Mapping[str, Any] | None = None) -> SessionUsage:
+    """Per-session totals from the turns' ``meta`` (and the judge's call metadata, if any).
+
+    A meta counts when it describes a model call: ``calls`` (default 1 when ``model`` is set),
+    ``tokens_in``, ``tokens_out``, ``latency_ms``; ``fallback: true`` marks a scripted answer.
+    Pure, so pages and tests can use it on turns they already have.
+    """
+    calls = fallbacks = tokens_in = tokens_out = judge_calls = 0
+    latency = 0.0
+    for meta in [*metas, judge]:
+        if not isinstance(meta, Mapping) or "model" not in meta:
+            continue
+        n = meta.get("calls", 1)
+        n = n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else 1
+        calls += n
+        if meta is judge:
+            judge_calls += n
+        fallbacks += 1 if meta.get("fallback") is True else 0
+        tokens_in += _int_or_zero(meta.get("tokens_in"))
+        tokens_out += _int_or_zero(meta.get("tokens_out"))
+        latency += _ms(meta.get("latency_ms"))
+    return SessionUsage(
+        session_id=session_id,
+        calls=calls,
+        fallbacks=fallbacks,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        latency_ms=round(latency, 1),
+        judge_calls=judge_calls,
+    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -139,13 +198,14 @@ def _new_turn(turn: Mapping[str, Any]) -> dict[str, Any]:
     notice = turn.get("notice")
     if notice is not None and not isinstance(notice, str):
         raise ValueError(f"notice: expected a string or None, got {type(notice).__name__}")
-    analysis, mood = turn.get("analysis"), turn.get("mood")
+    analysis, mood, meta = turn.get("analysis"), turn.get("mood"), turn.get("meta")
     return {
         "speaker": speaker,
         "text": text,
         "analysis_json": _json_object("analysis", analysis) if analysis is not None else None,
         "mood_json": _json_object("mood", mood) if mood is not None else None,
         "notice": notice,
+        "meta_json": _json_object("meta", meta) if meta is not None else None,
     }
 
 
@@ -254,6 +314,7 @@ def _to_turn(row: Turn) -> TurnRecord:
         mood=row.mood_json,
         notice=row.notice,
         created_at=_aware(row.created_at),
+        meta=row.meta_json,
     )
 
 
@@ -266,6 +327,8 @@ def _to_score(row: Score) -> ScoreRecord:
         evidence=row.evidence_json or [],
         feedback=row.feedback,
         better=row.better,
+        needs_review=row.needs_review,
+        detail=row.detail_json,
     )
 
 
@@ -529,7 +592,7 @@ class Repository:
         state: Mapping[str, Any] | BaseModel | None = None,
     ) -> list[TurnRecord]:
         """Store the next turns of a session (mappings with speaker, text and optional analysis,
-        mood, notice) and, if given, the session's new state, all in one transaction, then
+        mood, notice, meta) and, if given, the session's new state, all in one transaction, then
         commit: a trainee turn and the customer's answer land together or not at all. Indexes
         are the next free ones, chosen in the same transaction; concurrent writers are
         serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: a row lock on the session) and, as a
@@ -588,6 +651,7 @@ class Repository:
                         analysis_json=row.analysis_json,
                         mood_json=row.mood_json,
                         notice=row.notice,
+                        meta_json=row.meta_json,
                         created_at=row.created_at,
                     )
                 )
@@ -597,7 +661,8 @@ class Repository:
 
     def save_scores(self, session_id: str, rows: Iterable[ScoreRow | Mapping[str, Any] | Any]) -> list[ScoreRecord]:
         """Replace the session's scores with ``rows`` (ScoreRow, mappings or objects with the
-        same attributes: dimension, score, applies, evidence, feedback, better)."""
+        same attributes: dimension, score, applies, evidence, feedback, better, and optionally
+        needs_review and detail)."""
         parsed: list[ScoreRow] = []
         for row in rows:
             if isinstance(row, ScoreRow):
@@ -612,10 +677,11 @@ class Repository:
                 raise ValueError(f"dimension: given twice: {row.dimension!r}")
             seen.add(row.dimension)
         evidence = [_json("evidence", row.evidence) for row in parsed]
+        details = [_json_object("detail", row.detail) if row.detail is not None else None for row in parsed]
         with self._write() as session:
             self._session_row(session, session_id, lock=True)
             session.execute(delete(Score).where(Score.session_id == session_id))
-            for row, ev in zip(parsed, evidence, strict=True):
+            for row, ev, detail in zip(parsed, evidence, details, strict=True):
                 session.add(
                     Score(
                         session_id=session_id,
@@ -625,6 +691,8 @@ class Repository:
                         evidence_json=ev,
                         feedback=row.feedback,
                         better=row.better,
+                        needs_review=row.needs_review,
+                        detail_json=detail,
                     )
                 )
             session.flush()
@@ -635,3 +703,29 @@ class Repository:
         with self._read() as session:
             rows = session.scalars(select(Score).where(Score.session_id == session_id).order_by(Score.id))
             return [_to_score(row) for row in rows]
+
+    # -- model usage
+
+    def session_usage(self, session_id: str) -> SessionUsage:
+        """Model calls, tokens in/out and time waited in one session (see :func:`usage_totals`);
+        the judge's call is read from the session state (``state["judge"]["meta"]``)."""
+        return self.usage_by_session([session_id])[session_id]
+
+    def usage_by_session(self, session_ids: Sequence[str]) -> dict[str, SessionUsage]:
+        """:meth:`session_usage` for several sessions with two queries (zeros for unknown ids)."""
+        ids = list(dict.fromkeys(session_ids))
+        metas: dict[str, list[Any]] = {sid: [] for sid in ids}
+        judges: dict[str, Any] = {}
+        if ids:
+            with self._read() as session:
+                rows = session.execute(
+                    select(Turn.session_id, Turn.meta_json).where(Turn.session_id.in_(ids), Turn.meta_json.is_not(None))
+                )
+                for sid, meta in rows:
+                    metas[sid].append(meta)
+                for sid, state in session.execute(
+                    select(PracticeSession.id, PracticeSession.state_json).where(PracticeSession.id.in_(ids))
+                ):
+                    judge = (state or {}).get("judge") if isinstance(state, dict) else None
+                    judges[sid] = judge.get("meta") if isinstance(judge, dict) else None
+        return {sid: usage_totals(sid, metas[sid], judges.get(sid)) for sid in ids}
