@@ -1,0 +1,334 @@
+"""Practice (/practice): pick a scenario, read the briefing, talk to the customer, see the scorecard.
+
+URL states: no parameters -> the scenario list; ``?scenario=<id>&lang=<lang>`` -> that briefing
+(the deep link trainers send); ``?session=<id>`` -> the conversation, resumed from the database
+(only its owner may continue it). UI only: the service does the analysis, mood, reply and scoring.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from simulator.analysis_types import Tag
+from simulator.scenario import LANGUAGES, Scenario, Temperament, UnknownScenario
+from simulator.session import InputError
+from ui.context import escape_md, library, repository, require_role, service, t, ui_lang
+
+HERE = Path(__file__).resolve().parent  # sibling pages, wherever the folder lives
+TRAINEE_AVATAR = ":material/support_agent:"
+GOOD_MARK = ":green[:material/check_circle:]"  # a quote that earned points
+BAD_MARK = ":orange[:material/warning:]"  # a quote that cost points
+
+user = require_role("trainee", "trainer", "admin")
+svc = service()
+repo = repository()
+params = st.query_params
+
+
+def go(**query: str) -> None:
+    """Replace the URL's query parameters and run the page again."""
+    st.query_params.from_dict({k: v for k, v in query.items() if v})
+    st.rerun()
+
+
+def temperament_label(scenario: Scenario) -> str:
+    return t(f"practice_temperament_{scenario.persona.temperament.value}")
+
+
+def scenario_facts(scenario: Scenario) -> str:
+    stars = "★" * scenario.difficulty + "☆" * (3 - scenario.difficulty)
+    return " · ".join(
+        [
+            t("practice_difficulty_value", stars=stars),
+            temperament_label(scenario),
+            scenario.sector,
+            t(f"practice_lang_{scenario.lang}"),
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- the scenario list
+
+
+def resume_list() -> None:
+    active = [s for s in repo.list_sessions(user_id=user.id, status="active") if s.parent_id is None]
+    if not active:
+        return
+    st.subheader(t("practice_resume_heading"))
+    for record in active[:5]:
+        try:
+            title = svc.scenario_for(record).title
+        except UnknownScenario:
+            continue
+        started = record.started_at.strftime("%Y-%m-%d %H:%M")
+        if st.button(t("practice_resume_button", title=title, started=started), key=f"resume_{record.id}"):
+            go(session=record.id)
+
+
+def picker() -> None:
+    resume_list()
+    st.subheader(t("practice_pick_heading"))
+    langs = list(LANGUAGES)
+    # Labels are worked out here, not inside format_func: it may be called outside the page run.
+    lang_names = {code: t(f"practice_lang_{code}") for code in langs}
+    levels = {0: t("practice_any"), 1: "★", 2: "★★", 3: "★★★"}
+    temperaments = {"": t("practice_any")} | {v.value: t(f"practice_temperament_{v.value}") for v in Temperament}
+    cols = st.columns(3)
+    lang = cols[0].selectbox(
+        t("practice_filter_lang"),
+        langs,
+        index=langs.index(ui_lang()) if ui_lang() in langs else 0,
+        format_func=lang_names.__getitem__,
+        key="pick_lang",
+    )
+    difficulty = cols[1].selectbox(
+        t("practice_filter_difficulty"), list(levels), format_func=levels.__getitem__, key="pick_difficulty"
+    )
+    temperament = cols[2].selectbox(
+        t("practice_filter_temperament"), list(temperaments), format_func=temperaments.__getitem__, key="pick_temperament"
+    )
+    shown = [
+        s
+        for s in library().all(lang)
+        if (not difficulty or s.difficulty == difficulty)
+        and (not temperament or s.persona.temperament.value == temperament)
+    ]
+    if not shown:
+        st.info(t("practice_no_match"))
+    for scenario in shown:
+        with st.container(border=True):
+            st.markdown(f"**{scenario.title}**")
+            st.caption(scenario_facts(scenario))
+            st.write(scenario.briefing.setting)  # not the summary: it gives the cause away
+            if st.button(t("practice_open_briefing"), key=f"open_{scenario.id}_{scenario.lang}"):
+                go(scenario=scenario.id, lang=scenario.lang)
+
+
+# --------------------------------------------------------------------------- the briefing
+
+
+def briefing_body(scenario: Scenario) -> None:
+    st.caption(scenario_facts(scenario))
+    st.markdown(f"**{t('practice_you_are')}** {scenario.briefing.role}")
+    st.markdown(f"**{t('practice_setting')}** {scenario.briefing.setting}")
+    st.markdown(f"**{t('practice_goal')}** {scenario.briefing.goal}")
+    st.markdown(f"**{t('practice_customer')}** {scenario.persona.name} ({temperament_label(scenario)})")
+
+
+def briefing(scenario_id: str, lang: str) -> None:
+    try:
+        scenario = library().get(scenario_id, lang)
+    except UnknownScenario:
+        st.warning(t("practice_unknown_scenario", id=scenario_id, language=lang))
+        picker()
+        return
+    st.subheader(scenario.title)
+    with st.container(border=True):
+        st.markdown(f"#### {t('practice_briefing')}")
+        briefing_body(scenario)
+    left, right = st.columns(2)
+    if left.button(t("practice_start"), type="primary", key="start"):
+        record = svc.start(scenario.id, scenario.lang, user_id=user.id)
+        go(session=record.id)
+    if right.button(t("practice_back_to_list"), key="back"):
+        go()
+
+
+# --------------------------------------------------------------------------- the conversation
+
+
+def coach_hint(turns: list) -> str | None:
+    """The interface-string key of a hint for the trainee's last turn, when it hurt.
+
+    From the turn's analysis tags (and what the customer reacted to); the texts live in
+    ui/strings/practice.yaml.
+    """
+    last = next((i for i in range(len(turns) - 1, -1, -1) if turns[i].speaker == "trainee"), None)
+    if last is None or not turns[last].analysis or not turns[last].mood or last == 0:
+        return None
+    tags = set(turns[last].analysis.get("tags", []))
+    after, before = turns[last].mood, turns[last - 1].mood or {}
+    apologised_before = before.get("apologies", 0) > 0
+    if Tag.hostile in tags:
+        return "practice_hint_hostile"
+    if Tag.defensive in tags:
+        if Tag.apology in tags:
+            return "practice_hint_apology_but"
+        return "practice_hint_defensive" if apologised_before else "practice_hint_justified_first"
+    if turns[last].analysis.get("stuffing"):
+        return "practice_hint_stuffing"
+    if Tag.referral in tags and turns[last].analysis.get("referral_matches") is False:
+        return "practice_hint_wrong_referral"
+    hurt = (
+        after.get("anger", 0) > before.get("anger", 0)
+        or after.get("trust", 0) < before.get("trust", 0)
+        or after.get("threat", 0) > before.get("threat", 0)
+    )
+    if not hurt:
+        return None
+    situation = after.get("situation")
+    if situation in ("empty_apology", "vague_time", "threat", "asks_when", "asks_remedy", "fact_already_given"):
+        return f"practice_hint_{situation}"
+    if not tags or situation == "unheard":
+        return "practice_hint_no_substance"
+    return "practice_hint_generic"
+
+
+def mood_face(mood: dict | None) -> str:
+    anger = (mood or {}).get("anger", 5)
+    face = (
+        "sentiment_extremely_dissatisfied"
+        if anger >= 7
+        else "sentiment_dissatisfied"
+        if anger >= 5
+        else "sentiment_neutral"
+        if anger >= 3
+        else "sentiment_satisfied"
+    )
+    return f":material/{face}:"
+
+
+def show_turns(turns: list) -> None:
+    for turn in turns:
+        if turn.speaker == "customer":
+            with st.chat_message("assistant", avatar=mood_face(turn.mood)):
+                st.markdown(escape_md(turn.text))
+        else:
+            with st.chat_message("user", avatar=TRAINEE_AVATAR):
+                st.markdown(escape_md(turn.text))
+
+
+def mood_meter(turns: list) -> None:
+    moods = [turn.mood for turn in turns if turn.mood]
+    if not moods:
+        return
+    now = moods[-1]
+    last_trainee = next((i for i in range(len(turns) - 1, 0, -1) if turns[i].speaker == "trainee"), None)
+    before = (turns[last_trainee - 1].mood or now) if last_trainee else now
+    st.markdown(f"#### {t('practice_mood')}")
+    levels = [("anger", "inverse"), ("trust", "normal")]
+    if now.get("threat", 0) > 0 or before.get("threat", 0) > 0:
+        levels.append(("threat", "inverse"))
+    for name, colour in levels:
+        value = float(now.get(name, 0.0))
+        change = round(value - float(before.get(name, 0.0)), 1)
+        st.metric(
+            t(f"practice_{name}"),
+            f"{value:.1f} / 10",
+            delta=change if change else None,
+            delta_color=colour,
+        )
+        st.progress(min(max(value / 10, 0.0), 1.0))
+
+
+def outcome_label(outcome: str | None) -> str:
+    return t(f"practice_outcome_{outcome}") if outcome else t("practice_outcome_none")
+
+
+def turn_numbers(turns: list) -> dict[int, int]:
+    """Transcript index -> the trainee's own turn number (1, 2, ...), as the trainee counts."""
+    trainee = [turn.idx for turn in turns if turn.speaker == "trainee"]
+    return {idx: n for n, idx in enumerate(trainee, 1)}
+
+
+def scorecard(card, turns: list) -> None:
+    st.subheader(t("practice_scorecard"))
+    left, right = st.columns(2)
+    left.metric(t("practice_overall"), f"{card.overall:.0f} / 100")
+    right.metric(t("practice_outcome"), outcome_label(card.outcome))
+    if card.notice:
+        st.info(card.notice)
+    numbers = turn_numbers(turns)
+    weakest = {d.key for d in card.weakest(2)}
+    for dim in card.dimensions.values():
+        if not dim.applies:
+            continue
+        with st.container(border=True):
+            head, score = st.columns([4, 1])
+            head.markdown(f"**{dim.label}**")
+            score.markdown(f"**{dim.score:.0f}**")
+            st.progress(min(max(dim.score / 100, 0.0), 1.0))
+            st.write(dim.feedback)
+            for quote in dim.evidence:
+                mark = GOOD_MARK if quote.positive else BAD_MARK
+                st.caption(f'{mark} {t("practice_turn_n", n=numbers.get(quote.turn, quote.turn))}: "{escape_md(quote.quote)}"')
+            if dim.key in weakest and dim.better:
+                st.success(t("practice_better", text=dim.better))
+    skipped = [d.label for d in card.dimensions.values() if not d.applies]
+    if skipped:
+        st.caption(t("practice_not_applicable", names=", ".join(skipped)))
+
+
+def send(session_id: str) -> None:
+    """The chat input's callback: runs before the page is drawn again, so the page shows the
+    state after the turn (including a session the customer just ended)."""
+    try:
+        svc.say(session_id, st.session_state.get("reply") or "")
+    except InputError as exc:
+        st.session_state["practice_refused"] = str(exc)
+
+
+def conversation(session_id: str) -> None:
+    record = repo.get_session(session_id)
+    if record is None or record.user_id != user.id:
+        st.error(t("not_allowed"))
+        st.stop()
+    try:
+        scenario = svc.scenario_for(record)
+    except UnknownScenario:
+        st.error(t("practice_scenario_gone", id=record.scenario_id))
+        st.stop()
+
+    refused = st.session_state.pop("practice_refused", None)
+    turns = svc.transcript(session_id)
+
+    st.subheader(scenario.title)
+    with st.expander(t("practice_briefing"), expanded=False):
+        briefing_body(scenario)
+
+    if record.status != "active":
+        card = svc.scorecard(session_id) or svc.end(session_id)
+        last = turns[-1] if turns else None
+        banner = t("practice_ended_by_customer") if record.outcome != "abandoned" else t("practice_ended_by_you")
+        st.info(f"{banner} {t('practice_outcome')}: **{outcome_label(record.outcome)}**")
+        with st.expander(t("practice_transcript"), expanded=False):
+            show_turns(turns)
+        if last is not None and last.speaker == "customer" and record.outcome != "abandoned":
+            with st.chat_message("assistant", avatar=mood_face(last.mood)):
+                st.markdown(escape_md(last.text))
+        scorecard(card, turns)
+        a, b, c = st.columns(3)
+        a.page_link(HERE / "review.py", label=t("practice_to_review"), query_params={"session": session_id})
+        if b.button(t("practice_again"), key="again"):
+            go(scenario=scenario.id, lang=scenario.lang)
+        if c.button(t("practice_back_to_list"), key="back"):
+            go()
+        return
+
+    st.chat_input(t("practice_input_placeholder"), key="reply", on_submit=send, args=(session_id,))
+    chat, side = st.columns([3, 1])
+    with side:
+        mood_meter(turns)
+        coach = st.toggle(t("practice_coach"), key="coach", help=t("practice_coach_help"))
+        st.button(t("practice_end"), key="end", type="primary", on_click=svc.end, args=(session_id,))
+    with chat:
+        show_turns(turns)
+        if refused:
+            st.error(refused)
+        elif coach:
+            hint = coach_hint(turns)
+            if hint:
+                st.warning(t(hint), icon=":material/lightbulb:")
+
+
+# --------------------------------------------------------------------------- dispatch
+
+st.title(t("practice_title"))
+if params.get("session"):
+    conversation(params["session"])
+elif params.get("scenario"):
+    briefing(params["scenario"], params.get("lang") or ui_lang())
+else:
+    picker()

@@ -1,0 +1,197 @@
+"""The review page (/review?session=<id>): transcript with tags and mood, mood trace, scorecard,
+"what if" branches scored side by side with the original, and who may see what."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from simulator.scenario import ScenarioLibrary
+from simulator.session import InputError, SessionService, validate_turn_text
+from ui.i18n import translate
+
+PAGE = "pages/review.py"
+SCENARIO = "water-bill-surge"
+NOT_ALLOWED = translate("not_allowed", "en")
+LINES = [
+    "That is our procedure, the meter readings are always correct.",
+    "I'm sorry. So your bill jumped six times while nothing changed at home?",
+    "May I have your customer number, and since when is the bill this high?",
+]
+
+
+def refusal(text: str) -> str:
+    """The service's own message for a refused trainee turn."""
+    with pytest.raises(InputError) as refused:
+        validate_turn_text(text)
+    return str(refused.value)
+
+
+def unescape(markdown: str) -> str:
+    """The text of Markdown written with ui.context.escape_md."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def tr(key: str, lang: str = "en", **values) -> str:
+    return translate(key, lang, **values)
+
+
+def open_page(at: AppTest, page: str, **params: str) -> AppTest:
+    at.run()
+    at.query_params.clear()
+    at.query_params.update(params)
+    return at.switch_page(page).run()
+
+
+def texts(at: AppTest) -> str:
+    kinds = ("title", "subheader", "markdown", "caption", "error", "warning", "info", "success")
+    return unescape("\n".join(str(e.value) for kind in kinds for e in getattr(at, kind)))
+
+
+def metrics(at: AppTest) -> list[tuple[str, str]]:
+    return [(m.label, m.value) for m in at.metric]
+
+
+@pytest.fixture
+def service(repo) -> SessionService:
+    return SessionService(repo, ScenarioLibrary())
+
+
+@pytest.fixture
+def ana(make_user):
+    return make_user("ana", "trainee")
+
+
+@pytest.fixture
+def played(service, ana):
+    """An ended session of ana's: three trainee turns, then End."""
+    record = service.start(SCENARIO, "en", user_id=ana.id, seed=11)
+    for line in LINES:
+        service.say(record.id, line)
+    service.end(record.id)
+    return service.session(record.id)
+
+
+def test_owner_sees_transcript_tags_mood_trace_and_scorecard(app, ana, played, service):
+    at = open_page(app(ana), PAGE, session=played.id)
+    assert not at.exception
+    turns = service.transcript(played.id)
+    assert [unescape(" ".join(m.value for m in msg.markdown)) for msg in at.chat_message] == [t.text for t in turns]
+    captions = [c.value for c in at.caption]
+    for turn in (t for t in turns if t.speaker == "trainee"):
+        tags = turn.analysis["tags"]
+        expected_tags = (
+            tr("review_tags", tags=", ".join(tr(f"review_tag_{tag}") for tag in tags)) if tags else tr("review_no_tags")
+        )
+        mood = tr("review_mood_after", anger=f"{turn.mood['anger']:.1f}", trust=f"{turn.mood['trust']:.1f}")
+        assert any(expected_tags in c and mood in c for c in captions), (expected_tags, mood)
+    # the defensive first turn is labelled as such
+    assert any(tr("review_tag_defensive") in c and ":material/mood:" in c for c in captions)
+    # a mood trace chart and the scorecard
+    assert len(at.get("plotly_chart")) == 1
+    assert (tr("practice_overall"), f"{played.overall:.0f} / 100") in metrics(at)
+    table = at.dataframe[0].value
+    applied = [row for row in service.repo.get_scores(played.id) if row.applies]
+    assert list(table[tr("review_col_score")]) == [row.score for row in applied]
+    # the owner may ask "what if"
+    assert at.selectbox(key="whatif_turn").options == [
+        tr("review_turn_option", n=i, text=line[:80]) for i, line in enumerate(LINES, 1)
+    ]
+
+
+@pytest.mark.parametrize("role", ["trainer", "hr", "admin"])
+def test_staff_may_read_but_not_branch(app, make_user, played, role):
+    at = open_page(app(make_user("staff", role)), PAGE, session=played.id)
+    assert not at.exception
+    assert not at.error
+    assert LINES[0] in texts(at)
+    assert tr("review_trainee", name="ana") in texts(at)
+    assert not any(w.key == "whatif_turn" for w in at.selectbox)
+    assert not any(b.key == "whatif_go" for b in at.button)
+
+
+def test_another_trainee_and_unknown_ids_are_not_allowed(app, make_user, played):
+    bob = make_user("bob", "trainee")
+    for sid in (played.id, "no-such-session"):
+        at = open_page(app(bob), PAGE, session=sid)
+        assert not at.exception
+        assert [e.value for e in at.error] == [NOT_ALLOWED]
+        assert not at.chat_message and not at.metric and not at.dataframe
+        assert not at.get("plotly_chart")
+        assert LINES[0] not in texts(at)
+
+
+def test_what_if_creates_a_branch_and_shows_both_scores(app, ana, played, service, repo):
+    at = open_page(app(ana), PAGE, session=played.id)
+    at.selectbox(key="whatif_turn").set_value(1)  # the first trainee turn (transcript index 1)
+    better = "I'm so sorry about this. So your bill went from about 80 thousand to 512 thousand?"
+    at.text_area(key="whatif_text").input(better)
+    at.button(key="whatif_go").click().run()
+    assert not at.exception
+    branch_id = at.query_params["session"]
+    assert branch_id != played.id
+    branch = repo.get_session(branch_id)
+    assert branch.parent_id == played.id and branch.branch_turn == 1 and branch.user_id == ana.id
+    turns = service.transcript(branch_id)
+    assert [t.text for t in turns[:2]] == [service.transcript(played.id)[0].text, better]
+    assert [i.value for i in at.main.info][0] == tr("review_is_branch", n=1)
+    # the original is untouched
+    assert len(service.transcript(played.id)) == 2 * len(LINES) + 1
+
+    # chat on the branch (an empty reply is refused and stores nothing), then end it
+    at.chat_input(key="branch_reply").set_value("  ").run()
+    assert [e.value for e in at.error] == [refusal("  ")]
+    assert len(service.transcript(branch_id)) == 3
+    at.chat_input(key="branch_reply").set_value(LINES[2]).run()
+    assert not at.exception
+    assert len(service.transcript(branch_id)) == 5
+    assert any(LINES[2] == unescape(" ".join(m.value for m in c.markdown)) for c in at.chat_message)
+    at.button(key="end_branch").click().run()
+    assert not at.exception
+    branch = repo.get_session(branch_id)
+    assert branch.status == "ended"
+
+    # side by side: the original's and the branch's overall, and a per-dimension comparison
+    assert tr("review_compare") in [s.value for s in at.subheader]
+    overall = [m for m in at.metric if m.label == tr("practice_overall")]
+    values = [m.value for m in overall]
+    assert f"{played.overall:.0f}" in values and f"{branch.overall:.0f}" in values
+    compare = at.dataframe[-1].value
+    assert list(compare.columns) == [
+        tr("review_col_dimension"),
+        tr("review_original"),
+        tr("review_this_branch"),
+        tr("review_col_change"),
+    ]
+    original_scores = {r.dimension: r.score for r in repo.get_scores(played.id) if r.applies}
+    assert sorted(compare[tr("review_original")].dropna()) == sorted(original_scores.values())
+
+    # the original lists its branch, and the branch links back
+    at.button(key="to_original").click().run()
+    assert at.query_params["session"] == played.id
+    assert any(b.key == f"branch_{branch_id}" for b in at.button)
+
+
+def test_what_if_with_an_empty_reply_is_refused(app, ana, played, repo):
+    at = open_page(app(ana), PAGE, session=played.id)
+    at.text_area(key="whatif_text").input("   ")
+    at.button(key="whatif_go").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [refusal("  ")]
+    assert len(repo.list_sessions(user_id=ana.id)) == 1
+    assert at.query_params["session"] == played.id
+
+
+def test_another_trainee_cannot_open_a_branch(app, ana, make_user, played, service):
+    result = service.branch(played.id, 1, "I'm sorry, your bill went up six times?")
+    at = open_page(app(make_user("bob", "trainee")), PAGE, session=result.session_id)
+    assert [e.value for e in at.error] == [NOT_ALLOWED]
+    assert not at.chat_input
+
+
+def test_without_a_session_id_points_to_progress(app, ana):
+    at = open_page(app(ana), PAGE)
+    assert not at.exception
+    assert tr("review_pick_session") in [i.value for i in at.main.info]
