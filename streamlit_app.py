@@ -1,6 +1,6 @@
 """Tenang's entry point: page config, first-admin set-up, sign-in, navigation by role, sidebar.
 
-Thin on purpose: the pages live in ``pages/``, the logic in ``simulator/``, the shared UI helpers
+Thin on purpose: the pages live in ``views/``, the logic in ``simulator/``, the shared UI helpers
 in ``ui/context.py``. Every page still checks the role itself (``require_role``): the menu here is
 a convenience, not the access control. Pages a role may not use are registered *hidden*, so
 typing their URL reaches the page and its role check says "not allowed" (instead of silently
@@ -26,11 +26,12 @@ HERE = Path(__file__).resolve().parent
 
 #: file, URL path, title key, icon, roles that see it in the menu.
 PAGES = (
-    ("pages/practice.py", "practice", "nav_practice", ":material/forum:", ("trainee", "trainer", "admin")),
-    ("pages/progress.py", "progress", "nav_progress", ":material/monitoring:",
+    ("views/practice.py", "practice", "nav_practice", ":material/forum:", ("trainee", "trainer", "admin")),
+    ("views/progress.py", "progress", "nav_progress", ":material/monitoring:",
      ("trainee", "trainer", "admin")),
-    ("pages/review.py", "review", "nav_review", ":material/history:", ("trainee", "trainer", "hr", "admin")),
-    ("pages/admin.py", "admin", "nav_admin", ":material/group:", ("admin",)),
+    ("views/review.py", "review", "nav_review", ":material/history:", ("trainee", "trainer", "hr", "admin")),
+    ("views/admin.py", "admin", "nav_admin", ":material/group:", ("admin",)),
+    ("views/model.py", "model", "nav_model", ":material/smart_toy:", ("admin",)),
 )
 
 st.set_page_config(page_title="Tenang", page_icon=":material/support_agent:", layout="wide")

@@ -3,7 +3,7 @@
 One measured step is what happens between the trainee pressing Enter and the page being drawn
 again: the chat input's callback runs the turn (analysis, mood update, the scripted customer's
 reply, the commit of both turns) and the app script renders the page again — the shell
-(streamlit_app.py) and pages/practice.py, through Streamlit's AppTest, against a fresh SQLite
+(streamlit_app.py) and views/practice.py, through Streamlit's AppTest, against a fresh SQLite
 database. A session the customer ends is replaced by a new one (not measured). Target: p95
 under 300 ms.
 
@@ -73,7 +73,7 @@ def run(turns: int, warmup: int, scenario: str, lang: str) -> dict:
         at.run()
         at.query_params.clear()
         at.query_params.update({"scenario": scenario, "lang": lang})
-        at.switch_page("pages/practice.py").run()
+        at.switch_page("views/practice.py").run()
         at.button(key="start").click().run()
         if at.exception or not at.chat_input:
             raise SystemExit(f"could not start a session: {at.exception or 'no chat input'}")

@@ -19,8 +19,6 @@ from pathlib import Path
 
 import pytest
 import streamlit
-import streamlit.testing.v1.app_test as app_test_module
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from simulator.auth import create_user
@@ -28,30 +26,11 @@ from simulator.store.repository import Repository, UserRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 ENTRY = ROOT / "streamlit_app.py"
-ADMIN_PAGE = ROOT / "pages" / "admin.py"
+ADMIN_PAGE = ROOT / "views" / "admin.py"
 PASSWORD = "correct horse 7"
 TIMEOUT = 30  # seconds per script run: argon2 and the first imports are slow on a busy machine
 
 _MODEL_KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "TENANG_CUSTOMER_MODEL", "TENANG_JUDGE_MODEL")
-
-
-class _NavigationPagesManager(PagesManager):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-
-@pytest.fixture(autouse=True)
-def _no_legacy_pages_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every AppTest run through the shell, as a server does once the shell has run once.
-
-    Because the app keeps its pages in a folder named ``pages/``, Streamlit starts in its legacy
-    "pages directory" mode and only leaves it, for the whole process, when a script first calls
-    ``st.navigation``. AppTest resets that flag before *every* run, so from the second run on it
-    would execute ``pages/<x>.py`` alone, without the shell. (In a fresh server the same happens
-    to requests that arrive before anyone has opened ``/``; see the report on issue 3.)
-    """
-    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationPagesManager)
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
-"""pages/admin.py: admins only; list, create, disable and enable users."""
+"""views/admin.py: admins only; list, create, disable and enable users."""
 
 from __future__ import annotations
 
 import pytest
-from conftest import ADMIN_PAGE, PASSWORD
+from tests.app.conftest import ADMIN_PAGE, PASSWORD
 from streamlit.testing.v1 import AppTest
 
 from simulator.auth import authenticate

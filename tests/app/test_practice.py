@@ -12,7 +12,7 @@ from simulator.scenario import ScenarioLibrary
 from simulator.session import MAX_TURN_CHARS, InputError, SessionService, validate_turn_text
 from ui.i18n import translate
 
-PAGE = "pages/practice.py"
+PAGE = "views/practice.py"
 SCENARIO = "water-bill-surge"
 NOT_ALLOWED = translate("not_allowed", "en")
 GOOD, BAD = ":green[:material/check_circle:]", ":orange[:material/warning:]"  # quote marks

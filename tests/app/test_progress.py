@@ -10,7 +10,7 @@ from simulator.scenario import ScenarioLibrary
 from simulator.session import SessionService
 from ui.i18n import translate
 
-PAGE = "pages/progress.py"
+PAGE = "views/progress.py"
 NOT_ALLOWED = translate("not_allowed", "en")
 
 

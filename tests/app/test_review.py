@@ -12,7 +12,7 @@ from simulator.scenario import ScenarioLibrary
 from simulator.session import InputError, SessionService, validate_turn_text
 from ui.i18n import translate
 
-PAGE = "pages/review.py"
+PAGE = "views/review.py"
 SCENARIO = "water-bill-surge"
 NOT_ALLOWED = translate("not_allowed", "en")
 LINES = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from conftest import PASSWORD
+from tests.app.conftest import PASSWORD
 from streamlit.testing.v1 import AppTest
 
 from simulator.auth import authenticate
@@ -167,7 +167,7 @@ def test_trainee_typing_the_admin_url_sees_only_not_allowed(app, make_user, repo
     trainee = make_user("budi", "trainee")
     make_user("secret-admin", "admin")
     at = app(trainee).run()
-    at.switch_page("pages/admin.py").run()  # what typing /admin does
+    at.switch_page("views/admin.py").run()  # what typing /admin does
     assert not at.exception
     assert errors(at) == [NOT_ALLOWED]
     assert not at.dataframe
@@ -178,7 +178,7 @@ def test_trainee_typing_the_admin_url_sees_only_not_allowed(app, make_user, repo
 def test_the_admin_url_opens_after_signing_in(app, make_user):
     make_user("root", "admin")
     at = app().run()
-    at.switch_page("pages/admin.py").run()  # /admin typed while signed out: sign in first
+    at.switch_page("views/admin.py").run()  # /admin typed while signed out: sign in first
     assert at.title[0].value == translate("auth_title", "en")
     assert not at.dataframe
     sign_in(at, "root", PASSWORD)

@@ -185,8 +185,7 @@ def sign_in_if_asked(page: Page, name: str = "ana") -> None:
         expect(page.get_by_test_id("stSidebar")).to_contain_text(signed_in)
     except AssertionError as exc:
         raise AssertionError(
-            f"{page.url} showed neither the sign-in form nor the signed-in app; if the page ran without "
-            "streamlit_app.py, Streamlit ran it in its old pages/-folder (MPA v1) mode"
+            f"{page.url} showed neither the sign-in form nor the signed-in app"
         ) from exc
 
 

@@ -1,4 +1,4 @@
-"""pages/model.py (AppTest): admins only; mode, connection test against the local server, usage."""
+"""views/model.py (AppTest): admins only; mode, connection test against the local server, usage."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from simulator.auth import create_user
 from ui.i18n import translate
 
-PAGE = Path(__file__).resolve().parents[2] / "pages" / "model.py"
+PAGE = Path(__file__).resolve().parents[2] / "views" / "model.py"
 PASSWORD = "correct horse 7"
 
 
