@@ -10,6 +10,7 @@ import streamlit as st
 
 from simulator.auth import PASSWORD_MAX, PASSWORD_MIN
 from simulator.config import Settings, load_settings
+from simulator.llm import llm_problem
 from simulator.scenario import ScenarioLibrary
 from simulator.session import SessionService
 from simulator.store.db import open_repository
@@ -38,8 +39,17 @@ def library() -> ScenarioLibrary:
     return ScenarioLibrary()
 
 
+@st.cache_resource(show_spinner=False)
+def _service(url: str, engine: str, judge: str | None) -> SessionService:
+    return SessionService(_repository(url), library(), engine=engine, judge=judge)
+
+
 def service() -> SessionService:
-    return SessionService(repository(), library())
+    """The session service: the LLM customer and judge where a model is configured, else offline."""
+    current = settings()
+    engine = "llm" if llm_problem(current, "customer") is None else "scripted"
+    judge = "llm" if llm_problem(current, "judge") is None else None
+    return _service(current.database_url, engine, judge)
 
 
 def current_user() -> UserRecord | None:

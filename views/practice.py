@@ -263,11 +263,28 @@ def scorecard(card, turns: list) -> None:
 
 def send(session_id: str) -> None:
     """The chat input's callback: runs before the page is drawn again, so the page shows the
-    state after the turn (including a session the customer just ended)."""
+    state after the turn (including a session the customer just ended). A model-voiced customer
+    is answered while the page is drawn instead, so the reply can stream in (``stream_reply``)."""
+    text = st.session_state.get("reply") or ""
+    if svc.engine.name == "llm":
+        st.session_state["practice_pending"] = text
+        return
     try:
-        svc.say(session_id, st.session_state.get("reply") or "")
+        svc.say(session_id, text)
     except InputError as exc:
         st.session_state["practice_refused"] = str(exc)
+
+
+def stream_reply(session_id: str, text: str) -> None:
+    """Show the trainee's turn and stream the model customer's answer, then draw the page again."""
+    with st.chat_message("user", avatar=TRAINEE_AVATAR):
+        st.markdown(escape_md(text))
+    try:
+        with st.chat_message("assistant"):
+            st.write_stream(svc.say_stream(session_id, text))
+    except InputError as exc:
+        st.session_state["practice_refused"] = str(exc)
+    st.rerun()
 
 
 def conversation(session_id: str) -> None:
@@ -315,6 +332,9 @@ def conversation(session_id: str) -> None:
         st.button(t("practice_end"), key="end", type="primary", on_click=svc.end, args=(session_id,))
     with chat:
         show_turns(turns)
+        pending = st.session_state.pop("practice_pending", None)
+        if pending is not None:
+            stream_reply(session_id, pending)
         if refused:
             st.error(refused)
         elif coach:
