@@ -251,6 +251,37 @@ def cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+# -- selfplay ----------------------------------------------------------------------------------
+SELFPLAY_EPILOG = """\
+Bot trainees (exemplary, defensive, passive, over_reacting, wrong_referral) play the scenario
+on the scripted customer, on a throwaway in-memory database (your data is not touched).
+Warnings: the exemplary bot does not win by at least 30 points or cannot resolve the case, a
+hidden fact no question can reveal, a referral target the customer can never accept.
+Exit status: 0 when the check ran, also when it reports warnings (they are findings about
+the scenario, not errors); 1 on bad input (unknown id or language, missing or invalid file).
+--json prints {"scenario","lang","bots":{name:{"overall","outcome","dimensions"}},"warnings":[...]}."""
+
+
+def cmd_selfplay(args: argparse.Namespace, out: TextIO) -> int:
+    from simulator.selfplay import format_report, load_target, selfplay
+
+    try:
+        scenario = load_target(args.scenario, args.lang)
+    except ScenarioError as exc:
+        raise UsageError("\n".join(format_problem(*p) for p in exc.problems)) from None
+
+    def progress(done: int, total: int, bot: str | None) -> None:
+        if bot is not None:
+            print(f"selfplay {scenario.id} ({scenario.lang}): {bot} playing ({done + 1}/{total})", file=sys.stderr)
+
+    report = selfplay(scenario, progress=None if args.json else progress)
+    if args.json:
+        print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False), file=out)
+    else:
+        print(format_report(report), file=out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m simulator", description="Tenang complaint-handling simulator")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -283,6 +314,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the scenario JSON Schema")
     p.add_argument("--write", action="store_true", help="write scenarios/schema.json")
+
+    p = sub.add_parser(
+        "selfplay",
+        help="check a scenario: bot trainees play it (exit 0 even with warnings)",
+        epilog=SELFPLAY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("scenario", metavar="ID_OR_FILE", help="a built-in scenario id, or a path to a scenario YAML file")
+    p.add_argument("--lang", choices=LANGUAGES, help="the scenario's language (required with an id)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
 
@@ -304,6 +345,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, stdin: TextIO
                 return cmd_users_add(args, out, stdin)
             case "schema":
                 return cmd_schema(args, out)
+            case "selfplay":
+                return cmd_selfplay(args, out)
     except (UsageError, UnknownScenario, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

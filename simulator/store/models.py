@@ -8,7 +8,7 @@ the migrated schema agree).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Double,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -154,3 +155,76 @@ class Score(Base):
     needs_review: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: How the score came about, e.g. {"rules": 40, "judge": 85, "judge_quotes": [...]} (0002).
     detail_json: Mapped[dict[str, Any] | None] = mapped_column("detail", JSONType)
+
+
+# --------------------------------------------------------------------------- revision 0003
+GROUP_KINDS: tuple[str, ...] = ("team", "cohort")
+
+
+class Group(Base):
+    """A team or cohort of users (with a start date), for the dashboards and assignments."""
+
+    __tablename__ = "groups"
+    __table_args__ = (CheckConstraint(_in("kind", GROUP_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="team")
+    start_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class AuditEvent(Base):
+    """Who looked at or changed what, e.g. HR opening a transcript; visible to admins."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(128))
+    detail_json: Mapped[dict[str, Any] | None] = mapped_column("detail", JSONType)
+
+
+class ScenarioVersion(Base):
+    """A scenario authored in the browser: every save is a new version; built-in files are not here."""
+
+    __tablename__ = "scenario_versions"
+    __table_args__ = (UniqueConstraint("scenario_id", "lang", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scenario_id: Mapped[str] = mapped_column(String(128))
+    lang: Mapped[str] = mapped_column(String(8))
+    version: Mapped[int]
+    yaml_text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Assignment(Base):
+    """A scenario assigned to a trainee or a group, with an optional due date and pass mark."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (group_id IS NULL)", name="one_assignee"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scenario_id: Mapped[str] = mapped_column(String(128))
+    lang: Mapped[str] = mapped_column(String(8))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    pass_mark: Mapped[float | None] = mapped_column(Double)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
