@@ -30,8 +30,11 @@ PAGES = (
     ("views/progress.py", "progress", "nav_progress", ":material/monitoring:",
      ("trainee", "trainer", "admin")),
     ("views/review.py", "review", "nav_review", ":material/history:", ("trainee", "trainer", "hr", "admin")),
+    ("views/studio.py", "studio", "nav_studio", ":material/edit_note:", ("trainer", "admin")),
     ("views/admin.py", "admin", "nav_admin", ":material/group:", ("admin",)),
     ("views/model.py", "model", "nav_model", ":material/smart_toy:", ("admin",)),
+    ("views/dashboard.py", "dashboard", "nav_dashboard", ":material/insights:", ("hr", "trainer", "admin")),
+    ("views/groups.py", "groups", "nav_groups", ":material/groups:", ("admin",)),
 )
 
 st.set_page_config(page_title="Tenang", page_icon=":material/support_agent:", layout="wide")

@@ -1,4 +1,4 @@
-"""`python -m simulator ...`: validate, list, analyze, play, users, schema (DESIGN.md contract).
+"""`python -m simulator ...`: validate, list, analyze, play, selfplay, users, schema (DESIGN.md contract).
 
 Readable text for people, ``--json`` for machines, exit 1 with a clear message on bad input;
 never a traceback for anything a user can get wrong.
@@ -282,6 +282,92 @@ def cmd_selfplay(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+# -- export / seed-demo (issue 6) ----------------------------------------------------------------
+def _dashboard_frame(args: argparse.Namespace):
+    """The dashboard's session frame with the CLI's filters applied (see simulator.analytics)."""
+    from datetime import date
+
+    from simulator import analytics
+    from simulator.store.db import open_repository
+    from simulator.store.teams import TeamStore
+
+    def day(text: str | None, flag: str):
+        if text is None:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise UsageError(f"{flag}: expected a date like 2026-01-31, got {text!r}") from None
+
+    start, end = day(args.start, "--from"), day(args.end, "--to")
+    store = TeamStore(open_repository(load_settings().database_url))
+    members = store.memberships()
+    frame = analytics.prepare_sessions(store.session_scores(), members, store.assignments())
+    user_ids = None
+    if args.team:
+        chosen = members[members["group"].isin(args.team)]
+        unknown = sorted(set(args.team) - set(chosen["group"]))
+        if unknown:
+            raise UsageError(f"--team: unknown group(s): {', '.join(unknown)}")
+        user_ids = chosen["user_id"].unique()
+    return analytics.filter_sessions(frame, user_ids=user_ids, start=start, end=end, scenarios=args.scenario,
+                                     langs=args.lang, roles=args.role)
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    from simulator import exports
+
+    frame = _dashboard_frame(args)
+    if args.format == "csv":
+        data = exports.to_csv(frame)
+    elif args.format == "xlsx":
+        data = exports.to_xlsx(frame)
+    else:
+        library = ScenarioLibrary()
+        titles = {(s.id, s.lang): s.title for s in library.all()}
+        data = exports.to_xapi_json(frame, args.home_page, titles)
+    try:
+        Path(args.out).write_bytes(data)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write {args.out}: {exc}") from None
+    print(f"wrote {len(frame)} session(s) to {args.out} ({args.format})", file=out)
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    import time
+
+    from simulator.demo import seed_demo
+    from simulator.store.db import open_repository
+
+    if args.trainees < 1 or args.sessions < 1:
+        raise UsageError("--trainees and --sessions must be at least 1")
+    password_hash = None
+    if args.password_stdin:
+        from simulator.auth import PASSWORD_MAX, PASSWORD_MIN, hash_password
+
+        password = stdin.readline().rstrip("\r\n")
+        if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+            raise UsageError(f"password: must be {PASSWORD_MIN}-{PASSWORD_MAX} characters")
+        password_hash = hash_password(password)
+    started = time.perf_counter()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / total) if total else width
+        end = "\n" if done >= total else ""
+        print(f"\rseed-demo {stage:11} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end,
+              file=sys.stderr, flush=True)
+
+    repo = open_repository(load_settings().database_url)
+    result = seed_demo(repo, args.trainees, args.sessions, password_hash=password_hash, seed=args.seed,
+                       transcripts=not args.no_transcripts, progress=progress)
+    print(f"seeded {result.trainees} trainees in {', '.join(result.teams)}, {result.sessions} sessions, "
+          f"{result.scores} scores, {result.turns} turns in {time.perf_counter() - started:.1f} s "
+          f"(staff: demo-hr, demo-trainer)", file=out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m simulator", description="Tenang complaint-handling simulator")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -324,6 +410,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", metavar="ID_OR_FILE", help="a built-in scenario id, or a path to a scenario YAML file")
     p.add_argument("--lang", choices=LANGUAGES, help="the scenario's language (required with an id)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = sub.add_parser("export", help="export sessions and scores: csv, xlsx or xAPI statements")
+    p.add_argument("--format", required=True, choices=("csv", "xlsx", "xapi"))
+    p.add_argument("--out", required=True, help="file to write")
+    p.add_argument("--team", action="append", help="only members of this team/cohort (repeatable)")
+    p.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (by the day a session ended, UTC)")
+    p.add_argument("--to", dest="end", help="last day, YYYY-MM-DD")
+    p.add_argument("--scenario", action="append", help="scenario id (repeatable)")
+    p.add_argument("--lang", action="append", choices=LANGUAGES, help="session language (repeatable)")
+    p.add_argument("--role", action="append", choices=("trainee", "trainer", "hr", "admin"), help="user role (repeatable)")
+    p.add_argument("--home-page", default="http://localhost:8501", help="xAPI: the app's URL (account homePage, activity ids)")
+
+    p = sub.add_parser("seed-demo", help="fill the database with demo teams, trainees and sessions")
+    p.add_argument("--trainees", type=int, default=40)
+    p.add_argument("--sessions", type=int, default=30, help="sessions per trainee")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--password-stdin", action="store_true", help="one shared password for the demo users, on stdin")
+    p.add_argument("--no-transcripts", action="store_true", help="scores only, no conversation turns (faster)")
     return parser
 
 
@@ -347,6 +451,10 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, stdin: TextIO
                 return cmd_schema(args, out)
             case "selfplay":
                 return cmd_selfplay(args, out)
+            case "export":
+                return cmd_export(args, out)
+            case "seed-demo":
+                return cmd_seed_demo(args, out, stdin)
     except (UsageError, UnknownScenario, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

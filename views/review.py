@@ -207,6 +207,13 @@ if record is None or (record.user_id != user.id and user.role not in STAFF):
     st.error(t("not_allowed"))
     st.stop()
 owner = record.user_id == user.id
+if not owner:  # staff opening someone else's transcript is recorded for the admins (issue 6)
+    from simulator.store.teams import VIEW_TRANSCRIPT, TeamStore
+
+    if st.session_state.get("review_audited") != (user.id, record.id):  # once per opening, not per rerun
+        TeamStore(repo).record(user.id, VIEW_TRANSCRIPT, f"session:{record.id}", {"trainee_id": record.user_id,
+                               "trainee": (repo.get_user(record.user_id).name if record.user_id else None)})
+        st.session_state["review_audited"] = (user.id, record.id)
 try:
     scenario = svc.scenario_for(record)
 except UnknownScenario:

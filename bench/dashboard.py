@@ -1,0 +1,136 @@
+"""Team dashboard at scale: data load + every frame and figure, and `export --format csv`.
+
+    python -m bench.dashboard [--database-url URL] [--trainees 1000] [--sessions 50] [--repeat 3]
+
+Without ``--database-url`` a throwaway SQLite file is seeded with ``seed-demo`` (scores only,
+no transcripts: the dashboard never reads turns). Measures, server-side and cold (no cache):
+the SQL load (sessions with scores pivoted in SQL, memberships, assignments), the frames of
+simulator.analytics and the figures of simulator.charts the page builds, for the default view
+(trainees, last 12 weeks) and for everything; then ``python -m simulator export --format csv``
+as a subprocess. Writes the "dashboard" section of docs/benchmarks.md. Targets: < 2 s, < 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from bench.report import write_section
+from simulator import analytics, charts
+from simulator.demo import seed_demo
+from simulator.store import open_repository
+from simulator.store.teams import TeamStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build_everything(store: TeamStore, whole_period: bool) -> dict[str, float]:
+    """What views/dashboard.py does on a cold cache, timed by stage."""
+    times = {}
+    t0 = time.perf_counter()
+    raw = store.session_scores()
+    members, assignments = store.memberships(), store.assignments()
+    times["load"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    frame = analytics.prepare_sessions(raw, members, assignments)
+    last = frame["when"].max().date()
+    start = frame["when"].min().date() if whole_period else last - timedelta(days=83)
+    undated = analytics.filter_sessions(frame, roles=["trainee"])
+    view = analytics.filter_sessions(undated, start=start, end=last)
+    head = analytics.headline(undated, start, last)
+    attention = analytics.needs_attention(view)
+    chosen = list(attention["user_id"][:8])
+    ids = dict(zip(view["user"], view["user_id"], strict=False))
+    levels = analytics.latest_levels(view)
+    weakest = levels.mean(axis=1).sort_values().index[:40]
+    summary = analytics.scenario_summary(view)
+    users = view["user_id"].unique()
+    history = undated[undated["user_id"].isin(users)]
+    frames = {
+        "team_weekly": analytics.weekly_progress(view, "team"),
+        "trainee_weekly": analytics.weekly_progress(view[view["user_id"].isin(chosen)], "user"),
+        "dim_weekly": analytics.weekly_dimensions(view),
+        "mix": analytics.outcome_mix(view, by="scenario_id"),
+        "mix_all": analytics.outcome_mix(view),
+        "curve": analytics.learning_curve(history, max_attempt=60, min_trainees=3),
+        "proficiency": analytics.time_to_proficiency(history),
+        "team_levels": view.groupby("team")[list(levels.columns)].mean(),
+    }
+    times["frames"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    person = view[view["user_id"] == view["user_id"].iloc[0]]
+    figures = [
+        charts.weekly_chart(frames["team_weekly"]),
+        charts.weekly_chart(frames["trainee_weekly"], ids=ids),
+        charts.dimension_weekly_chart(frames["dim_weekly"]),
+        charts.heatmap(levels.loc[weakest], ids=ids),
+        charts.heatmap(frames["team_levels"]),
+        charts.scenario_box(view, list(summary["scenario_id"])),
+        charts.outcome_chart(frames["mix_all"]),
+        charts.outcome_chart(frames["mix"]),
+        charts.learning_curve_chart(frames["curve"]),
+        charts.proficiency_chart(frames["proficiency"]),
+        charts.person_sessions_chart(person, 70.0),
+    ]
+    for fig in figures:  # what st.plotly_chart does with a figure: serialise it
+        fig.to_json()
+    times["figures"] = time.perf_counter() - t2
+    times["total"] = time.perf_counter() - t0
+    times["sessions_shown"] = len(view)
+    times["active"] = head["active_trainees"]["value"]
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url")
+    parser.add_argument("--trainees", type=int, default=1000)
+    parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    tmp = None
+    url = args.database_url
+    if not url:
+        tmp = tempfile.mkdtemp(prefix="tenang-bench-")
+        url = f"sqlite:///{tmp}/bench.db"
+        t = time.perf_counter()
+        seed_demo(open_repository(url), args.trainees, args.sessions, transcripts=False)
+        print(f"seeded in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    store = TeamStore(open_repository(url))
+    n = store.data_version()[0]
+    rows = []
+    for whole in (False, True):
+        runs = [build_everything(store, whole) for _ in range(args.repeat)]
+        best = min(runs, key=lambda r: r["total"])
+        label = "all sessions, whole period" if whole else "trainees, last 12 weeks (default view)"
+        rows.append(f"| {label} | {best['sessions_shown']:,} | {best['load']:.2f} | {best['frames']:.2f} | "
+                    f"{best['figures']:.2f} | **{best['total']:.2f}** |")
+        print(rows[-1], file=sys.stderr)
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    out = Path(tmp or tempfile.mkdtemp()) / "export.csv"
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "simulator", "export", "--format", "csv", "--out", str(out)], env=env,
+                   cwd=ROOT, check=True, capture_output=True)
+    export_s = time.perf_counter() - t
+    size = out.stat().st_size / 1e6
+    print(f"export csv {export_s:.2f} s, {size:.1f} MB", file=sys.stderr)
+    backend = url.split(":", 1)[0]
+    body = (
+        f"{n:,} ended sessions ({backend}); cold load (no cache), best of {args.repeat}. "
+        "Target: data load + all figures < 2 s; export < 10 s.\n\n"
+        "| view | sessions shown | load s | frames s | figures s | total s |\n|---|---:|---:|---:|---:|---:|\n"
+        + "\n".join(rows)
+        + f"\n\n`python -m simulator export --format csv` (whole process, all {n:,} sessions): "
+        f"**{export_s:.2f} s**, {size:.1f} MB.\n"
+    )
+    write_section("dashboard", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Exports of the team dashboard's data: CSV, Excel (openpyxl) and xAPI statements.
+
+Inputs are the frames of :func:`simulator.analytics.prepare_sessions` (already filtered).
+Spreadsheet cells that a spreadsheet would run as a formula (text starting with ``=``, ``+``,
+``-``, ``@``, or a tab/carriage return) get a leading apostrophe (CSV/formula injection).
+
+xAPI: one statement per completed session, following the xAPI 1.0.3 statement rules: an Agent
+actor identified by an ``account`` (``homePage`` + ``name``), the ADL verb ``completed``, the
+scenario as an Activity with an IRI id, ``result.score.scaled`` = overall / 100,
+``result.success`` against the session's pass mark, ``result.duration`` in ISO 8601.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from simulator.rubric import DIMENSIONS
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+VERB_COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
+ACTIVITY_TYPE = "http://adlnet.gov/expapi/activities/simulation"
+DEFAULT_HOME_PAGE = "http://localhost:8501"
+_NAMESPACE = uuid.UUID("5b7c7f0e-3d7a-4d8e-9a4e-7e6e616e6701")  # statement ids are uuid5(session id)
+
+SESSION_COLUMNS = ["session_id", "user", "role", "team", "scenario_id", "lang", "outcome", "overall", "pass_mark",
+                   "passed", "attempt", "started_at", "ended_at"]
+
+
+def neutralise(value: Any) -> Any:
+    """``value`` with a leading apostrophe when it is text a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every text cell (and column name) neutralised."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(neutralise)
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    return out
+
+
+def sessions_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per session with the dimension scores as columns (what the CSV holds)."""
+    cols = [c for c in SESSION_COLUMNS if c in frame.columns] + [k for k in DIMENSIONS if k in frame.columns]
+    out = frame[cols].copy()
+    for name in ("started_at", "ended_at"):
+        if name in out.columns:
+            out[name] = out[name].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out.reset_index(drop=True)
+
+
+def scores_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per session and dimension that applied: ``session_id``, ``user``,
+    ``scenario_id``, ``lang``, ``ended_at``, ``dimension``, ``score``."""
+    dims = [k for k in DIMENSIONS if k in frame.columns]
+    ids = ["session_id", "user", "scenario_id", "lang", "ended_at"]
+    long = frame[ids + dims].melt(id_vars=ids, var_name="dimension", value_name="score").dropna(subset=["score"])
+    order = {k: i for i, k in enumerate(DIMENSIONS)}
+    long = long.assign(_o=long["dimension"].map(order)).sort_values(["ended_at", "session_id", "_o"], kind="stable")
+    long["ended_at"] = long["ended_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return long.drop(columns="_o").reset_index(drop=True)
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    """CSV (UTF-8 with BOM, so spreadsheet programs detect the encoding) of ``sessions_table``."""
+    return safe_frame(sessions_table(frame)).to_csv(index=False, float_format="%.1f").encode("utf-8-sig")
+
+
+def scores_csv(frame: pd.DataFrame) -> bytes:
+    return safe_frame(scores_table(frame)).to_csv(index=False, float_format="%.1f").encode("utf-8-sig")
+
+
+def to_xlsx(frame: pd.DataFrame) -> bytes:
+    """An Excel workbook with two sheets: ``sessions`` and ``scores``."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        safe_frame(sessions_table(frame)).to_excel(writer, sheet_name="sessions", index=False)
+        safe_frame(scores_table(frame)).to_excel(writer, sheet_name="scores", index=False)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- xAPI
+def iso_duration(seconds: float) -> str:
+    """ISO 8601 duration, e.g. ``PT1H2M3.5S``; ``PT0S`` for zero or unknown."""
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        return "PT0S"
+    centis = round(seconds * 100)
+    hours, rest = divmod(centis, 360_000)
+    minutes, rest = divmod(rest, 6_000)
+    secs = rest / 100
+    text = "PT"
+    if hours:
+        text += f"{hours}H"
+    if minutes:
+        text += f"{minutes}M"
+    if secs or text == "PT":
+        text += (f"{secs:.2f}".rstrip("0").rstrip(".")) + "S"
+    return text
+
+
+def _iso(stamp: pd.Timestamp) -> str:
+    return stamp.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def xapi_statements(
+    frame: pd.DataFrame,
+    home_page: str = DEFAULT_HOME_PAGE,
+    titles: Mapping[tuple[str, str], str] | None = None,
+) -> list[dict[str, Any]]:
+    """One xAPI statement per completed session in ``frame`` (see the module docstring).
+    Activity ids are ``<home_page>/scenarios/<lang>/<scenario id>``; statement ids are
+    deterministic (uuid5 of the session id), so re-exporting never duplicates in an LRS."""
+    base = home_page.rstrip("/")
+    statements = []
+    rows = frame[["session_id", "user", "scenario_id", "lang", "overall", "pass_mark", "passed", "started_at",
+                  "ended_at"]].itertuples(index=False)
+    for sid, user, scenario, lang, overall, mark, passed, started, ended in rows:
+        name = (titles or {}).get((scenario, lang), scenario)
+        language = "id-ID" if lang == "id" else "en-US"
+        statements.append({
+            "id": str(uuid.uuid5(_NAMESPACE, str(sid))),
+            "actor": {"objectType": "Agent", "name": str(user), "account": {"homePage": base, "name": str(user)}},
+            "verb": {"id": VERB_COMPLETED, "display": {"en-US": "completed"}},
+            "object": {
+                "objectType": "Activity",
+                "id": f"{base}/scenarios/{lang}/{scenario}",
+                "definition": {"name": {language: str(name)}, "type": ACTIVITY_TYPE},
+            },
+            "result": {
+                "score": {"scaled": round(float(overall) / 100, 4), "raw": round(float(overall), 2), "min": 0, "max": 100},
+                "success": bool(passed),
+                "completion": True,
+                "duration": iso_duration((ended - started).total_seconds()),
+            },
+            "context": {
+                "platform": "Tenang",
+                "language": language,
+                "extensions": {f"{base}/xapi/session": str(sid), f"{base}/xapi/pass-mark": float(mark)},
+            },
+            "timestamp": _iso(ended),
+        })
+    return statements
+
+
+def to_xapi_json(frame: pd.DataFrame, home_page: str = DEFAULT_HOME_PAGE,
+                 titles: Mapping[tuple[str, str], str] | None = None) -> bytes:
+    """The statements as a JSON array (what an LRS's ``POST /statements`` accepts)."""
+    return json.dumps(xapi_statements(frame, home_page, titles), ensure_ascii=False, indent=1).encode("utf-8")

@@ -1,0 +1,259 @@
+"""Groups (teams and cohorts), the audit log, assignments' pass marks and the dashboard's bulk reads.
+
+Kept apart from :mod:`simulator.store.repository` so the per-conversation repository stays small.
+:class:`TeamStore` takes the :class:`~simulator.store.repository.Repository` (or an Engine) and
+returns frozen pydantic records or pandas frames; the dashboard's data come out of a handful of
+SQL queries (scores pivoted in SQL), never one query per session.
+
+Also here: :meth:`TeamStore.bulk_insert` for ``seed-demo`` (executemany in large batches).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Engine, and_, case, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from simulator.rubric import DIMENSIONS
+from simulator.store.models import (
+    GROUP_KINDS,
+    NAME_MAX,
+    Assignment,
+    AuditEvent,
+    Group,
+    GroupMember,
+    PracticeSession,
+    Score,
+    Turn,
+    User,
+    utcnow,
+)
+from simulator.store.repository import ConflictError, NotFoundError, Repository, _aware, _choice
+
+#: Audit action written when someone other than the owner opens a transcript.
+VIEW_TRANSCRIPT = "view_transcript"
+
+
+class GroupRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: int
+    name: str
+    kind: str
+    start_date: date | None
+    members: int = 0
+
+
+class AuditRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: int
+    at: datetime
+    actor_id: int | None
+    actor: str | None
+    action: str
+    target: str | None
+    detail: dict[str, Any] | None
+
+
+def _group_name(name: Any) -> str:
+    if not isinstance(name, str) or name != name.strip() or not 1 <= len(name) <= NAME_MAX:
+        raise ValueError(f"name: must be 1-{NAME_MAX} characters without surrounding spaces, got {name!r}")
+    return name
+
+
+class TeamStore:
+    """Groups, members, audit events and the dashboard's frames on one database."""
+
+    def __init__(self, repo_or_engine: Repository | Engine) -> None:
+        self.engine: Engine = repo_or_engine.engine if isinstance(repo_or_engine, Repository) else repo_or_engine
+
+    # ------------------------------------------------------------------ groups
+    def create_group(self, name: str, kind: str = "team", start_date: date | None = None) -> GroupRecord:
+        name = _group_name(name)
+        kind = _choice("kind", kind, GROUP_KINDS)
+        try:
+            with self.engine.begin() as conn:
+                if conn.scalar(select(Group.id).where(Group.name == name)) is not None:
+                    raise ConflictError(f"name: already taken: {name!r}")
+                gid = conn.execute(
+                    insert(Group).values(name=name, kind=kind, start_date=start_date, created_at=utcnow()).returning(Group.id)
+                ).scalar_one()
+        except IntegrityError:
+            raise ConflictError(f"name: already taken: {name!r}") from None
+        return GroupRecord(id=gid, name=name, kind=kind, start_date=start_date)
+
+    def update_group(self, group_id: int, *, name: str | None = None, kind: str | None = None,
+                     start_date: date | None = None) -> GroupRecord:
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["name"] = _group_name(name)
+        if kind is not None:
+            values["kind"] = _choice("kind", kind, GROUP_KINDS)
+        if start_date is not None:
+            values["start_date"] = start_date
+        try:
+            with self.engine.begin() as conn:
+                if values:
+                    done = conn.execute(update(Group).where(Group.id == group_id).values(**values))
+                    if not done.rowcount:
+                        raise NotFoundError(f"group not found: {group_id!r}")
+        except IntegrityError:
+            raise ConflictError(f"name: already taken: {name!r}") from None
+        return self.get_group(group_id)
+
+    def delete_group(self, group_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(GroupMember).where(GroupMember.group_id == group_id))
+            conn.execute(delete(Group).where(Group.id == group_id))
+
+    def get_group(self, group_id: int) -> GroupRecord:
+        for group in self.list_groups():
+            if group.id == group_id:
+                return group
+        raise NotFoundError(f"group not found: {group_id!r}")
+
+    def list_groups(self) -> list[GroupRecord]:
+        """All groups by name, with their member counts."""
+        count = select(GroupMember.group_id, func.count().label("n")).group_by(GroupMember.group_id).subquery()
+        query = (
+            select(Group.id, Group.name, Group.kind, Group.start_date, func.coalesce(count.c.n, 0))
+            .outerjoin(count, count.c.group_id == Group.id)
+            .order_by(Group.name)
+        )
+        with self.engine.connect() as conn:
+            return [
+                GroupRecord(id=i, name=n, kind=k, start_date=s, members=m) for i, n, k, s, m in conn.execute(query)
+            ]
+
+    def members(self, group_id: int) -> list[int]:
+        with self.engine.connect() as conn:
+            return list(conn.scalars(select(GroupMember.user_id).where(GroupMember.group_id == group_id)))
+
+    def set_members(self, group_id: int, user_ids: Iterable[int]) -> None:
+        """Replace the group's members with ``user_ids``."""
+        ids = sorted(set(int(u) for u in user_ids))
+        with self.engine.begin() as conn:
+            if conn.scalar(select(Group.id).where(Group.id == group_id)) is None:
+                raise NotFoundError(f"group not found: {group_id!r}")
+            conn.execute(delete(GroupMember).where(GroupMember.group_id == group_id))
+            if ids:
+                conn.execute(insert(GroupMember), [{"group_id": group_id, "user_id": u} for u in ids])
+
+    def add_member(self, group_id: int, user_id: int) -> None:
+        self.set_members(group_id, {*self.members(group_id), user_id})
+
+    def memberships(self) -> pd.DataFrame:
+        """Columns ``group_id``, ``group``, ``kind``, ``start_date``, ``user_id``."""
+        query = select(Group.id, Group.name, Group.kind, Group.start_date, GroupMember.user_id).join(
+            GroupMember, GroupMember.group_id == Group.id
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return pd.DataFrame(rows, columns=["group_id", "group", "kind", "start_date", "user_id"])
+
+    # ------------------------------------------------------------------ assignments
+    def add_assignment(self, scenario_id: str, lang: str, *, user_id: int | None = None, group_id: int | None = None,
+                       pass_mark: float | None = None, due_date: date | None = None,
+                       created_by: int | None = None) -> int:
+        if (user_id is None) == (group_id is None):
+            raise ValueError("assignee: give exactly one of user_id and group_id")
+        with self.engine.begin() as conn:
+            return conn.execute(
+                insert(Assignment)
+                .values(scenario_id=scenario_id, lang=lang, user_id=user_id, group_id=group_id, pass_mark=pass_mark,
+                        due_date=due_date, created_by=created_by, created_at=utcnow())
+                .returning(Assignment.id)
+            ).scalar_one()
+
+    def assignments(self) -> pd.DataFrame:
+        """Columns ``scenario_id``, ``lang``, ``user_id``, ``group_id``, ``pass_mark``, ``created_at``."""
+        query = select(Assignment.scenario_id, Assignment.lang, Assignment.user_id, Assignment.group_id,
+                       Assignment.pass_mark, Assignment.created_at)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        frame = pd.DataFrame(rows, columns=["scenario_id", "lang", "user_id", "group_id", "pass_mark", "created_at"])
+        frame["user_id"] = frame["user_id"].astype("Int64")
+        frame["group_id"] = frame["group_id"].astype("Int64")
+        frame["pass_mark"] = frame["pass_mark"].astype(float)
+        return frame
+
+    # ------------------------------------------------------------------ audit
+    def record(self, actor_id: int | None, action: str, target: str | None = None,
+               detail: Mapping[str, Any] | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(AuditEvent).values(at=utcnow(), actor_id=actor_id, action=action[:64],
+                                                   target=target[:128] if target else None,
+                                                   detail_json=dict(detail) if detail else None))
+
+    def audit_log(self, limit: int = 500, action: str | None = None) -> list[AuditRecord]:
+        query = select(AuditEvent.id, AuditEvent.at, AuditEvent.actor_id, User.name, AuditEvent.action,
+                       AuditEvent.target, AuditEvent.detail_json).outerjoin(User, User.id == AuditEvent.actor_id)
+        if action:
+            query = query.where(AuditEvent.action == action)
+        query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                AuditRecord(id=i, at=_aware(at), actor_id=a, actor=n, action=ac, target=tg, detail=d)
+                for i, at, a, n, ac, tg, d in conn.execute(query)
+            ]
+
+    # ------------------------------------------------------------------ dashboard reads
+    def data_version(self) -> tuple[int, str]:
+        """(number of ended sessions, latest end time): changes whenever a session lands.
+        The dashboard keys its cache on it."""
+        query = select(func.count(), func.max(PracticeSession.ended_at)).where(PracticeSession.status == "ended")
+        with self.engine.connect() as conn:
+            n, latest = conn.execute(query).one()
+        return int(n or 0), str(latest)
+
+    def session_scores(self) -> pd.DataFrame:
+        """Every ended, scored, non-branch session with its user and dimension scores, one row
+        each. Columns: ``session_id``, ``user_id``, ``user``, ``role``, ``scenario_id``,
+        ``lang``, ``outcome``, ``overall``, ``started_at``, ``ended_at``, then one column per
+        rubric dimension (NaN where it did not apply). Scores are pivoted in SQL."""
+        dims = [
+            func.max(case((and_(Score.dimension == key, Score.applies.is_(True)), Score.score))).label(key)
+            for key in DIMENSIONS
+        ]
+        pivot = select(Score.session_id, *dims).group_by(Score.session_id).subquery()
+        query = (
+            select(
+                PracticeSession.id, PracticeSession.user_id, User.name, User.role, PracticeSession.scenario_id,
+                PracticeSession.lang, PracticeSession.outcome, PracticeSession.overall,
+                PracticeSession.started_at, PracticeSession.ended_at, *[pivot.c[key] for key in DIMENSIONS],
+            )
+            .join(User, User.id == PracticeSession.user_id)
+            .outerjoin(pivot, pivot.c.session_id == PracticeSession.id)
+            .where(PracticeSession.status == "ended", PracticeSession.overall.is_not(None),
+                   PracticeSession.parent_id.is_(None))
+        )
+        columns = ["session_id", "user_id", "user", "role", "scenario_id", "lang", "outcome", "overall",
+                   "started_at", "ended_at", *DIMENSIONS]
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        frame = pd.DataFrame(rows, columns=columns)
+        for name in ("started_at", "ended_at"):
+            frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
+        for name in ("overall", *DIMENSIONS):
+            frame[name] = frame[name].astype(float)
+        frame["user_id"] = frame["user_id"].astype(int)
+        return frame
+
+    # ------------------------------------------------------------------ bulk (seed-demo)
+    def bulk_insert(self, table: str, rows: Sequence[Mapping[str, Any]], chunk: int = 20_000) -> None:
+        """Insert many rows into ``users``, ``groups``, ``group_members``, ``sessions``,
+        ``scores``, ``turns`` or ``assignments`` with executemany, committed per chunk."""
+        tables = {"users": User, "groups": Group, "group_members": GroupMember, "sessions": PracticeSession,
+                  "scores": Score, "turns": Turn, "assignments": Assignment, "audit_log": AuditEvent}
+        target = tables[table].__table__
+        for start in range(0, len(rows), chunk):
+            with self.engine.begin() as conn:
+                conn.execute(target.insert(), list(rows[start:start + chunk]))
+
+
+def ensure_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
