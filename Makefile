@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup browser run test bench validate clean
+.PHONY: setup browser run test test-sqlite test-postgres bench validate clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -27,8 +27,19 @@ browser:
 run: setup
 	$(BIN)/streamlit run streamlit_app.py
 
-test: setup browser
-	$(BIN)/python -m pytest
+# `make test` runs every test on SQLite, then the database tests again on a real PostgreSQL
+# (scripts/pg-test-server installs Debian's postgresql when missing and starts a throwaway
+# server on 127.0.0.1; see scripts/test-postgres for when that pass is skipped).
+test: test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: setup browser
+	env -u TENANG_TEST_DATABASE_URL $(BIN)/python -m pytest
+
+# Only the PostgreSQL pass: tests/test_store.py, test_session.py, test_analytics.py and every test
+# marked `database`. Uses TENANG_TEST_DATABASE_URL when set, else a throwaway server.
+test-postgres: setup
+	scripts/test-postgres $(BIN)/python
 
 validate: setup
 	$(BIN)/python -m simulator validate scenarios
