@@ -145,7 +145,11 @@ def _sign_in_screen(repo) -> None:
         if not name or not password:
             st.error(t("auth_missing"))
         else:
-            user = auth.authenticate(repo, name, password)
+            try:
+                user = auth.sign_in(repo, name, password)
+            except auth.TooManyAttempts as exc:
+                st.error(t("auth_too_many", minutes=exc.minutes))
+                st.stop()
             if user is None:
                 st.error(t("auth_failed"))  # the same for unknown name, wrong password, disabled
             else:

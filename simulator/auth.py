@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
@@ -141,6 +142,36 @@ def authenticate(repo: Repository, name: str, password: str) -> UserRecord | Non
         needs_rehash = False
     if needs_rehash:
         repo.set_password_hash(user.id, _hasher.hash(password))
+    return user
+
+
+#: Failed sign-ins for one name within LOCKOUT before further attempts are refused unchecked.
+MAX_FAILED_SIGN_INS = 5
+LOCKOUT = timedelta(minutes=15)
+
+
+class TooManyAttempts(Exception):
+    """Sign-in refused without checking the password: too many recent failures for this name."""
+
+    def __init__(self, minutes: int):
+        self.minutes = minutes
+        super().__init__(f"too many failed sign-ins; try again in {minutes} minutes")
+
+
+def sign_in(repo: Repository, name: str, password: str, now: datetime | None = None) -> UserRecord | None:
+    """:func:`authenticate`, rate limited per name: failures are kept in the audit log (shared by
+    every app replica), and after MAX_FAILED_SIGN_INS within LOCKOUT the name is refused, even
+    with the right password, until the window has passed (``TooManyAttempts``)."""
+    from simulator.store.teams import TeamStore
+
+    audit = TeamStore(repo)
+    now = now or datetime.now(UTC)
+    key = name.strip()[:NAME_MAX] if isinstance(name, str) else ""
+    if audit.count_events("sign_in_failed", key, now - LOCKOUT) >= MAX_FAILED_SIGN_INS:
+        raise TooManyAttempts(int(LOCKOUT.total_seconds() // 60))
+    user = authenticate(repo, name, password)
+    if user is None:
+        audit.record(None, "sign_in_failed", key)
     return user
 
 

@@ -134,3 +134,19 @@ def test_needs_first_admin_until_someone_exists(repo):
     assert repo.count_users() == 0
     auth.create_user(repo, "admin", "admin", PASSWORD)
     assert not auth.needs_first_admin(repo)
+
+
+def test_sign_in_is_rate_limited_per_name(repo):
+    from datetime import UTC, datetime
+
+    from simulator.auth import LOCKOUT, MAX_FAILED_SIGN_INS, TooManyAttempts, sign_in
+
+    auth.create_user(repo, "dewi", "trainee", "a-long-password")
+    auth.create_user(repo, "rina", "trainee", "a-long-password")
+    for _ in range(MAX_FAILED_SIGN_INS):
+        assert sign_in(repo, "dewi", "wrong-password") is None
+    with pytest.raises(TooManyAttempts):
+        sign_in(repo, "dewi", "a-long-password")  # refused even with the right password
+    assert sign_in(repo, "rina", "a-long-password") is not None  # other names are not affected
+    later = datetime.now(UTC) + LOCKOUT
+    assert sign_in(repo, "dewi", "a-long-password", now=later) is not None

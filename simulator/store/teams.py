@@ -189,6 +189,14 @@ class TeamStore:
                                                    target=target[:128] if target else None,
                                                    detail_json=dict(detail) if detail else None))
 
+    def count_events(self, action: str, target: str, since: datetime) -> int:
+        """How many ``action`` events on ``target`` were recorded at or after ``since``."""
+        query = select(func.count()).where(
+            AuditEvent.action == action, AuditEvent.target == target[:128], AuditEvent.at >= since
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def audit_log(self, limit: int = 500, action: str | None = None) -> list[AuditRecord]:
         query = select(AuditEvent.id, AuditEvent.at, AuditEvent.actor_id, User.name, AuditEvent.action,
                        AuditEvent.target, AuditEvent.detail_json).outerjoin(User, User.id == AuditEvent.actor_id)
