@@ -131,6 +131,9 @@ class SessionService:
         return record
 
     def scenario_for(self, record: SessionRecord) -> Scenario:
+        """The scenario a session plays: the exact authored version it recorded, if any."""
+        if record.scenario_version is not None and hasattr(self.library, "get_version"):
+            return self.library.get_version(record.scenario_id, record.lang, record.scenario_version)
         return self.library.get(record.scenario_id, record.lang)
 
     def transcript(self, session_id: str) -> list[TurnRecord]:
@@ -147,9 +150,19 @@ class SessionService:
         *,
         user_id: int | None = None,
         seed: int | None = None,
+        version: int | None = None,
     ) -> SessionRecord:
-        """Open a session; the customer's opening line is stored as turn 0."""
-        scenario = self.library.get(scenario_id, lang)
+        """Open a session; the customer's opening line is stored as turn 0.
+
+        ``version``: play that saved version of an authored scenario (a studio test drive of a
+        draft); by default an authored scenario plays its published version. The session
+        records the version it plays (None for a built-in file)."""
+        if version is not None:
+            scenario = self.library.get_version(scenario_id, lang, version)
+        else:
+            scenario = self.library.get(scenario_id, lang)
+            version_of = getattr(self.library, "version_of", None)
+            version = version_of(scenario_id, lang) if version_of else None
         seed = secrets.randbelow(2**31) if seed is None else seed
         state = initial_state(scenario)
         record = self.repo.create_session(
@@ -159,6 +172,7 @@ class SessionService:
             seed=seed,
             engine=self.engine.name,
             state={"mood": state.model_dump(mode="json")},
+            scenario_version=version,
         )
         opening = self.engine.opening(scenario, seed)
         self.repo.append_turn(record.id, "customer", opening, mood=state.model_dump(mode="json"))
@@ -264,6 +278,7 @@ class SessionService:
             seed=record.seed,
             engine=record.engine,
             state={"mood": state},
+            scenario_version=record.scenario_version,
             parent_id=record.id,
             branch_turn=turn_idx,
         )

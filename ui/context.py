@@ -13,6 +13,8 @@ from simulator.config import Settings, load_settings
 from simulator.llm import llm_problem
 from simulator.scenario import ScenarioLibrary
 from simulator.session import SessionService
+from simulator.studio import StudioLibrary
+from simulator.store.authoring import AuthoringStore
 from simulator.store.db import open_repository
 from simulator.store.models import NAME_MAX
 from simulator.store.repository import ConflictError, Repository, UserRecord
@@ -35,13 +37,27 @@ def repository() -> Repository:
 
 
 @st.cache_resource(show_spinner=False)
-def library() -> ScenarioLibrary:
+def _builtin_library() -> ScenarioLibrary:
     return ScenarioLibrary()
 
 
 @st.cache_resource(show_spinner=False)
+def _library(url: str) -> StudioLibrary:
+    return StudioLibrary(_builtin_library(), AuthoringStore(_repository(url)))
+
+
+def library() -> StudioLibrary:
+    """The built-in scenarios plus the published ones authored in the studio."""
+    return _library(settings().database_url)
+
+
+def authoring() -> AuthoringStore:
+    return library().store
+
+
+@st.cache_resource(show_spinner=False)
 def _service(url: str, engine: str, judge: str | None) -> SessionService:
-    return SessionService(_repository(url), library(), engine=engine, judge=judge)
+    return SessionService(_repository(url), _library(url), engine=engine, judge=judge)
 
 
 def service() -> SessionService:

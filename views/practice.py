@@ -7,6 +7,7 @@ URL states: no parameters -> the scenario list; ``?scenario=<id>&lang=<lang>`` -
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import streamlit as st
@@ -14,7 +15,7 @@ import streamlit as st
 from simulator.analysis_types import Tag
 from simulator.scenario import LANGUAGES, Scenario, Temperament, UnknownScenario
 from simulator.session import InputError
-from ui.context import escape_md, library, repository, require_role, service, t, ui_lang
+from ui.context import authoring, escape_md, library, repository, require_role, service, t, ui_lang
 
 HERE = Path(__file__).resolve().parent  # sibling pages, wherever the folder lives
 TRAINEE_AVATAR = ":material/support_agent:"
@@ -67,7 +68,38 @@ def resume_list() -> None:
             go(session=record.id)
 
 
+def assignments() -> None:
+    """The trainee's assignments first: due date, pass mark and best score so far."""
+    mine = authoring().assignments_for(user.id)
+    if not mine:
+        return
+    best = authoring().best_scores(user.id)
+    today = date.today()
+    st.subheader(t("practice_assign_heading"))
+    for index, assignment in enumerate(mine):
+        try:
+            scenario = library().get(assignment.scenario_id, assignment.lang)
+        except UnknownScenario:
+            continue  # unpublished since it was assigned
+        facts = [scenario_facts(scenario)]
+        if assignment.due_date:
+            key = "practice_assign_overdue" if assignment.due_date < today else "practice_assign_due"
+            facts.append(t(key, date=assignment.due_date.isoformat()))
+        score = best.get((scenario.id, scenario.lang))
+        if assignment.pass_mark is not None:
+            facts.append(t("practice_assign_pass", mark=assignment.pass_mark))
+        if score is not None:
+            passed = assignment.pass_mark is not None and score >= assignment.pass_mark
+            facts.append(t("practice_assign_best", best=score) + (f" · {t('practice_assign_passed')}" if passed else ""))
+        with st.container(border=True):
+            st.markdown(f"**{scenario.title}**")
+            st.caption(" · ".join(facts))
+            if st.button(t("practice_open_briefing"), key=f"assigned_{index}_{scenario.id}_{scenario.lang}"):
+                go(scenario=scenario.id, lang=scenario.lang)
+
+
 def picker() -> None:
+    assignments()
     resume_list()
     st.subheader(t("practice_pick_heading"))
     langs = list(LANGUAGES)
