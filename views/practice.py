@@ -14,7 +14,7 @@ import streamlit as st
 
 from simulator.analysis_types import Tag
 from simulator.scenario import LANGUAGES, Scenario, Temperament, UnknownScenario
-from simulator.session import InputError
+from simulator.session import InputError, SavingFailed
 from ui.context import authoring, escape_md, library, repository, require_role, service, t, ui_lang
 
 HERE = Path(__file__).resolve().parent  # sibling pages, wherever the folder lives
@@ -303,6 +303,9 @@ def send(session_id: str) -> None:
         return
     try:
         svc.say(session_id, text)
+    except SavingFailed as exc:
+        st.session_state["practice_refused"] = str(exc)
+        st.session_state["practice_unsaved"] = exc.text  # shown for copying: the input has cleared
     except InputError as exc:
         st.session_state["practice_refused"] = str(exc)
 
@@ -314,6 +317,9 @@ def stream_reply(session_id: str, text: str) -> None:
     try:
         with st.chat_message("assistant"):
             st.write_stream(svc.say_stream(session_id, text))
+    except SavingFailed as exc:
+        st.session_state["practice_refused"] = str(exc)
+        st.session_state["practice_unsaved"] = exc.text
     except InputError as exc:
         st.session_state["practice_refused"] = str(exc)
     st.rerun()
@@ -369,6 +375,9 @@ def conversation(session_id: str) -> None:
             stream_reply(session_id, pending)
         if refused:
             st.error(refused)
+            unsaved = st.session_state.pop("practice_unsaved", None)
+            if unsaved:
+                st.code(unsaved, language=None, wrap_lines=True)
         elif coach:
             hint = coach_hint(turns)
             if hint:
