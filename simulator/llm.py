@@ -22,6 +22,8 @@ Call options (environment, or the same keys in ``.streamlit/secrets.toml``)::
     TENANG_LLM_MAX_TOKENS     cap on a customer reply's tokens (default 400; reasoning models
                               spend part of it thinking: raise it for them)
     TENANG_JUDGE_MAX_TOKENS   cap on the judge's answer (default 3000)
+    TENANG_LLM_CALLS_PER_HOUR model calls per user per rolling hour, then the scripted
+                              customer answers with a notice (default 200; 0: no limit)
 
 Secrets: the API key lives in a ``SecretStr`` and is handed to the client only; every error
 message that leaves this module goes through :func:`redact`. Nothing here logs a key.
@@ -85,6 +87,9 @@ class LLMOptions(BaseModel):
     customer_temperature: float = 0.8
     customer_max_tokens: int = Field(400, ge=16, le=32000)
     judge_max_tokens: int = Field(3000, ge=256, le=64000)
+    #: Model calls one user may cause per rolling hour (customer turns); then the scripted
+    #: customer answers, with a notice. 0: no limit.
+    calls_per_hour: int = Field(200, ge=0, le=1_000_000)
 
 
 OPTION_KEYS: dict[str, str] = {
@@ -96,6 +101,7 @@ OPTION_KEYS: dict[str, str] = {
     "stream_usage": "TENANG_LLM_STREAM_USAGE",
     "customer_max_tokens": "TENANG_LLM_MAX_TOKENS",
     "judge_max_tokens": "TENANG_JUDGE_MAX_TOKENS",
+    "calls_per_hour": "TENANG_LLM_CALLS_PER_HOUR",
 }
 
 

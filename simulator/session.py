@@ -11,7 +11,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -31,6 +31,12 @@ if TYPE_CHECKING:
     from simulator.judge import LLMJudge
 
 MAX_TURN_CHARS = 1000
+#: The notice on a customer turn the scripted engine answered because the user reached their
+#: hourly limit of model calls (``TENANG_LLM_CALLS_PER_HOUR``), in the session's language.
+LIMIT_NOTICE = {
+    "en": "You have reached this hour's limit of AI customer replies, so this reply comes from the offline script.",
+    "id": "Batas balasan pelanggan AI untuk jam ini sudah tercapai, jadi balasan ini berasal dari naskah offline.",
+}
 ABANDONED = "abandoned"  # the trainee ended the session before the customer did
 
 
@@ -111,17 +117,21 @@ class SessionService:
         engine: CustomerEngine | str | None = None,
         judge: LLMJudge | str | None = None,
         settings: Settings | None = None,
+        llm_calls_per_hour: int | None = None,
     ):
         """``engine``: an engine, or its name ("scripted", "llm"); ``judge``: None/"rules" for
         rule-based scoring only, "llm" (or an ``LLMJudge``) to add the LLM judge. The LLM
         ones are built from ``settings`` (default: ``load_settings()``) and raise
-        ``simulator.llm.LLMNotConfigured`` when no model is configured."""
+        ``simulator.llm.LLMNotConfigured`` when no model is configured.
+        ``llm_calls_per_hour``: model calls one user may cause per rolling hour before the
+        scripted customer answers instead (default: ``TENANG_LLM_CALLS_PER_HOUR``, 200; 0: none)."""
         self.repo = repo
         self.library = library or ScenarioLibrary()
         self.rubric = rubric or load_rubric()
         self.engine = engine_by_name(engine, settings) if isinstance(engine, str) else engine or ScriptedCustomer()
         self.judge = judge_by_name(judge, settings) if isinstance(judge, str) else judge
         self.save_retry_delays = SAVE_RETRY_DELAYS
+        self.llm_calls_per_hour = llm_calls_per_hour
 
     # -- reading -------------------------------------------------------------------------------
     def session(self, session_id: str) -> SessionRecord:
@@ -181,7 +191,40 @@ class SessionService:
     def say(self, session_id: str, text: str) -> TurnResult:
         """One trainee turn: analyse, update the mood, let the customer answer, store both."""
         turn = self._retrying(text, lambda _retry: self._prepare(session_id, text))
-        return self._commit(turn, self.engine.reply(turn.ctx))
+        limited = self._limited_reply(turn)
+        return self._commit(turn, limited or self.engine.reply(turn.ctx))
+
+    # -- per-user limit on model calls -----------------------------------------------------------
+    def calls_per_hour(self) -> int:
+        """The per-user hourly limit on model calls (0: no limit)."""
+        if self.llm_calls_per_hour is None:
+            from simulator.config import ConfigError
+            from simulator.llm import LLMOptions, load_llm_options
+
+            try:
+                self.llm_calls_per_hour = load_llm_options().calls_per_hour
+            except ConfigError:
+                self.llm_calls_per_hour = LLMOptions().calls_per_hour
+        return self.llm_calls_per_hour
+
+    def _limited_reply(self, turn: _Pending) -> Reply | None:
+        """The scripted reply (with a notice) when the model engine is in use and the session's
+        user has used up this hour's model calls; None when the model may answer."""
+        if getattr(self.engine, "name", None) != "llm" or turn.user_id is None:
+            return None
+        limit = self.calls_per_hour()
+        if limit <= 0:
+            return None
+        used = self.repo.model_calls_since(turn.user_id, datetime.now(UTC) - timedelta(hours=1))
+        if used < limit:
+            return None
+        log.info("user %s reached %d model calls in the last hour; scripted reply", turn.user_id, limit)
+        lang = turn.scenario.lang
+        return Reply(
+            ScriptedCustomer().reply(turn.ctx).text,
+            LIMIT_NOTICE.get(lang, LIMIT_NOTICE["en"]),
+            {"engine": "scripted", "rate_limited": True, "calls_last_hour": used, "limit": limit},
+        )
 
     def say_stream(self, session_id: str, text: str) -> StreamingTurn:
         """:meth:`say` with the customer's reply as text chunks, e.g. for ``st.write_stream``.
@@ -207,7 +250,9 @@ class SessionService:
         after = update(before, analysis, scenario, new_facts, repeated)
         transcript = [Line(t.speaker, t.text) for t in turns] + [Line("trainee", text)]
         ctx = CustomerContext(scenario, after, transcript, new_facts, repeated, record.seed)
-        return _Pending(session_id, text, scenario, analysis, after, ctx, turns[-1].idx + 1 if turns else 0)
+        return _Pending(
+            session_id, text, scenario, analysis, after, ctx, turns[-1].idx + 1 if turns else 0, record.user_id
+        )
 
     def _commit(self, turn: _Pending, reply: Reply) -> TurnResult:
         """Store the trainee turn and the customer's reply together; finish if the customer did."""
@@ -377,6 +422,7 @@ class _Pending:
     mood: MoodState
     ctx: CustomerContext
     next_idx: int | None = None  # the index the trainee turn will get (to recognise a stored retry)
+    user_id: int | None = None  # whose session (for the hourly limit on model calls)
 
 
 class StreamingTurn(Iterator[str]):
@@ -397,10 +443,14 @@ class StreamingTurn(Iterator[str]):
 
     def _run(self, service: SessionService, turn: _Pending) -> Iterator[str]:
         engine: Any = service.engine
-        reply: Reply | None = None
-        stream = engine.stream(turn.ctx) if callable(getattr(engine, "stream", None)) else None
+        reply: Reply | None = service._limited_reply(turn)
+        stream = (
+            engine.stream(turn.ctx) if reply is None and callable(getattr(engine, "stream", None)) else None
+        )
         try:
-            if stream is None:
+            if reply is not None:  # over the hourly limit: no model call
+                yield reply.text
+            elif stream is None:
                 reply = engine.reply(turn.ctx)
                 yield reply.text
             else:

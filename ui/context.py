@@ -107,8 +107,10 @@ LANG_KEY = "ui_lang"
 
 
 def escape_md(text: str) -> str:
-    """``text`` with Markdown punctuation escaped, for user-chosen names inside Markdown."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~$" else ch for ch in text)
+    """``text`` with Markdown punctuation escaped, for user- or scenario-authored text inside
+    Markdown: no HTML, no links or images, no emphasis, no ``:material/...:`` icons or ``:red[...]``
+    colours (``:`` is escaped too, which also stops ``http://`` auto-links) and no ``&`` entities."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~$:&=^" else ch for ch in str(text))
 
 
 def role_label(role: str) -> str:

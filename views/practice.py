@@ -44,7 +44,7 @@ def scenario_facts(scenario: Scenario) -> str:
         [
             t("practice_difficulty_value", stars=stars),
             temperament_label(scenario),
-            scenario.sector,
+            escape_md(scenario.sector),
             t(f"practice_lang_{scenario.lang}"),
         ]
     )
@@ -92,7 +92,7 @@ def assignments() -> None:
             passed = assignment.pass_mark is not None and score >= assignment.pass_mark
             facts.append(t("practice_assign_best", best=score) + (f" · {t('practice_assign_passed')}" if passed else ""))
         with st.container(border=True):
-            st.markdown(f"**{scenario.title}**")
+            st.markdown(f"**{escape_md(scenario.title)}**")
             st.caption(" · ".join(facts))
             if st.button(t("practice_open_briefing"), key=f"assigned_{index}_{scenario.id}_{scenario.lang}"):
                 go(scenario=scenario.id, lang=scenario.lang)
@@ -131,9 +131,9 @@ def picker() -> None:
         st.info(t("practice_no_match"))
     for scenario in shown:
         with st.container(border=True):
-            st.markdown(f"**{scenario.title}**")
+            st.markdown(f"**{escape_md(scenario.title)}**")
             st.caption(scenario_facts(scenario))
-            st.write(scenario.briefing.setting)  # not the summary: it gives the cause away
+            st.markdown(escape_md(scenario.briefing.setting))  # not the summary: it gives the cause away
             if st.button(t("practice_open_briefing"), key=f"open_{scenario.id}_{scenario.lang}"):
                 go(scenario=scenario.id, lang=scenario.lang)
 
@@ -143,20 +143,20 @@ def picker() -> None:
 
 def briefing_body(scenario: Scenario) -> None:
     st.caption(scenario_facts(scenario))
-    st.markdown(f"**{t('practice_you_are')}** {scenario.briefing.role}")
-    st.markdown(f"**{t('practice_setting')}** {scenario.briefing.setting}")
-    st.markdown(f"**{t('practice_goal')}** {scenario.briefing.goal}")
-    st.markdown(f"**{t('practice_customer')}** {scenario.persona.name} ({temperament_label(scenario)})")
+    st.markdown(f"**{t('practice_you_are')}** {escape_md(scenario.briefing.role)}")
+    st.markdown(f"**{t('practice_setting')}** {escape_md(scenario.briefing.setting)}")
+    st.markdown(f"**{t('practice_goal')}** {escape_md(scenario.briefing.goal)}")
+    st.markdown(f"**{t('practice_customer')}** {escape_md(scenario.persona.name)} ({temperament_label(scenario)})")
 
 
 def briefing(scenario_id: str, lang: str) -> None:
     try:
         scenario = library().get(scenario_id, lang)
     except UnknownScenario:
-        st.warning(t("practice_unknown_scenario", id=scenario_id, language=lang))
+        st.warning(t("practice_unknown_scenario", id=escape_md(scenario_id), language=escape_md(lang)))
         picker()
         return
-    st.subheader(scenario.title)
+    st.subheader(escape_md(scenario.title))
     with st.container(border=True):
         st.markdown(f"#### {t('practice_briefing')}")
         briefing_body(scenario)
@@ -227,6 +227,8 @@ def show_turns(turns: list) -> None:
         if turn.speaker == "customer":
             with st.chat_message("assistant", avatar=mood_face(turn.mood)):
                 st.markdown(escape_md(turn.text))
+                if turn.notice:  # e.g. the scripted engine answered (model down, hourly limit)
+                    st.caption(escape_md(turn.notice))
         else:
             with st.chat_message("user", avatar=TRAINEE_AVATAR):
                 st.markdown(escape_md(turn.text))
@@ -271,7 +273,7 @@ def scorecard(card, turns: list) -> None:
     left.metric(t("practice_overall"), f"{card.overall:.0f} / 100")
     right.metric(t("practice_outcome"), outcome_label(card.outcome))
     if card.notice:
-        st.info(card.notice)
+        st.info(escape_md(card.notice))
     numbers = turn_numbers(turns)
     weakest = {d.key for d in card.weakest(2)}
     for dim in card.dimensions.values():
@@ -282,12 +284,12 @@ def scorecard(card, turns: list) -> None:
             head.markdown(f"**{dim.label}**")
             score.markdown(f"**{dim.score:.0f}**")
             st.progress(min(max(dim.score / 100, 0.0), 1.0))
-            st.write(dim.feedback)
+            st.markdown(escape_md(dim.feedback))
             for quote in dim.evidence:
                 mark = GOOD_MARK if quote.positive else BAD_MARK
                 st.caption(f'{mark} {t("practice_turn_n", n=numbers.get(quote.turn, quote.turn))}: "{escape_md(quote.quote)}"')
             if dim.key in weakest and dim.better:
-                st.success(t("practice_better", text=dim.better))
+                st.success(t("practice_better", text=escape_md(dim.better)))
     skipped = [d.label for d in card.dimensions.values() if not d.applies]
     if skipped:
         st.caption(t("practice_not_applicable", names=", ".join(skipped)))
@@ -316,7 +318,9 @@ def stream_reply(session_id: str, text: str) -> None:
         st.markdown(escape_md(text))
     try:
         with st.chat_message("assistant"):
-            st.write_stream(svc.say_stream(session_id, text))
+            # st.write_stream renders Markdown: the model's words (which a trainee may try to
+            # steer) are escaped chunk by chunk, like every stored turn is when drawn again.
+            st.write_stream(escape_md(chunk) for chunk in svc.say_stream(session_id, text))
     except SavingFailed as exc:
         st.session_state["practice_refused"] = str(exc)
         st.session_state["practice_unsaved"] = exc.text
@@ -339,7 +343,7 @@ def conversation(session_id: str) -> None:
     refused = st.session_state.pop("practice_refused", None)
     turns = svc.transcript(session_id)
 
-    st.subheader(scenario.title)
+    st.subheader(escape_md(scenario.title))
     with st.expander(t("practice_briefing"), expanded=False):
         briefing_body(scenario)
 
@@ -362,6 +366,7 @@ def conversation(session_id: str) -> None:
             go()
         return
 
+    # No max_chars: Streamlit would cut an overlong reply silently; the service refuses it instead.
     st.chat_input(t("practice_input_placeholder"), key="reply", on_submit=send, args=(session_id,))
     chat, side = st.columns([3, 1])
     with side:

@@ -118,7 +118,7 @@ def scorecard(card, turns: list) -> None:
                 mark = GOOD_MARK if quote.positive else BAD_MARK
                 st.caption(f'{mark} {t("practice_turn_n", n=numbers.get(quote.turn, quote.turn))}: "{escape_md(quote.quote)}"')
             if dim.key in weakest and dim.better:
-                st.success(t("practice_better", text=dim.better))
+                st.success(t("practice_better", text=escape_md(dim.better)))
 
 
 def side_by_side(original, branch) -> None:
@@ -165,6 +165,7 @@ def what_if(record, turns: list) -> None:
     chosen_idx = st.selectbox(
         t("review_pick_turn"), list(labels), format_func=labels.__getitem__, key="whatif_turn"
     )
+    # No max_chars: Streamlit would cut an overlong text silently; svc.branch refuses it instead.
     text = st.text_area(t("review_new_reply"), key="whatif_text", height=100)
     if st.button(t("review_branch_button"), type="primary", key="whatif_go"):
         try:
@@ -222,7 +223,7 @@ except UnknownScenario:
 
 refused = st.session_state.pop("review_refused", None)
 turns = svc.transcript(record.id)
-st.subheader(scenario.title)
+st.subheader(escape_md(scenario.title))
 facts = [record.started_at.strftime("%Y-%m-%d %H:%M"), f"{t('practice_outcome')}: {outcome_label(record.outcome)}"]
 if record.overall is not None:
     facts.append(f"{t('practice_overall')}: {record.overall:.0f}")

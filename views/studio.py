@@ -163,7 +163,7 @@ def do_import(uploads: list[studio.Upload]) -> None:
         st.error(t("studio_import_refused"))
         st.code(str(error), language=None)
         return
-    names = ", ".join(f"{r.scenario_id} ({r.lang}) v{r.version}" for r in saved)
+    names = escape_md(", ".join(f"{r.scenario_id} ({r.lang}) v{r.version}" for r in saved))
     st.success(t("studio_import_done", n=len(saved), names=names))
 
 
@@ -207,8 +207,8 @@ def assign_tab() -> None:
         left.write(
             t(
                 "studio_assign_row",
-                scenario=a.scenario_id,
-                lang=a.lang,
+                scenario=escape_md(a.scenario_id),
+                lang=escape_md(a.lang),
                 who=escape_md(a.user_name or a.group_name or "?"),
                 due=a.due_date.isoformat() if a.due_date else t("studio_none"),
                 mark=f"{a.pass_mark:.0f}" if a.pass_mark is not None else t("studio_none"),
@@ -342,7 +342,7 @@ def form_tab() -> None:
 
 
 def yaml_tab() -> None:
-    st.text_area(t("studio_yaml_label"), key=RAW, on_change=yaml_changed, height=520)
+    st.text_area(t("studio_yaml_label"), key=RAW, on_change=yaml_changed, height=520, max_chars=studio.UPLOAD_MAX)
 
 
 @st.cache_resource(show_spinner=False)
@@ -536,7 +536,7 @@ def duplicate_dialog(scenario: Scenario) -> None:
         try:
             copy = studio.duplicate(scenario, new_id.strip())
         except ValueError as error:
-            st.error(str(error))
+            st.error(escape_md(str(error)))
             return
         st.session_state[KEY] = ("new", "")
         set_draft(studio.to_yaml(copy))
@@ -546,7 +546,7 @@ def duplicate_dialog(scenario: Scenario) -> None:
 def editor(sid: str | None, lang: str | None, new: bool) -> None:
     builtin = not new and lib.is_builtin(sid, lang)
     if not new and not builtin and store.latest(sid, lang) is None:
-        st.warning(t("studio_unknown", id=sid, lang=lang))
+        st.warning(t("studio_unknown", id=escape_md(sid), language=escape_md(lang)))
         if st.button(t("studio_back"), key="back_unknown"):
             go()
         return
@@ -561,7 +561,8 @@ def editor(sid: str | None, lang: str | None, new: bool) -> None:
     scenario, problems = studio.validate(draft, source, [] if builtin else lib.builtin_ids())
     versions = [] if (new or builtin) else store.versions(sid, lang)
     latest = versions[0] if versions else None
-    st.subheader(f"{scenario.title if scenario else (sid or t('studio_new'))} · {sid or ''} ({lang or ''})")
+    heading = f"{scenario.title if scenario else (sid or t('studio_new'))} · {sid or ''} ({lang or ''})"
+    st.subheader(escape_md(heading))
 
     if builtin:
         st.info(t("studio_builtin_note"))
@@ -576,7 +577,7 @@ def editor(sid: str | None, lang: str | None, new: bool) -> None:
         st.caption(t("studio_status_new"))
 
     if problems:
-        st.error(t("studio_invalid") + "\n\n" + "\n".join(f"- `{line}`" for line in problem_lines(problems)))
+        st.error(t("studio_invalid") + "\n\n" + "\n".join("- `" + line.replace("`", "'") + "`" for line in problem_lines(problems)))
     else:
         st.success(t("studio_valid"))
         if studio.untranslated(draft):

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -710,6 +710,23 @@ class Repository:
         """Model calls, tokens in/out and time waited in one session (see :func:`usage_totals`);
         the judge's call is read from the session state (``state["judge"]["meta"]``)."""
         return self.usage_by_session([session_id])[session_id]
+
+    def model_calls_since(self, user_id: int, since: datetime) -> int:
+        """Model calls made for ``user_id``'s customer turns at or after ``since`` (from the
+        turns' ``meta``, see :func:`usage_totals`); turns a what-if branch copied from its
+        original are not counted twice. For the per-user hourly limit in the session service."""
+        with self._read() as session:
+            rows = session.execute(
+                select(Turn.meta_json)
+                .join(PracticeSession, PracticeSession.id == Turn.session_id)
+                .where(
+                    PracticeSession.user_id == user_id,
+                    Turn.created_at >= since,
+                    Turn.meta_json.is_not(None),
+                    or_(PracticeSession.branch_turn.is_(None), Turn.idx >= PracticeSession.branch_turn),
+                )
+            )
+            return usage_totals("", [meta for (meta,) in rows]).calls
 
     def usage_by_session(self, session_ids: Sequence[str]) -> dict[str, SessionUsage]:
         """:meth:`session_usage` for several sessions with two queries (zeros for unknown ids)."""
