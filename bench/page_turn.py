@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.report import write_section  # noqa: E402
+
 TARGET_MS = 300.0
 LINES = {
     "en": [
@@ -120,6 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.turns < 1 or args.warmup < 0:
         parser.error("--turns must be at least 1 and --warmup at least 0")
     result = run(args.turns, args.warmup, args.scenario, args.lang)
+    write_section(
+        "page_turn",
+        "## Practice page, one trainee turn (issue 3)\n\n"
+        "AppTest through the shell and views/practice.py, offline engine, fresh SQLite database.\n\n"
+        "| scenario | turns | p50 | p95 | max | target |\n|---|---|---|---|---|---|\n"
+        f"| {result['scenario']}/{result['lang']} | {result['turns']} | {result['p50_ms']:.1f} ms "
+        f"| {result['p95_ms']:.1f} ms | {result['max_ms']:.1f} ms | p95 < {TARGET_MS:.0f} ms |",
+    )
     if args.json:
         print(json.dumps(result))
     else:

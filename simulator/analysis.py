@@ -6,12 +6,23 @@ once, validated by :class:`Lexicon`, compiled once per language and cached read-
 words and phrases live in the YAML; this module holds the logic that keyword matching alone
 gets wrong:
 
+* **normalisation** — typographic quotes and dashes are flattened and contractions expanded
+  ("you're" -> "you are", "can't" -> "cannot", "dont" -> "do not"), in the text and in the cue
+  patterns alike, so one pattern covers both spellings; the text is lowercased and matched
+  case-sensitively (fast), keeping a map back to the original offsets for the evidence spans;
 * **negation** — a cue preceded, in the same clause, by a negator ("tidak", "nggak", "don't",
   "no") does not count ("we don't offer refunds" is no compensation, "bukan salah Bapak" is
   no blame); cues that carry their own negation ("bukan salah kami", "not our fault") are
   written as such in the lexicon;
 * **blockers** — phrases that contain a cue but mean something else ("sorry you feel that
   way", "maaf kalau Bapak merasa", "kode keamanan", "minta ganti rugi");
+* **defensive, by category** — besides plain cues (blame, procedure, "calm down", comparing
+  with other customers, telling the customer off), *denials* ("our network is running
+  normally", "tagihannya sudah benar", "nggak mungkin salah") count only when the sentence
+  shows no checking ("I can see ...", "dari riwayat ..."): after checking they are an
+  explanation; *brush-offs* ("handled by a different section", "I can't overrule", "kami cuma
+  ngurus air") count only when the turn does not go on to act (a referral that names where to
+  go, a time, a remedy, "I'll ..."); a sentence with a defensive cue asks no question;
 * **apology + justification** — an apology followed in the same sentence, or in a next sentence
   opening with "tapi/but", by a defensive or hostile phrase is not an apology; nor is one whose
   "tapi/but" clause neither acts (a time, a remedy, a referral, "we'll ...") nor asks — that
@@ -19,20 +30,38 @@ gets wrong:
 * **"excuse me" sorry** — a bare "maaf/sorry" opening a question ("Maaf, dengan Bapak siapa?")
   is politeness, not an apology;
 * **questions** — only questions that ask for facts count: offers of help, closing checks,
-  offers ("would you like a refund?"), rhetorical and hostile questions, and restatements with a
-  confirmation tail ("..., betul?", "..., right?") do not;
+  offers ("would you like a refund?"), rhetorical and hostile questions, restated demands
+  ("You want a refund?") and restatements with a confirmation tail ("..., betul?", "...,
+  right?") do not; a yes/no question without a question word ("Struknya masih Ibu simpan?")
+  asks unless it restates a problem ("STNK-nya belum jadi?");
 * **acknowledge** — a restatement frame ("Jadi ...", "So you ..."), a confirmation question, a
-  problem noun next to a problem predicate ("tagihan ... naik", "the chain snapped"), or a strong
-  predicate in a sentence that addresses the customer or apologises ("sampah di gang Ibu belum
-  diangkut", "sorry the film cut out"), in a turn that is not defensive; with a scenario,
-  restating its ``problem_cues`` (two of them, a multi-word or numeric one, or one with a
-  problem predicate) also counts, in a statement, not in a question;
-* **time** — concrete frames only (durations, "1x24 jam", weekdays, clock times, "besok"),
-  not past durations ("sejak tiga hari lalu", "two weeks ago"), opening hours, times inside a
-  restatement or a condition on the customer's own action, or frames the trainee says they
-  cannot promise; ``time_days`` is the longest concrete frame, in days;
-* **referral vs escalation** — directing the customer elsewhere is a referral; passing the
-  case to a supervisor or an internal team is not;
+  problem noun next to a problem predicate ("tagihan ... naik", "the chain snapped") that is not
+  a purpose ("minta kartunya diblokir"), or a strong predicate in a sentence that addresses the
+  customer or apologises ("sampah di gang Ibu belum diangkut", "sorry the film cut out"), in a
+  turn that is not defensive; with a scenario, restating its ``problem_cues`` (two of them, a
+  multi-word or numeric one, or one with a problem predicate) also counts, in a statement, not
+  in a question;
+* **time** — concrete frames only (durations, "1x24 jam", weekdays, clock times, "besok", under
+  a day even when vague: "within a few hours"), not past durations ("sejak tiga hari lalu",
+  "two weeks ago", "ran out at 11:48 last night"), rates ("thirty thousand a day"), opening
+  hours, times inside a restatement or a condition on the customer's own action, or frames the
+  trainee says they cannot promise. A bare duration ("nine days", "empat bulan ini masih
+  ditagih") is the wait restated unless the clause promises our next step ("will", "akan",
+  "paling lambat"); "today"/"hari ini"/"right now" count only in a sentence that commits to
+  something; a time inside a question only when it promises. ``time_days`` is the longest
+  frame committed to, in days; a deadline date ("well before the 20th") does not override a
+  nearer concrete promise;
+* **compensation** — a remedy named in a question that asks for facts ("Modemnya sudah
+  dikembalikan?") is no offer; an offer put as a question still is;
+* **referral vs escalation** — directing the customer elsewhere is a referral: a directing
+  phrase ("please call", "silakan hubungi"), a contact verb opening a clause with a destination
+  ("Call PLN 123", "Telepon PLN 123 ya"), "you can / bisa" with a contact verb or a place word and
+  a destination ("you can collect the card at the Samsat office", "bisa diambil di Kantor
+  Samsat"), or a place described for the customer ("the PLN office is on Jl. ..."). Passing the
+  case to a supervisor or an internal team, contacting the customer ourselves, and vague
+  destinations ("somewhere else", "tempat lain": a brush-off, defensive) are not.
+  ``referral_matches`` looks for the scenario's accept cues near a referral phrase (its sentence
+  and the ones either side), not anywhere in the turn;
 * **stuffing** — a turn made of little but repeated cue words keeps at most one of
   apology/empathy/acknowledge (the earliest).
 
@@ -100,6 +129,25 @@ class ApologyLexicon(CueList):
     )
 
 
+class DefensiveLexicon(CueList):
+    denials: Patterns = Field(
+        default_factory=list,
+        description="Claims that nothing is wrong on our side ('our network is running normally', 'tagihannya "
+        "sudah benar'): defensive unless the sentence shows the trainee checked ('I can see', 'dari riwayat').",
+    )
+    checked: Patterns = Field(
+        default_factory=list, description="Signs of having checked, which make a denial an explanation."
+    )
+    brush_offs: Patterns = Field(
+        default_factory=list,
+        description="Disowning the matter ('handled by a different section', 'I can't overrule', 'kami cuma ngurus "
+        "air'): defensive unless the turn goes on to act (a referral, a time, a remedy, 'I'll ...').",
+    )
+    acts: Patterns = Field(
+        default_factory=list, description="Words showing the turn goes on to act ('I'll', 'saya bantu')."
+    )
+
+
 class AcknowledgeLexicon(_Strict):
     frames: Patterns = Field(description="Sentence openers that restate: 'Jadi ...', 'So you ...'.")
     markers: Patterns = Field(description="Restatement markers anywhere: 'you said', 'tadi Ibu bilang'.")
@@ -112,6 +160,11 @@ class AcknowledgeLexicon(_Strict):
         "or carries an apology/empathy ('sampah di gang Ibu belum diangkut', 'sorry the film cut out').",
     )
     addressee: Patterns = Field(default_factory=list, description="Words addressing the customer ('Ibu', 'your').")
+    purpose: Patterns = Field(
+        default_factory=list,
+        description="Words before a predicate that make it a purpose or request, not a restatement "
+        "('minta kartunya diblokir', 'so it doesn't break').",
+    )
     window: int = Field(7, ge=1, le=20, description="Max words between a noun and its predicate.")
 
 
@@ -130,7 +183,35 @@ class ReferralLexicon(_Strict):
     security: Patterns
     security_blockers: Patterns = Field(default_factory=list)
     other: Patterns = Field(description="Phrases that direct the customer somewhere.")
+    bare: Patterns = Field(
+        default_factory=list,
+        description="Directions that name a channel but give no help ('refunds only go through the app'): a "
+        "referral, but a brush-off beside them still counts.",
+    )
     internal: Patterns = Field(description="Destinations that are internal escalation, not a referral.")
+    imperatives: Patterns = Field(
+        default_factory=list,
+        description="Contact verbs that, opening a clause and followed by a destination, direct the customer "
+        "('Call PLN 123', 'Telepon PLN 123 ya').",
+    )
+    openers: Patterns = Field(default_factory=list, description="Words after which a new clause opens ('and', 'lalu').")
+    modals: Patterns = Field(
+        default_factory=list,
+        description="'you can', 'bisa', 'silakan': with a contact verb or a place word and a destination, they direct "
+        "('you can collect the card at the Samsat office', 'STNK-nya bisa diambil di Kantor Samsat').",
+    )
+    locatives: Patterns = Field(default_factory=list, description="'at', 'to', 'di', 'ke' before a destination.")
+    destinations: Patterns = Field(
+        default_factory=list, description="Where a customer can be sent: named bodies, offices, numbers."
+    )
+    places: Patterns = Field(
+        default_factory=list, description="A place described with where it is ('the PLN office is on Jl. ...')."
+    )
+    own: Patterns = Field(default_factory=list, description="Words making a destination our own ('our', 'kami').")
+    vague: Patterns = Field(
+        default_factory=list, description="Destinations too vague to be a referral ('somewhere else', 'tempat lain')."
+    )
+    reach: int = Field(6, ge=1, le=12, description="Max words between a directing word and its destination.")
 
 
 class FixedTime(_Strict):
@@ -156,6 +237,29 @@ class TimeLexicon(_Strict):
     not_frame_after: Patterns = Field(default_factory=list)
     negators: Patterns = Field(description="'tidak bisa janji', 'can't promise' before a time cancel it.")
     commit_markers: Patterns = Field(description="Words showing a commitment, needed for soft times.")
+    frame_before: Patterns = Field(
+        default_factory=list, description="Words right before a duration that make it a frame ('within', 'dalam')."
+    )
+    frame_after: Patterns = Field(
+        default_factory=list, description="Words right after one that do ('lagi', 'from now')."
+    )
+    weak_frames: Patterns = Field(
+        default_factory=list,
+        description="Frame words that also describe usage ('in a month', 'dalam sebulan'): the sentence must "
+        "commit to something too.",
+    )
+    promise_markers: Patterns = Field(
+        default_factory=list,
+        description="A promise of our next step ('will', 'akan', 'paling lambat'): a bare duration ('nine days') "
+        "or a time inside a question counts only in a clause that has one.",
+    )
+    joiners: Patterns = Field(
+        default_factory=list, description="'and', 'dan': words before them say nothing about the time after them."
+    )
+    state_words: Patterns = Field(
+        default_factory=list,
+        description="Words making a bare duration the time already waited ('still', 'belum', 'masih', 'lebih').",
+    )
 
 
 class StuffingLexicon(_Strict):
@@ -169,10 +273,22 @@ class NegationLexicon(_Strict):
     window: int = Field(3, ge=1, le=8)
 
 
+class Contractions(_Strict):
+    """Contractions expanded before matching, in the text and in the cue patterns alike."""
+
+    words: dict[str, str] = Field(default_factory=dict, description="Whole words: can't -> cannot, dont -> do not.")
+    suffixes: dict[str, str] = Field(default_factory=dict, description="Word endings: n't -> ' not', 're -> ' are'.")
+    is_words: Patterns = Field(default_factory=list, description="Words whose 's is 'is' (it's, that's).")
+    has_before: Patterns = Field(default_factory=list, description="Words after 's that make it 'has' (been, got).")
+
+
 class Lexicon(_Strict):
     lang: str
     suffix: str = Field("", description="Optional word ending appended to every cue (Indonesian -nya, -lah).")
     macros: dict[str, str] = Field(default_factory=dict)
+    contractions: Contractions | None = Field(
+        None, description="Expanded in the text and the patterns before matching."
+    )
     negation: NegationLexicon
     breaks: Patterns = Field(description="Clause breaks within a sentence (besides punctuation).")
     contrast: Patterns = Field(description="'tapi', 'but' — a sentence opening with one continues the last.")
@@ -182,7 +298,7 @@ class Lexicon(_Strict):
     empathy: CueList
     acknowledge: AcknowledgeLexicon
     question: QuestionLexicon
-    defensive: CueList
+    defensive: DefensiveLexicon
     referral: ReferralLexicon
     time: TimeLexicon
     compensation: CueList
@@ -199,6 +315,77 @@ def load_lexicon(lang: str) -> Lexicon:
     return Lexicon.model_validate(data)
 
 
+# -- contractions -------------------------------------------------------------------------------
+class _Expander:
+    """Expands contractions ("you're" -> "you are", "can't" -> "cannot"), keeping a map back to the
+    original offsets so evidence spans still point into the trainee's own text."""
+
+    def __init__(self, c: Contractions):
+        parts = []
+        self.words = {k.lower(): v for k, v in c.words.items()}
+        self.suffixes = {k.lower(): v for k, v in c.suffixes.items()}
+        if self.words:
+            alt = "|".join(re.escape(w) for w in sorted(self.words, key=len, reverse=True))
+            parts.append(rf"(?P<word>(?<![\w'])(?:{alt})(?![\w']))")
+        if c.is_words:
+            parts.append(rf"(?<![\w'])(?P<is>{'|'.join(c.is_words)})'s(?![\w'])")
+        if c.has_before:
+            parts.append(rf"(?<=\w)(?P<has>'s)(?=\s+(?:{'|'.join(c.has_before)})(?!\w))")
+        if self.suffixes:
+            alt = "|".join(re.escape(w) for w in sorted(self.suffixes, key=len, reverse=True))
+            parts.append(rf"(?<=\w)(?P<suffix>{alt})(?![\w'])")
+        self.rx = re.compile("|".join(parts), re.IGNORECASE) if parts else None
+
+    def _replacement(self, m: re.Match) -> tuple[int, str]:
+        """(length of the original prefix kept as is, replacement for the rest of the match)."""
+        kind = m.lastgroup
+        if kind == "word":
+            return 0, self.words[m.group(0).lower()]
+        if kind == "is":
+            return len(m.group("is")), " is"
+        if kind == "has":
+            return 0, " has"
+        return 0, self.suffixes[m.group(0).lower()]
+
+    def expand(self, text: str) -> str:
+        if self.rx is None:
+            return text
+        return self.rx.sub(lambda m: m.group(0)[: (k := self._replacement(m))[0]] + k[1], text)
+
+    def expand_mapped(self, text: str) -> tuple[str, list[int] | None, list[int] | None]:
+        """The expanded text and, per character of it, the original start and end offsets."""
+        if self.rx is None:
+            return text, None, None
+        out: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        last = 0
+        for m in self.rx.finditer(text):
+            a, b = m.span()
+            out.append(text[last:a])
+            starts.extend(range(last, a))
+            ends.extend(range(last + 1, a + 1))
+            keep, rest = self._replacement(m)
+            out.append(text[a : a + keep] + rest)
+            starts.extend(range(a, a + keep))
+            ends.extend(range(a + 1, a + keep + 1))
+            starts.extend([a + keep] * len(rest))
+            ends.extend([b] * len(rest))
+            last = b
+        if not out:
+            return text, None, None
+        out.append(text[last:])
+        starts.extend(range(last, len(text)))
+        ends.extend(range(last + 1, len(text) + 1))
+        return "".join(out), starts, ends
+
+
+class _Macros(dict):
+    """The lexicon's macros, carrying the contraction expander applied to every pattern."""
+
+    expander: _Expander | None = None
+
+
 # -- compiled lexicon --------------------------------------------------------------------------
 def _expand(pattern: str, macros: dict[str, str]) -> str:
     for _ in range(5):  # macros may use macros
@@ -206,6 +393,9 @@ def _expand(pattern: str, macros: dict[str, str]) -> str:
         if new == pattern:
             break
         pattern = new
+    expander = getattr(macros, "expander", None)
+    if expander is not None:
+        pattern = expander.expand(pattern)
     return pattern.replace(" ", r"\s+")
 
 
@@ -219,7 +409,7 @@ def _rx(patterns: list[str], macros: dict[str, str], suffix: str = "", bounded: 
     body = f"(?:{_alternation(patterns, macros)}){suffix}"
     if bounded:
         body = rf"(?<!\w)(?:{body})(?!\w)"
-    return re.compile(body, re.IGNORECASE)
+    return re.compile(body)
 
 
 @dataclass(frozen=True)
@@ -232,6 +422,7 @@ class _CueSet:
 @dataclass(frozen=True)
 class _Compiled:
     lex: Lexicon
+    expander: _Expander | None
     negator: re.Pattern
     breaks: re.Pattern
     contrast_open: re.Pattern
@@ -244,6 +435,10 @@ class _Compiled:
     contrast_in: re.Pattern
     empathy: _CueSet
     defensive: _CueSet
+    denials: _CueSet
+    def_checked: re.Pattern
+    brush_offs: _CueSet
+    def_acts: re.Pattern
     hostile: _CueSet
     compensation: _CueSet
     ack_frames: re.Pattern
@@ -253,6 +448,7 @@ class _Compiled:
     ack_preds: re.Pattern
     ack_strong: re.Pattern
     ack_addressee: re.Pattern
+    ack_purpose: re.Pattern
     q_interrogative: re.Pattern
     q_opener: re.Pattern
     q_closer: re.Pattern | None
@@ -264,11 +460,20 @@ class _Compiled:
     ref_security: re.Pattern
     ref_security_blockers: re.Pattern | None
     ref_other: re.Pattern
+    ref_bare: re.Pattern
     ref_internal: re.Pattern
+    ref_imperative: re.Pattern
+    ref_opener_end: re.Pattern
+    ref_modal: re.Pattern
+    ref_link: re.Pattern
+    ref_destination: re.Pattern
+    ref_places: re.Pattern
+    ref_own: re.Pattern
+    ref_vague: re.Pattern
     t_duration: re.Pattern
     t_multiplier: re.Pattern
     t_fixed: re.Pattern
-    t_fixed_values: dict[str, tuple[float, bool]]
+    t_fixed_values: list[tuple[re.Pattern, float, bool]]
     t_weekday: re.Pattern
     t_clock: re.Pattern
     t_dates: re.Pattern
@@ -279,6 +484,12 @@ class _Compiled:
     t_not_frame_after: re.Pattern | None
     t_negators: re.Pattern
     t_commit: re.Pattern
+    t_frame_before: re.Pattern
+    t_frame_after: re.Pattern
+    t_weak_frame: re.Pattern
+    t_joiner: re.Pattern
+    t_promise: re.Pattern
+    t_state: re.Pattern
     numbers: dict[str, float]
     units: dict[str, float]
     stuff_words: re.Pattern
@@ -288,7 +499,9 @@ class _Compiled:
 @lru_cache(maxsize=None)
 def _compiled(lang: str) -> _Compiled:
     lex = load_lexicon(lang)
-    m, sfx = lex.macros, lex.suffix
+    m, sfx = _Macros(lex.macros), lex.suffix
+    m.expander = _Expander(lex.contractions) if lex.contractions else None
+    own = _alternation(lex.referral.own or ["(?!x)x"], m)
 
     def cues(c: CueList) -> _CueSet:
         return _CueSet(_rx(c.cues, m, sfx), _rx(c.blockers, m, sfx), c.negatable)
@@ -303,30 +516,33 @@ def _compiled(lang: str) -> _Compiled:
     units = "|".join(_expand(u, m) for u in sorted(t.units, key=len, reverse=True))
     ranges = _alternation(t.ranges, m)
     duration = re.compile(
-        rf"(?<!\w)(?P<n1>{num})(?:\s*(?:{ranges})\s*(?P<n2>{num}))?\s*(?P<unit>{units})(?!\w)", re.IGNORECASE
+        rf"(?<!\w)(?P<n1>{num})(?:\s*(?:{ranges})\s*(?P<n2>{num}))?\s*(?P<unit>{units})(?!\w)"
     )
     return _Compiled(
         lex=lex,
-        negator=re.compile(rf"(?:{_alternation(lex.negation.words, m)})", re.IGNORECASE),
-        breaks=re.compile(rf"[,;:.!?()\[\]\"]|\s-+\s|(?<!\w)(?:{_alternation(lex.breaks, m)})(?!\w)", re.IGNORECASE),
-        contrast_open=re.compile(rf"^\W*(?:{_alternation(lex.contrast, m)})(?!\w)", re.IGNORECASE),
+        expander=m.expander,
+        negator=re.compile(rf"(?:{_alternation(lex.negation.words, m)})"),
+        breaks=re.compile(rf"[,;:.!?()\[\]\"]|\s-+\s|(?<!\w)(?:{_alternation(lex.breaks, m)})(?!\w)"),
+        contrast_open=re.compile(rf"^\W*(?:{_alternation(lex.contrast, m)})(?!\w)"),
         conditional=rx(lex.conditional, ""),
-        lead_in=re.compile(rf"^(?:\W|(?:{_alternation(lex.lead_in, m)})(?!\w))*$", re.IGNORECASE),
+        lead_in=re.compile(rf"^(?:\W|(?:{_alternation(lex.lead_in, m)})(?!\w))*$"),
         apology=cues(lex.apology),
         apology_bare=rx(lex.apology.bare, ""),
         apology_complement=re.compile(
             rf"^(?:\W|(?:{_alternation(lex.lead_in, m)})(?!\w))*(?:{_alternation(lex.apology.complements, m)})(?!\w)",
-            re.IGNORECASE,
         ),
         apology_follow_up=rx(lex.apology.follow_ups, ""),
         contrast_in=rx(lex.contrast, ""),
         empathy=cues(lex.empathy),
         defensive=cues(lex.defensive),
+        denials=_CueSet(_rx(lex.defensive.denials, m, sfx), _rx(lex.defensive.blockers, m, sfx), True),
+        def_checked=rx(lex.defensive.checked),
+        brush_offs=_CueSet(_rx(lex.defensive.brush_offs, m, sfx), _rx(lex.defensive.blockers, m, sfx), True),
+        def_acts=rx(lex.defensive.acts),
         hostile=cues(lex.hostile),
         compensation=cues(lex.compensation),
         ack_frames=re.compile(
             rf"^(?:\W|(?:{_alternation(lex.lead_in, m)})(?!\w))*(?:{_alternation(lex.acknowledge.frames, m)})",
-            re.IGNORECASE,
         ),
         ack_markers=rx(lex.acknowledge.markers),
         ack_names=rx(lex.acknowledge.problem_names),
@@ -334,16 +550,15 @@ def _compiled(lang: str) -> _Compiled:
         ack_preds=rx(lex.acknowledge.predicates),
         ack_strong=rx(lex.acknowledge.strong_predicates),
         ack_addressee=rx(lex.acknowledge.addressee, ""),
+        ack_purpose=rx(lex.acknowledge.purpose or ["(?!x)x"], ""),
         q_interrogative=rx(lex.question.interrogatives),
         q_opener=re.compile(
             rf"^(?:\W|(?:{_alternation(lex.lead_in, m)})(?!\w))*(?:{_alternation(lex.question.openers, m)}){sfx}(?!\w)",
-            re.IGNORECASE,
         ),
         q_closer=(
             re.compile(
                 rf"(?<![\w-])(?:{_alternation(lex.question.closers, m)})(?:\W|(?:{_alternation(lex.lead_in, m)})(?!\w))*$",
-                re.IGNORECASE,
-            )
+                )
             if lex.question.closers
             else None
         ),
@@ -352,40 +567,58 @@ def _compiled(lang: str) -> _Compiled:
         q_rhetorical=rx(lex.question.rhetorical),
         q_confirm_tail=re.compile(
             rf"(?<!\w)(?:{_alternation(lex.question.confirm_tails, m)})(?:\W|(?:{_alternation(lex.lead_in, m)})(?!\w))*$",
-            re.IGNORECASE,
         ),
         ref_legal=rx(lex.referral.legal),
         ref_security=rx(lex.referral.security),
         ref_security_blockers=_rx(lex.referral.security_blockers, m, sfx),
         ref_other=rx(lex.referral.other),
+        ref_bare=rx(lex.referral.bare),
         ref_internal=re.compile(  # the destination right after the directing verb (no clause break between)
             rf"^\s*(?:(?:{_alternation(lex.lead_in, m)})\s+)*(?:{_alternation(lex.referral.internal, m)})(?!\w)",
-            re.IGNORECASE,
         ),
+        ref_imperative=rx(lex.referral.imperatives),
+        ref_opener_end=re.compile(
+            rf"(?:^|(?<!\w))(?:{_alternation(lex.referral.openers or ['(?!x)x'], m)})\W*$"
+        ),
+        ref_modal=rx(lex.referral.modals, ""),
+        ref_link=rx(lex.referral.imperatives + lex.referral.locatives),
+        ref_destination=re.compile(
+            rf"(?<!\w)(?!(?:{_alternation(lex.acknowledge.addressee, m)}|{own})(?!\w))"
+            rf"(?:{_alternation(lex.referral.destinations or ['(?!x)x'], m)})(?!\w)",
+            re.IGNORECASE,  # run on the text as typed: capitals mark names ("PLN", "Samsat")
+        ),
+        ref_places=rx(lex.referral.places),
+        ref_own=rx(lex.referral.own, ""),
+        ref_vague=rx(lex.referral.vague),
         t_duration=duration,
-        t_multiplier=re.compile(_expand(t.multiplier, m), re.IGNORECASE),
-        t_fixed=re.compile(
-            "|".join(rf"(?P<f{i}>(?<!\w)(?:{_expand(f.pattern, m)})(?!\w))" for i, f in enumerate(t.fixed)),
-            re.IGNORECASE,
-        ),
-        t_fixed_values={f"f{i}": (f.days, f.soft) for i, f in enumerate(t.fixed)},
+        t_multiplier=re.compile(_expand(t.multiplier, m)),
+        t_fixed=re.compile(rf"(?<!\w)(?:{_alternation([f.pattern for f in t.fixed], m)})(?!\w)"),
+        t_fixed_values=[
+            (re.compile(rf"(?:{_expand(f.pattern, m)})"), f.days, f.soft) for f in t.fixed
+        ],
         t_weekday=rx(t.weekdays, ""),
         t_clock=rx(t.clock, ""),
         t_dates=rx(t.dates, ""),
         t_past_before=rx(t.past_before, ""),
         t_elapsed_before=rx(t.elapsed_before, ""),
-        t_past_after=re.compile(rf"^\s*(?:{_alternation(t.past_after, m)})(?!\w)", re.IGNORECASE),
+        t_past_after=re.compile(rf"^\s*(?:{_alternation(t.past_after, m)})(?!\w)"),
         t_not_frame=rx(t.not_frame),
         t_not_frame_after=(
-            re.compile(rf"^\W*(?:{_alternation(t.not_frame_after, m)})(?!\w)", re.IGNORECASE)
+            re.compile(rf"^\W*(?:{_alternation(t.not_frame_after, m)})(?!\w)")
             if t.not_frame_after
             else None
         ),
         t_negators=rx(t.negators),
         t_commit=rx(t.commit_markers),
+        t_frame_before=re.compile(rf"(?<!\w)(?:{_alternation(t.frame_before or ['(?!x)x'], m)})\s*$"),
+        t_frame_after=re.compile(rf"^\s*(?:{_alternation(t.frame_after or ['(?!x)x'], m)})(?!\w)"),
+        t_weak_frame=re.compile(rf"(?<!\w)(?:{_alternation(t.weak_frames or ['(?!x)x'], m)})\s*$"),
+        t_joiner=re.compile(rf"(?:{_alternation(t.joiners or ['(?!x)x'], m)})"),
+        t_promise=rx(t.promise_markers or ["(?!x)x"]),
+        t_state=rx(t.state_words or ["(?!x)x"]),
         numbers={k.lower(): v for k, v in t.numbers.items()},
         units={k.lower(): v for k, v in t.units.items()},
-        stuff_words=re.compile(rf"(?:{_alternation(lex.stuffing.words, m)})", re.IGNORECASE),
+        stuff_words=re.compile(rf"(?:{_alternation(lex.stuffing.words, m)})"),
         stuff_bare=rx(lex.stuffing.bare_cues),
     )
 
@@ -416,6 +649,7 @@ class _Sentence:
     confirm: bool = False  # a restatement put as a question ("..., betul?")
     frame: bool = False  # opens with a restatement frame
     hostile: bool = False
+    blaming: bool = False  # carries a defensive cue
 
 
 _SENTENCE_END = re.compile(r"[.!?]+(?=[\s\"')\]]|$)|\n")
@@ -425,7 +659,13 @@ class _Text:
     """The normalised turn with its sentences and clause breaks, for position queries."""
 
     def __init__(self, text: str, c: _Compiled):
-        self.norm = text.translate(_NORMALISE)
+        self.flat = text.translate(_NORMALISE)  # same length as the text
+        self.cased, self._ostart, self._oend = (
+            c.expander.expand_mapped(self.flat) if c.expander else (self.flat, None, None)
+        )
+        # patterns are matched case-sensitively on the lowercased text (much faster than IGNORECASE);
+        # ``cased`` keeps the capitals for the few patterns that need them (names of bodies)
+        self.norm = _lower(self.cased)
         self.c = c
         self.sentences: list[_Sentence] = []
         bounds = [0] + [m.end() for m in _SENTENCE_END.finditer(self.norm)] + [len(self.norm)]
@@ -438,6 +678,29 @@ class _Text:
             self.sentences.append(_Sentence(s + lead, s + trail, chunk.strip()))
         self._starts = [s.start for s in self.sentences]
         self._breaks = sorted({m.end() for m in c.breaks.finditer(self.norm)})
+
+    def original(self, sp: _Span) -> tuple[int, int]:
+        """A span of the normalised text as offsets in the original text."""
+        if self._ostart is None or self._oend is None or sp.end <= sp.start:
+            return sp.start, sp.end
+        start, end = self._ostart[sp.start], self._oend[sp.end - 1]
+        flat = self.flat
+
+        def inside(i: int) -> bool:  # between two characters of one word ("that|'s")
+            return 0 < i < len(flat) and (flat[i - 1].isalnum() or flat[i - 1] == "'") and (
+                flat[i].isalnum() or flat[i] == "'"
+            )
+
+        while inside(start):
+            start -= 1
+        while inside(end):
+            end += 1
+        return start, end
+
+    def normalise(self, other: str) -> str:
+        """Another text (the customer's line) normalised the same way."""
+        flat = other.translate(_NORMALISE)
+        return _lower(self.c.expander.expand(flat) if self.c.expander else flat)
 
     def sentence_at(self, pos: int) -> int:
         return max(0, bisect_right(self._starts, pos) - 1)
@@ -456,8 +719,22 @@ class _Text:
         return any(self.c.negator.fullmatch(w) for w in words)
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _lower(text: str) -> str:
+    """Lowercase, keeping every offset (a few non-ASCII capitals lowercase to two characters)."""
+    low = text.lower()
+    return low if len(low) == len(text) else text.translate(_ASCII_LOWER)
+
+
 def _overlaps(a: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(a[0] < e and s < a[1] for s, e in spans)
+
+
+def _first_word(text: str) -> str:
+    m = _WORD.search(text)
+    return m.group(0) if m else ""
 
 
 def _find(cs: _CueSet, t: _Text) -> list[_Span]:
@@ -471,8 +748,8 @@ def _find(cs: _CueSet, t: _Text) -> list[_Span]:
     for m in matches:
         if blocks and _overlaps(m.span(), blocks):
             continue
-        if cs.negatable and t.negated(m.start()):
-            continue
+        if cs.negatable and not t.c.negator.fullmatch(_first_word(m.group(0))) and t.negated(m.start()):
+            continue  # a cue carrying its own negation ("bukan urusan kami") is not negated again
         out.append(_Span(*m.span()))
     return out
 
@@ -484,7 +761,7 @@ def analyze(
     """Analyse one trainee turn. Pure: the result depends only on the arguments and the lexicon."""
     c = _compiled(lang)
     t = _Text(text or "", c)
-    n_words = len(_WORD.findall(t.norm))
+    n_words = len(_WORD.findall(t.flat))
     if not t.sentences:
         return TurnAnalysis(word_count=0)
 
@@ -493,16 +770,32 @@ def analyze(
     hostile = _find(c.hostile, t)
     for sp in hostile:
         t.sentences[t.sentence_at(sp.start)].hostile = True
+    for sp in defensive:  # "Please check your own phone first" is blame, not a question
+        t.sentences[t.sentence_at(sp.start)].blaming = True
     _classify_sentences(t, c)
 
-    compensation = _find(c.compensation, t)
-    referral_span, target = _referral(t, c)
-    time_span, days = _time(t, c)
+    # a remedy named in a question that asks for facts is no offer ("Modemnya sudah dikembalikan?")
+    compensation = [
+        sp for sp in _find(c.compensation, t) if not _asks_for_facts(t.sentences[t.sentence_at(sp.start)])
+    ]
+    referral_spans, target, helpful = _referral(t, c)
+    referral_span = referral_spans[0] if referral_spans else None
+    empathy = _find(c.empathy, t)
+    time_span, days = _time(t, c, {t.sentence_at(sp.start) for sp in empathy})
     actions = compensation + [sp for sp in (referral_span, time_span) if sp]
+    acting = bool(compensation or time_span or helpful)
+    # "our meters are not wrong" without checking; "handled by another section" without acting
+    for sp in _find(c.denials, t):
+        s = t.sentences[t.sentence_at(sp.start)]
+        if not c.def_checked.search(t.norm, s.start, s.end):
+            defensive.append(sp)
+    brush_offs = _find(c.brush_offs, t)
+    if brush_offs and not acting and not c.def_acts.search(t.norm):
+        defensive.extend(brush_offs)
+    defensive.sort(key=lambda sp: sp.start)
     apology_all = _find(c.apology, t)
     apology, justifications = _real_apologies(apology_all, t, c, defensive + hostile, actions)
     defensive = sorted(defensive + justifications, key=lambda sp: sp.start)
-    empathy = _find(c.empathy, t)
 
     found[Tag.defensive] = defensive
     found[Tag.hostile] = hostile
@@ -527,12 +820,12 @@ def analyze(
     tags = [tag for tag in TAG_ORDER if found.get(tag)]
     evidence = {}
     for tag in tags:
-        sp = found[tag][0]
-        evidence[tag] = Evidence(text=text[sp.start : sp.end], start=sp.start, end=sp.end)
+        start, end = t.original(found[tag][0])
+        evidence[tag] = Evidence(text=text[start:end], start=start, end=end)
 
     matches = None
     if scenario is not None and target is not None:
-        matches = _referral_matches(t, target, scenario)
+        matches = _referral_matches(t, referral_spans, target, scenario)
     return TurnAnalysis(
         tags=tags,
         referral_target=target,
@@ -550,7 +843,7 @@ def _classify_sentences(t: _Text, c: _Compiled) -> None:
         body = t.norm[s.start : s.end]
         s.asks = body.rstrip(" \"')]").endswith("?")
         s.frame = bool(c.ack_frames.match(body) or c.ack_markers.search(body))
-        if s.hostile or c.q_rhetorical.search(body) or c.q_not_diagnostic.search(body):
+        if s.hostile or s.blaming or c.q_rhetorical.search(body) or c.q_not_diagnostic.search(body):
             continue  # rhetorical, hostile, an offer of help or a closing check
         asking = bool(c.q_request.search(body) or c.q_opener.match(body))
         if not s.asks and not asking and c.q_closer is not None and not body.endswith("!"):
@@ -559,10 +852,17 @@ def _classify_sentences(t: _Text, c: _Compiled) -> None:
             tail = c.q_confirm_tail.search(body)
             head = body[: tail.start()] if tail else body
             asking = bool(c.q_interrogative.search(head)) and not s.frame
-            # otherwise a restatement put as a question: "Jadi tagihannya naik, betul?",
-            # "The chain snapped after a week?"
+            if not asking and not s.frame and tail is None and len(_WORD.findall(head)) >= 3:
+                # a yes/no question with no question word ("Struknya masih Ibu simpan?") asks, unless
+                # it restates a problem ("STNK-nya belum jadi?", "The chain snapped after a week?")
+                asking = not (c.ack_preds.search(head) or c.ack_strong.search(head) or c.ack_names.search(head))
+            # otherwise a restatement put as a question: "Jadi tagihannya naik, betul?"
             s.confirm = not asking
         s.question = asking
+
+
+def _asks_for_facts(s: _Sentence) -> bool:
+    return s.question and s.asks
 
 
 def _real_apologies(
@@ -630,7 +930,7 @@ def _acknowledge(
 ) -> list[_Span]:
     out: list[_Span] = []
     window = c.lex.acknowledge.window
-    customer_pred = bool(customer_last) and bool(c.ack_preds.search(customer_last.translate(_NORMALISE)))
+    customer_pred = bool(customer_last) and bool(c.ack_preds.search(t.normalise(customer_last)))
     cue_rx = _scenario_rx(tuple(scenario.problem_cues)) if scenario is not None else None
     for i, s in enumerate(t.sentences):
         if s.question and not (s.frame or s.confirm):
@@ -682,7 +982,11 @@ def _problem_in(
         for m in c.ack_strong.finditer(body):
             if not conditional(m.start()) and not t.negated(offset + m.start()):
                 return _Span(offset + m.start(), offset + m.end())
-    preds = [p for p in c.ack_preds.finditer(body) if not conditional(p.start())]
+    def purpose(pos: int) -> bool:  # "minta kartunya diblokir": a request, not what went wrong
+        words = _WORD.findall(t.norm[t.clause_start(offset + pos) : offset + pos])[-3:]
+        return any(c.ack_purpose.fullmatch(w) for w in words)
+
+    preds = [p for p in c.ack_preds.finditer(body) if not conditional(p.start()) and not purpose(p.start())]
     if not preds:
         return None
     nouns = list(c.ack_nouns.finditer(body))
@@ -698,7 +1002,10 @@ def _problem_in(
     return None
 
 
-def _referral(t: _Text, c: _Compiled) -> tuple[_Span | None, str | None]:
+def _referral(t: _Text, c: _Compiled) -> tuple[list[_Span], str | None, bool]:
+    """The referral phrases of the turn (the first is the evidence), their target, and whether they
+    help (name where to go) rather than only point at a channel ("refunds only go through the app")."""
+
     def valid(m: re.Match) -> bool:
         s = t.sentences[t.sentence_at(m.start())]
         return not s.hostile and not t.negated(m.start())
@@ -709,24 +1016,97 @@ def _referral(t: _Text, c: _Compiled) -> tuple[_Span | None, str | None]:
             blocks = [b.span() for b in c.ref_security_blockers.finditer(t.norm)]
         for m in rx.finditer(t.norm):
             if valid(m) and not _overlaps(m.span(), blocks):
-                return _Span(*m.span()), target
+                return [_Span(*m.span())], target, True
+    bare: list[_Span] = []
+    for m in c.ref_bare.finditer(t.norm):
+        if valid(m):
+            bare.append(_Span(*m.span()))
+    found: list[_Span] = []
     for m in c.ref_other.finditer(t.norm):
         if not valid(m):
             continue
-        if c.ref_internal.match(t.norm[m.end() : m.end() + 60]):
+        tail = t.norm[m.end() : m.end() + 60]
+        if c.ref_internal.match(tail):
             continue  # "saya sambungkan ke supervisor": internal escalation
-        return _Span(*m.span()), "other"
-    return None, None
+        if _vague_after(t, c, m.end()):
+            continue  # "tanya ke tempat lain saja": a brush-off, not a referral
+        found.append(_Span(*m.span()))
+    # "Call PLN 123", "Telepon PLN 123 ya, Bu": a contact verb opening a clause, with a destination
+    for m in c.ref_imperative.finditer(t.norm):
+        prefix = t.norm[t.clause_start(m.start()) : m.start()]
+        if not (c.lead_in.match(prefix) or c.ref_opener_end.search(prefix)) or not valid(m):
+            continue
+        dest = _destination(t, c, m.end())
+        if dest is not None:
+            found.append(_Span(m.start(), dest.end))
+    # "you can collect the card at the Samsat office", "bisa diambil di Kantor Bersama Samsat"
+    for m in c.ref_modal.finditer(t.norm):
+        if not valid(m):
+            continue
+        end = _clause_end(t, m.end(), c.lex.referral.reach)
+        for link in c.ref_link.finditer(t.norm, m.end(), end):
+            dest = _destination(t, c, link.end())
+            if dest is not None:
+                found.append(_Span(m.start(), dest.end))
+                break
+    # "the PLN office is on Jl. Slamet Riyadi": a place described for the customer to go to
+    for m in c.ref_places.finditer(t.norm):
+        before = _WORD.findall(t.norm[t.clause_start(m.start()) : m.start()])[-3:]
+        if valid(m) and not c.ref_own.search(m.group(0)) and not any(c.ref_own.fullmatch(w) for w in before):
+            found.append(_Span(*m.span()))
+    if not found and not bare:
+        return [], None, False
+    return sorted(found + bare, key=lambda sp: sp.start), "other", bool(found)
 
 
-def _referral_matches(t: _Text, target: str, scenario: Scenario) -> bool:
+def _clause_end(t: _Text, pos: int, words: int) -> int:
+    """The end of the clause around pos, or of the next ``words`` words, whichever comes first."""
+    s = t.sentences[t.sentence_at(pos)]
+    end = s.end
+    for i, w in enumerate(_WORD.finditer(t.norm, pos, end)):
+        if i == words:
+            end = w.start()
+            break
+    return end
+
+
+def _destination(t: _Text, c: _Compiled, pos: int) -> _Span | None:
+    """A destination (a body, an office, a number) a few words after a directing word, not our own."""
+    if c.ref_internal.match(t.norm[pos : pos + 60]) or _vague_after(t, c, pos):
+        return None
+    end = _clause_end(t, pos, c.lex.referral.reach)
+    for m in c.ref_destination.finditer(t.cased, pos, end):
+        if c.ref_vague.match(t.norm, m.start()):
+            return None  # "bagian lain", "another office"
+        before = _WORD.findall(t.norm[max(pos, m.start() - 20) : m.start()])[-1:]
+        after = t.norm[m.end() : m.end() + 12].lstrip()
+        if c.ref_own.match(after) or c.ref_own.search(m.group(0)) or (before and c.ref_own.fullmatch(before[0])):
+            continue  # "kantor kami", "our office": our own place
+        return _Span(*m.span())
+    return None
+
+
+def _vague_after(t: _Text, c: _Compiled, pos: int) -> bool:
+    end = _clause_end(t, pos, 4)
+    return bool(c.ref_vague.search(t.norm, pos, end))
+
+
+def _referral_matches(t: _Text, spans: list[_Span], target: str, scenario: Scenario) -> bool:
     want = scenario.handling.referral.target.value
     if want != target:
         return False
     if target != "other":
         return True
     cue_rx = _scenario_rx(tuple(scenario.handling.referral.accept_cues))
-    return bool(cue_rx and cue_rx.search(t.norm))
+    if cue_rx is None:
+        return False
+    for sp in spans:  # the referral phrase's neighbourhood: its sentence and the ones either side
+        i = t.sentence_at(sp.start)
+        lo = t.sentences[max(0, i - 1)].start
+        hi = t.sentences[min(len(t.sentences) - 1, i + 1)].end
+        if cue_rx.search(t.norm, lo, hi):
+            return True
+    return False
 
 
 def _number(token: str, c: _Compiled) -> float | None:
@@ -739,47 +1119,55 @@ def _number(token: str, c: _Compiled) -> float | None:
         return None
 
 
-def _time(t: _Text, c: _Compiled) -> tuple[_Span | None, float | None]:
-    """The first concrete time frame and the longest frame committed to, in days."""
-    hits: list[tuple[int, int, float, bool, bool]] = []  # start, end, days, soft, duration
+def _time(t: _Text, c: _Compiled, feeling: set[int]) -> tuple[_Span | None, float | None]:
+    """The first concrete time frame and the longest frame committed to, in days. ``feeling``: the
+    sentences that validate the customer's feeling, where a time is theirs unless we commit."""
+    hits: list[tuple[int, int, float, bool, str]] = []  # start, end, days, soft, kind
     taken: list[tuple[int, int]] = []
 
-    def add(m: re.Match, days: float, soft: bool = False, duration: bool = False) -> None:
+    def add(m: re.Match, days: float, soft: bool = False, kind: str = "fixed") -> None:
         if not _overlaps(m.span(), taken):
             taken.append(m.span())
-            hits.append((m.start(), m.end(), days, soft, duration))
+            hits.append((m.start(), m.end(), days, soft, kind))
 
     for m in c.t_multiplier.finditer(t.norm):
         n = _number(m.group("n"), c)
         if n is not None:
-            add(m, n, duration=True)
+            add(m, n, kind="frame")
+    for m in c.t_fixed.finditer(t.norm):
+        days, soft = next(((d, sf) for rx, d, sf in c.t_fixed_values if rx.fullmatch(m.group(0))), (0.5, True))
+        add(m, days, soft)
     for m in c.t_duration.finditer(t.norm):
         n1, n2 = _number(m.group("n1"), c), _number(m.group("n2") or "", c)
         unit = re.sub(r"\s+", " ", m.group("unit").lower())
         per = next((v for k, v in c.units.items() if re.fullmatch(k, unit)), None)
         if n1 is None or per is None:
             continue
-        add(m, max(n1, n2 or 0) * per, duration=True)
-    for m in c.t_fixed.finditer(t.norm):
-        days, soft = c.t_fixed_values[m.lastgroup]
-        add(m, days, soft)
+        # "a month", "sebulan": one unit named by a word can be a usage period ("in a month you use ...")
+        single = n2 is None and n1 == 1 and not m.group("n1")[0].isdigit()
+        add(m, max(n1, n2 or 0) * per, kind="single" if single else "duration")
     for m in c.t_dates.finditer(t.norm):
-        add(m, 7.0)
+        add(m, 7.0, kind="date")
     for m in c.t_weekday.finditer(t.norm):
         add(m, c.lex.time.weekday_days)
     for m in c.t_clock.finditer(t.norm):
         add(m, 1.0)
 
-    good: list[tuple[int, int, float]] = []
-    for start, end, days, soft, duration in sorted(hits):
+    good: list[tuple[int, int, float, str]] = []
+    for start, end, days, soft, kind in sorted(hits):
         s = t.sentences[t.sentence_at(start)]
         if s.hostile or s.frame or s.confirm:
             continue  # restating what happened is not a commitment
-        clause = t.norm[t.clause_start(start) : start]
-        before = " ".join(_WORD.findall(clause)[-3:])
-        if c.t_past_before.search(before) or c.t_not_frame.search(before):
+        clause_at = t.clause_start(start)
+        clause = t.norm[clause_at:start]
+        words = _WORD.findall(clause)[-3:]
+        before = " ".join(words)
+        cut = max((i + 1 for i, w in enumerate(words) if c.t_joiner.fullmatch(w)), default=0)
+        near = " ".join(words[cut:])  # "... ke supervisor tagihan dan Senin pagi": not a bill period
+        framed = kind in ("duration", "single") and bool(c.t_frame_before.search(clause))
+        if c.t_past_before.search(before) or (not framed and c.t_not_frame.search(near)):
             continue
-        if duration and c.t_elapsed_before.search(" ".join(before.split()[-2:])):
+        if kind in ("duration", "single") and c.t_elapsed_before.search(" ".join(before.split()[-2:])):
             continue  # "sudah tiga hari", "waited five hours": time already spent
         after = t.norm[end : end + 25]
         if c.t_past_after.match(after) or (c.t_not_frame_after and c.t_not_frame_after.match(after)):
@@ -789,13 +1177,39 @@ def _time(t: _Text, c: _Compiled) -> tuple[_Span | None, float | None]:
         cond = c.conditional.search(clause)
         if cond and c.ack_addressee.match(clause[cond.end() :].lstrip()):
             continue  # "kalau Ibu taruh sampahnya hari Selasa": the customer's action, not our commitment
-        if soft and (s.asks or not c.t_commit.search(t.norm[s.start : s.end])):
+        sentence = t.norm[s.start : s.end]
+        whole_clause = t.norm[clause_at : _clause_stop(t, end)]
+        promised = bool(c.t_promise.search(whole_clause))
+        rest = t.norm[s.start : start] + " " + t.norm[end : s.end]  # the sentence without the time itself
+        if soft and (s.asks or not c.t_commit.search(rest)):
             continue  # "hari ini" / "today" only in a sentence that commits to something
-        good.append((start, end, days))
+        if s.asks and not promised:
+            continue  # "how much do you use in a month?"
+        if t.sentence_at(start) in feeling and not c.t_commit.search(rest):
+            continue  # "I can see why you're anxious, the exam is on Monday"
+        if kind in ("duration", "single"):
+            framed = c.t_frame_before.search(clause) or c.t_frame_after.match(after)
+            if not framed:
+                # a bare duration ("nine days", "empat bulan ini") is the wait restated unless we promise
+                if c.t_state.search(whole_clause) or not promised:
+                    continue
+            elif kind == "single" and c.t_weak_frame.search(clause) and not c.t_commit.search(sentence):
+                continue  # "in a month you use about 20 cubic metres"
+        good.append((start, end, days, kind))
     if not good:
         return None, None
     first = good[0]
-    return _Span(first[0], first[1]), round(max(d for _, _, d in good), 3)
+    # a deadline date ("well before the 20th") does not override a nearer concrete promise
+    firm = [d for _, _, d, kind in good if kind != "date"] or [d for _, _, d, _ in good]
+    return _Span(first[0], first[1]), round(max(firm), 3)
+
+
+def _clause_stop(t: _Text, pos: int) -> int:
+    """Where the clause containing pos ends (the next clause break, or the sentence end)."""
+    s = t.sentences[t.sentence_at(pos)]
+    i = bisect_right(t._breaks, pos)
+    stop = t._breaks[i] if i < len(t._breaks) else s.end
+    return min(stop, s.end)
 
 
 def _stuffing(t: _Text, c: _Compiled, apology: list[_Span], empathy: list[_Span], n_words: int) -> bool:

@@ -608,6 +608,358 @@ def test_builtin_wrong_agency_scenario_if_present():
     assert a.referral_target == "other" and a.referral_matches is True
 
 
+# -- generalisation: each failure class with wording of its own (see the analyser's docstring) -------
+def test_contractions_are_expanded_and_evidence_stays_in_the_original_text():
+    text = "That’s really frustrating, and I can see why you’re worried."
+    a = analyze(text, "en")
+    assert E in a.tags
+    for ev in a.evidence.values():
+        assert text[ev.start : ev.end] == ev.text
+    assert a.evidence[E].text.startswith("That’s")
+    assert E in tags("I totally get why youre fed up.", "en")  # chat spelling without the apostrophe
+    assert T not in tags("I can’t promise it’ll be done tomorrow.", "en")
+    assert D in tags("It can’t have been our fault.", "en")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Ring the gas company's emergency line on 0800 111 999 and tell them you smell gas.", "en"),
+        ("Dial 112 and wait outside the house.", "en"),
+        ("You can renew the permit at the City Hall licensing counter; bring the old one and two photos.", "en"),
+        ("The immigration office is on Jalan Merdeka, next to the post office; take your passport.", "en"),
+        ("You can use the phone at reception to call the insurer's claims line.", "en"),
+        ("Take your receipt to the Samsung service centre in the mall.", "en"),
+        ("Hubungi call center BPJS di 165, siapkan nomor kartu dan KTP.", "id"),
+        ("Telepon Dukcapil di 1500-537 ya, Pak.", "id"),
+        ("Bapak bisa urus balik nama di Samsat Jl. Ahmad Yani, bawa BPKB asli.", "id"),
+        ("Kantor pos pusatnya di Jl. Asia Afrika, Bu, dekat alun-alun; bawa resi dan KTP.", "id"),
+        ("KTP-nya bisa diambil di kantor kecamatan mulai besok.", "id"),
+        ("Ibu boleh pakai telepon di meja depan untuk hubungi call center bank.", "id"),
+        ("Langsung saja ke loket 3 di Dukcapil lantai 2, bawa KK asli.", "id"),
+    ],
+)
+def test_referral_by_imperative_other_verbs_or_a_described_place(text, lang):
+    a = analyze(text, lang)
+    assert R in a.tags and a.referral_target == "other", a.tags
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Call me back if it happens again.", "en"),
+        ("I'll call you tomorrow with the result.", "en"),
+        ("You can pay at our office on the ground floor.", "en"),
+        ("Silakan hubungi kami lagi kalau masih bermasalah.", "id"),
+        ("Rabu sore saya telepon Ibu untuk kabar hasilnya.", "id"),
+        ("Kakak bisa isi ulang lewat aplikasi atau konter terdekat.", "id"),
+        ("Saya turut sedih ayah Bapak harus menunggu lima jam di IGD.", "id"),
+    ],
+)
+def test_contacting_us_topping_up_or_a_past_wait_is_no_referral(text, lang):
+    assert R not in tags(text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("You'll need to sort that out somewhere else.", "en"),
+        ("Try somewhere else, we don't do repairs.", "en"),
+        ("We can't help with billing here. Ask someone else.", "en"),
+        ("Di sini nggak bisa, Pak. Silakan tanya ke tempat lain saja.", "id"),
+        ("Coba urus ke kantor lain aja, Bu.", "id"),
+        ("Itu yang pegang bagian lain, bukan meja ini.", "id"),
+    ],
+)
+def test_brush_off_to_nowhere_is_defensive_not_a_referral(text, lang):
+    a = analyze(text, lang)
+    assert D in a.tags and R not in a.tags and H not in a.tags, a.tags
+
+
+def test_referral_matches_looks_at_the_referral_not_the_whole_turn():
+    sc = scenario(target="other", referral={"party": "PLN", "accept_cues": ["PLN", "123"]})
+    far = analyze(
+        "PLN fixed the street cable last week. Our records are separate from theirs. "
+        "For the form itself, please go to the village office on Jl. Melati.",
+        "en",
+        scenario=sc,
+    )
+    assert far.referral_target == "other" and far.referral_matches is False
+    sc_id = scenario("id", "other", referral={"party": "PLN", "accept_cues": ["PLN", "123"]})
+    near = analyze("Telepon PLN 123 ya, Bu, siapkan ID pelanggannya.", "id", scenario=sc_id)
+    assert near.referral_matches is True
+    two = analyze(
+        "Sorry, we're the water company. Call PLN 123 from your mobile, or the office is on Jl. Slamet Riyadi.",
+        "en",
+        scenario=sc,
+    )
+    assert two.referral_matches is True
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("I totally get why you're fed up.", "en"),
+        ("That's really upsetting, especially on your wedding day.", "en"),
+        ("You must be worn out after a night like that.", "en"),
+        ("You were humiliated in front of your guests, and that matters.", "en"),
+        ("I understand you've been waiting since Monday with no news.", "en"),
+        ("Pasti Bapak capek sekaligus kesal.", "id"),
+        ("Saya paham Ibu rugi besar gara-gara ini.", "id"),
+        ("Wajar kalau Mas kecewa, janjinya kan minggu lalu.", "id"),
+        ("Saya ngerti rasanya nunggu berhari-hari tanpa kabar.", "id"),
+        ("Saya ngerti usaha Teteh ikut terganggu.", "id"),
+    ],
+)
+def test_empathy_in_new_wording(text, lang):
+    assert E in tags(text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("I understand you want a refund, but that's our policy.", "en"),
+        ("Saya paham maksud Bapak, tapi aturannya begitu.", "id"),
+        ("If you're unhappy with the result, you can appeal.", "en"),
+    ],
+)
+def test_understanding_a_demand_or_a_condition_is_not_empathy(text, lang):
+    assert E not in tags(text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("You've been waiting twelve days for this parcel.", "en"),
+        ("Nine days, and every time you're told it's in process.", "en"),
+        ("It costs you fifty thousand a day to rent a scooter.", "en"),
+        ("Your card was declined at 9:15 last night.", "en"),
+        ("Roughly how much water do you use in a month?", "en"),
+        ("The two weeks was only a rough guess from the salesman.", "en"),
+        ("Sepuluh hari paketnya nyangkut di gudang.", "id"),
+        ("Lima puluh ribu sehari buat sewa motor itu berat.", "id"),
+        ("Pulsanya habis semalam jam 22.10.", "id"),
+        ("Mas sudah enam minggu lebih belum dapat kabar.", "id"),
+        ("Tiga bulan ini masih terus ditagih, padahal sudah berhenti.", "id"),
+        ("Biasanya dalam sebulan pemakaiannya berapa kubik, Bu?", "id"),
+    ],
+)
+def test_restated_waits_rates_past_times_and_usage_are_no_commitment(text, lang):
+    assert T not in tags(text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "days"),
+    [
+        ("We'll have an engineer out to you within a couple of hours.", "en", 0.25),
+        ("Our courier will collect it this afternoon.", "en", 0.5),
+        ("We're refunding the fare right away.", "en", 0.05),
+        ("The card will be printed within 3 working days, well before the 25th.", "en", 3),
+        ("Petugas gangguan biasanya datang dalam beberapa jam, Bu.", "id", 0.25),
+        ("Sore ini juga kurir kami ambil barangnya.", "id", 0.5),
+        ("Dananya kami kembalikan sekarang juga, Kak.", "id", 0.05),
+        ("Kartunya kami cetak paling lambat 3 hari kerja, jauh sebelum tanggal 25.", "id", 3),
+        ("Uangnya kembali ke rekening Ibu dalam 2 hari kerja.", "id", 2),
+    ],
+)
+def test_commitments_in_new_wording(text, lang, days):
+    a = analyze(text, lang)
+    assert T in a.tags and a.time_days == pytest.approx(days), (a.tags, a.time_days)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Was the money returned to your card?", "en"),
+        ("Uangnya sudah dikembalikan ke rekening Ibu?", "id"),
+        ("Barangnya waktu itu sudah Kakak kembalikan ke toko?", "id"),
+    ],
+)
+def test_a_question_about_a_return_is_no_offer(text, lang):
+    a = analyze(text, lang)
+    assert C not in a.tags and Q in a.tags, a.tags
+
+
+def test_an_offer_put_as_a_question_is_still_an_offer():
+    assert C in tags("Would you like a refund or a replacement?", "en")
+    assert C in tags("Mau refund atau tukar barang baru, Bu?", "id")
+    assert C not in tags("I'm really sorry the replacement phone also failed.", "en")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Kardusnya masih Ibu simpan?", "id"),
+        ("Tercatat di nota nggak, Pak?", "id"),
+        ("Rumah sebelah nyala, Bu, atau satu gang gelap semua?", "id"),
+        ("Bisa dicoba matikan lalu nyalakan lagi modemnya?", "id"),
+        ("You still have the receipt?", "en"),
+    ],
+)
+def test_yes_no_questions_without_a_question_word_ask(text, lang):
+    a = analyze(text, lang)
+    assert Q in a.tags and A not in a.tags, a.tags
+
+
+def test_a_suggestion_is_not_a_question():
+    assert Q not in tags("Coba minta tolong anaknya saja setting ulang di rumah.", "id")
+    assert Q not in tags("You want a refund? Sure, we'll send it back on Monday.", "en")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Sorry, but we're really busy today.", "en"),
+        ("I'm sorry, but it's a busy season for everyone.", "en"),
+        ("Mohon maaf, tapi kami memang sedang sibuk sekali.", "id"),
+        ("Maaf, tapi kalau Bapak parkir di situ ya tanggung sendiri.", "id"),
+    ],
+)
+def test_apology_with_a_but_that_neither_acts_nor_asks(text, lang):
+    got = tags(text, lang)
+    assert D in got and P not in got, got
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        # denying without checking
+        ("Our scales are calibrated every month, they can't be wrong.", "en"),
+        ("Your car was fine when it left our workshop.", "en"),
+        ("There's no way our staff would do that.", "en"),
+        ("Honestly, nobody here touched your bag.", "en"),
+        ("That clicking is perfectly normal for this model.", "en"),
+        ("Our servers are running normally, so the charge is correct.", "en"),
+        ("Timbangan kami dikalibrasi tiap bulan, nggak mungkin salah.", "id"),
+        ("Waktu keluar dari bengkel mobilnya masih bagus, Bu.", "id"),
+        ("Nggak mungkin petugas kami berbuat begitu, Pak.", "id"),
+        ("Bunyi seperti itu memang normal untuk mesin baru.", "id"),
+        ("Server kami lancar kok, Kak, jadi potongannya sudah benar.", "id"),
+        # blaming the customer or another party, or guessing at it
+        ("It's probably your router, most people's connections are fine.", "en"),
+        ("It must have been dropped in transit by the courier.", "en"),
+        ("The courier company is responsible for that, not us.", "en"),
+        ("If you'd kept the receipt we could have helped.", "en"),
+        ("Biasanya masalahnya di pengaturan HP Ibu sendiri.", "id"),
+        ("Ekspedisinya yang bertanggung jawab, bukan kami.", "id"),
+        ("Mungkin Ibu yang lupa taruh kuncinya.", "id"),
+        # procedure, powerlessness, disowning
+        ("Deadlines are deadlines.", "en"),
+        ("You agreed to this when you signed up.", "en"),
+        ("I can't change what the doctor decided.", "en"),
+        ("Billing isn't something we handle at the front desk.", "en"),
+        ("We're only following head office policy.", "en"),
+        ("The ten days was just a rough estimate.", "en"),
+        ("It's out of my hands.", "en"),
+        ("Aturan ya aturan, Pak.", "id"),
+        ("Bapak kan sudah kami kabari lewat email.", "id"),
+        ("Saya nggak bisa mengubah keputusan dokter.", "id"),
+        ("Itu bukan wewenang loket ini, Pak.", "id"),
+        ("Kami cuma menjalankan aturan dari pusat.", "id"),
+        ("Sepuluh hari itu cuma perkiraan kasar.", "id"),
+        ("Barang yang tertinggal di mobil di luar tanggung jawab kami.", "id"),
+        # comparing with others, telling off
+        ("Nobody else has complained about this batch.", "en"),
+        ("Lots of customers wait longer than that.", "en"),
+        ("Yelling at me won't get your refund any faster.", "en"),
+        ("Pelanggan lain nggak ada yang komplain, Bu.", "id"),
+        ("Cuma Ibu saja yang komplain soal ini.", "id"),
+        ("Marah-marah juga nggak bikin paketnya cepat sampai.", "id"),
+    ],
+)
+def test_defensive_in_new_wording_and_no_acknowledge(text, lang):
+    got = tags(text, lang)
+    assert D in got and A not in got, got
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("I can see your data ran out last night, so the network in your area is working normally.", "en"),
+        ("I've checked the readings and the meter is working normally; the jump is the new tariff.", "en"),
+        ("I can't change the decision from this desk, but I'll take it to the branch manager today.", "en"),
+        ("The courier handles the last mile, not us, but I'll chase them and call you before 4 pm.", "en"),
+        ("It's normal to feel worried when a payment goes missing.", "en"),
+        ("Dari riwayatnya kelihatan pulsanya habis, jadi jaringan di daerah Kakak normal.", "id"),
+        ("Saya tidak bisa mengubah keputusan dari loket ini, tapi hari ini saya bawa ke kepala cabang.", "id"),
+        ("Kami ini PDAM, jadi nggak bisa kirim petugas listrik; silakan telepon PLN 123.", "id"),
+        ("Bu Wulan, kemarin malah dijawab nggak mungkin basi, itu salah kami.", "id"),
+    ],
+)
+def test_explaining_after_checking_or_while_acting_is_not_defensive(text, lang):
+    assert D not in tags(text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Great job reading the instructions, really.", "en"),
+        ("Nice of you to finally show up.", "en"),
+        ("Oh sure, because we lose parcels for fun.", "en"),
+        ("You're being completely unreasonable.", "en"),
+        ("Don't be so dramatic, it's a scratch.", "en"),
+        ("Go ahead, write your review, see if I care.", "en"),
+        ("We have lawyers too, you know.", "en"),
+        ("Hebat ya, Bu, kuncinya ketinggalan lagi di dalam.", "id"),
+        ("Bapak ini ngeyel banget dibilangin.", "id"),
+        ("Jangan lebay deh, Bu, cuma telat sehari.", "id"),
+        ("Silakan viralkan saja, kami nggak takut.", "id"),
+        ("Kami juga punya bukti rekaman percakapannya.", "id"),
+        ("Kalau nggak suka, silakan cari bengkel lain.", "id"),
+    ],
+)
+def test_hostile_in_new_wording(text, lang):
+    assert H in tags(text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("So the fee doubled overnight and nobody told you.", "en"),
+        ("The delivery date is still unconfirmed, three days before the wedding.", "en"),
+        ("Your pension still hasn't been paid this month.", "en"),
+        ("Jadi tarif parkirnya naik tiga kali lipat tanpa pemberitahuan?", "id"),
+        ("Tanggal keberangkatannya sampai sekarang belum pasti, ya.", "id"),
+        ("Paket Bapak sepuluh hari nyangkut di gudang.", "id"),
+    ],
+)
+def test_acknowledge_by_paraphrase(text, lang):
+    assert A in tags(text, lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("The boiler was serviced last month, so it can't be the boiler.", "en"),
+        ("That crack came from a fall, not because of our fitting.", "en"),
+        ("Swelling like that is normal after the procedure, it'll settle on its own.", "en"),
+        ("I've told you, the form must be signed by the owner.", "en"),
+        ("The new fee is set by the council; we're simply enforcing it.", "en"),
+        ("Rumahnya sudah dicek sebelum diserahkan, Bu, jadi pasti bukan dari instalasi kami.", "id"),
+        ("Retaknya karena jatuh, bukan karena pemasangan kami.", "id"),
+        ("Bengkaknya nanti hilang sendiri, Pak.", "id"),
+        ("Kan sudah dibilang, formulirnya harus ditandatangani pemilik.", "id"),
+    ],
+)
+def test_more_denials_and_disowning(text, lang):
+    got = tags(text, lang)
+    assert D in got and A not in got, got
+
+
+def test_a_time_in_a_sentence_about_the_customers_feeling_is_theirs():
+    a = analyze("I know you're nervous about the interview on Friday.", "en")
+    assert E in a.tags and T not in a.tags
+    a = analyze("Pasti Bapak tegang, wawancaranya hari Jumat.", "id")
+    assert E in a.tags and T not in a.tags
+    # unless we commit to something in it
+    assert T in tags("Wajar Ibu kesal, teknisi kami datang besok pagi.", "id")
+
+
+def test_replacement_unit_and_validation_words():
+    assert {T, C} <= tags("Kurir kami antar kulkas pengganti besok pagi.", "id")
+    assert E in tags("Saya paham itu mengejutkan, Bu.", "id")
+
+
 # -- speed ------------------------------------------------------------------------------------------
 def test_fast_enough():
     samples = [
