@@ -166,6 +166,14 @@ class AcknowledgeLexicon(_Strict):
         "('minta kartunya diblokir', 'so it doesn't break').",
     )
     window: int = Field(7, ge=1, le=20, description="Max words between a noun and its predicate.")
+    echo_stopwords: list[str] = Field(
+        default_factory=list,
+        description="Words that do not count when a sentence echoes the customer's own message "
+        "(function words, pronouns, honorifics, service verbs).",
+    )
+    echo_min_shared: int = Field(
+        2, ge=2, le=10, description="Distinct content words a sentence must share with the customer's message."
+    )
 
 
 class QuestionLexicon(_Strict):
@@ -444,6 +452,7 @@ class _Compiled:
     ack_frames: re.Pattern
     ack_markers: re.Pattern
     ack_names: re.Pattern
+    echo_stop: frozenset[str]
     ack_nouns: re.Pattern
     ack_preds: re.Pattern
     ack_strong: re.Pattern
@@ -546,6 +555,7 @@ def _compiled(lang: str) -> _Compiled:
         ),
         ack_markers=rx(lex.acknowledge.markers),
         ack_names=rx(lex.acknowledge.problem_names),
+        echo_stop=frozenset(w.lower() for w in lex.acknowledge.echo_stopwords),
         ack_nouns=rx(lex.acknowledge.nouns),
         ack_preds=rx(lex.acknowledge.predicates),
         ack_strong=rx(lex.acknowledge.strong_predicates),
@@ -931,6 +941,7 @@ def _acknowledge(
     out: list[_Span] = []
     window = c.lex.acknowledge.window
     customer_pred = bool(customer_last) and bool(c.ack_preds.search(t.normalise(customer_last)))
+    customer_words = _content_words(t.normalise(customer_last), c) if customer_last else set()
     cue_rx = _scenario_rx(tuple(scenario.problem_cues)) if scenario is not None else None
     for i, s in enumerate(t.sentences):
         if s.question and not (s.frame or s.confirm):
@@ -966,7 +977,26 @@ def _acknowledge(
             strong = any(" " in m.group(0).strip() or any(ch.isdigit() for ch in m.group(0)) for m in cues)
             if cues and (len(distinct) >= 2 or strong or c.ack_preds.search(body)):
                 out.append(_Span(s.start + cues[0].start(), s.start + cues[-1].end()))
+                continue
+        # 4. the sentence echoes the customer's own account: several of its content words
+        if customer_words and not s.question:
+            echo = _echo(body, s.start, customer_words, c)
+            if echo:
+                out.append(echo)
     return out
+
+
+def _content_words(text: str, c: _Compiled) -> set[str]:
+    stop = c.echo_stop
+    return {w for w in _WORD.findall(text) if (len(w) >= 4 or w.isdigit()) and w not in stop}
+
+
+def _echo(body: str, offset: int, customer_words: set[str], c: _Compiled) -> _Span | None:
+    """The span of a sentence that repeats enough of the customer's content words, or None."""
+    shared = [m for m in _WORD.finditer(body) if m.group(0) in customer_words]
+    if len({m.group(0) for m in shared}) < c.lex.acknowledge.echo_min_shared:
+        return None
+    return _Span(offset + shared[0].start(), offset + shared[-1].end())
 
 
 def _problem_in(

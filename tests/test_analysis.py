@@ -977,3 +977,27 @@ def test_fast_enough():
             analyze(text, lang)
         best = max(best, len(samples) / (time.perf_counter() - start))
     assert best > 1000, f"{best:.0f} turns/s"
+
+
+@pytest.mark.parametrize(
+    "lang,customer,trainee",
+    [
+        ("en", "My parcel shows delivered in Bekasi but nobody ever came to my house.",
+         "Right, it shows delivered in Bekasi but nobody came by your house."),
+        ("id", "Paket saya statusnya terkirim di Bekasi, tapi kurirnya nggak pernah datang ke rumah.",
+         "Baik Bu, statusnya terkirim di Bekasi tapi kurirnya belum pernah datang ke rumah Ibu."),
+    ],
+)
+def test_echoing_the_customers_own_account_is_acknowledging(lang, customer, trainee):
+    assert Tag.acknowledge in analyze(trainee, lang, customer_last=customer).tags
+
+
+@pytest.mark.parametrize(
+    "lang,customer,trainee",
+    [
+        ("en", "My parcel shows delivered but nobody came.", "Could you give me the tracking number?"),
+        ("id", "Paket saya statusnya terkirim tapi kurirnya nggak datang.", "Boleh saya minta nomor resinya, Bu?"),
+    ],
+)
+def test_a_question_that_shares_no_account_words_is_not_an_echo(lang, customer, trainee):
+    assert Tag.acknowledge not in analyze(trainee, lang, customer_last=customer).tags
