@@ -17,7 +17,7 @@ import streamlit as st
 from simulator import analytics, charts
 from simulator.scenario import UnknownScenario
 from simulator.session import InputError
-from ui.context import escape_md, repository, require_role, service, t, ui_lang
+from ui.context import escape_md, repository, require_role, service, t
 
 STAFF = ("trainer", "hr", "admin")
 

@@ -15,7 +15,7 @@ import yaml
 
 from simulator.customers.scripted import ScriptedCustomer
 from simulator.rubric import load_rubric
-from simulator.scenario import LANGUAGES, Fault, ReferralTarget, Scenario, ScenarioError, Situation, Temperament, UnknownScenario
+from simulator.scenario import LANGUAGES, Fault, ReferralTarget, Scenario, ScenarioError, Situation, Temperament
 from simulator.selfplay import selfplay
 from simulator.session import InputError, SessionService
 from simulator.store.repository import ConflictError

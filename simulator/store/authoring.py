@@ -10,17 +10,15 @@ published one. :meth:`AuthoringStore.save_many` saves several scenarios all-or-n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from simulator.store.db import IMMEDIATE
+from simulator.store.db import read_session, write_session
 from simulator.store.models import (
     SESSION_LANGS,
     Assignment,
@@ -114,17 +112,12 @@ class AuthoringStore:
     def __init__(self, engine_or_repo: Engine | Repository) -> None:
         self.engine = engine_or_repo.engine if isinstance(engine_or_repo, Repository) else engine_or_repo
 
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            yield session
+    def _read(self):
+        return read_session(self.engine)
 
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            session.connection(execution_options={IMMEDIATE: True})
-            yield session
-            session.commit()
+    def _write(self):
+        """A write transaction, committed on success (see ``db.write_session``)."""
+        return write_session(self.engine)
 
     # -- versions ------------------------------------------------------------------------------
     def _versions_query(self):

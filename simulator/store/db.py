@@ -27,6 +27,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +38,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from simulator.store.repository import Repository
@@ -47,6 +50,22 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 10
 #: Execution option: on SQLite, begin this transaction with BEGIN IMMEDIATE (take the write lock).
 IMMEDIATE = "tenang_sqlite_immediate"
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A short ORM session for reads; objects stay usable after it closes."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A write transaction, committed on success. SQLite: BEGIN IMMEDIATE (see ``make_engine``)."""
+    with Session(engine, expire_on_commit=False) as session:
+        session.connection(execution_options={IMMEDIATE: True})
+        yield session
+        session.commit()
 # Arbitrary constant key for the PostgreSQL advisory lock that serialises migrations.
 _PG_MIGRATION_LOCK = 0x7E4A4E47
 # Alembic's `context` proxy is module-global: two threads must not run env.py at once.

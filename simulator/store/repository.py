@@ -14,8 +14,7 @@ import json
 import math
 import secrets
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +23,7 @@ from sqlalchemy import Engine, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from simulator.store.db import IMMEDIATE
+from simulator.store.db import read_session, write_session
 from simulator.store.models import (
     EMAIL_MAX,
     ENGINES,
@@ -351,18 +350,12 @@ class Repository:
 
     # -- sessions plumbing
 
-    @contextmanager
-    def _read(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            yield session
+    def _read(self):
+        return read_session(self.engine)
 
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        """A write transaction, committed on success. SQLite: BEGIN IMMEDIATE (see db.py)."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            session.connection(execution_options={IMMEDIATE: True})
-            yield session
-            session.commit()
+    def _write(self):
+        """A write transaction, committed on success (see ``db.write_session``)."""
+        return write_session(self.engine)
 
     @staticmethod
     def _user_row(session: Session, user_id: int) -> User:

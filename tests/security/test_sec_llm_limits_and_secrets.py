@@ -21,7 +21,7 @@ from simulator.llm import LLMOptions, load_llm_options, test_connection
 from simulator.scenario import ScenarioLibrary
 from simulator.session import LIMIT_NOTICE, SessionService
 from simulator.store.models import Base
-from tests.llm.fake_openai import Judge, Reply, Status
+from tests.llm.fake_openai import Reply, Status
 
 FAST_ENV = {"TENANG_LLM_TIMEOUT": "2", "TENANG_LLM_MAX_RETRIES": "0", "TENANG_JUDGE_TIMEOUT": "2", "TENANG_LLM_COOLDOWN": "0"}
 LIB = ScenarioLibrary()
