@@ -237,7 +237,8 @@ def applies(dimension: Dimension, scenario: Scenario, turns: list[TraineeTurn]) 
         case "referral":
             return target is not ReferralTarget.none or any(t.analysis.has(Tag.referral) for t in turns)
         case "commitment":
-            return target in (ReferralTarget.none, ReferralTarget.other)
+            # Where the customer is sent elsewhere, the other party sets the time frame.
+            return target is ReferralTarget.none
         case _:
             return True
 

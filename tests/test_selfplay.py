@@ -193,14 +193,14 @@ def test_too_few_turns_cannot_be_resolved_and_does_not_discriminate():
     def edit(data):
         data["max_turns"] = 3
 
-    report = selfplay(_broken("wrong-agency", "en", edit))
+    report = selfplay(_broken("water-bill-surge", "en", edit))
     summary = (report.warnings, _summary(report))
     assert any(
         w.startswith("cannot be resolved: the exemplary bot ended with outcome 'turn_limit'")
         and "ran out of turns (max_turns 3)" in w
         for w in report.warnings
     ), summary
-    assert any(w.startswith("does not discriminate: 'passive' scores") for w in report.warnings), summary
+    assert any(w.startswith("does not discriminate: 'over_reacting' scores") for w in report.warnings), summary
 
 
 def test_discrimination_rules():
