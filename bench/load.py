@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -47,13 +46,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from simulator.scenario import ScenarioLibrary  # noqa: E402
 from simulator.session import SessionService  # noqa: E402
 from simulator.store import Repository, open_repository  # noqa: E402
 from simulator.store.models import PracticeSession, Turn  # noqa: E402
+from tests.pg_schema import fresh_schema  # noqa: E402
 
 WORKER_URL_ENV = "TENANG_LOAD_DATABASE_URL"
 TURNS = 8  # trainee turns at most per session (the customer may end it sooner)
@@ -363,27 +362,10 @@ def measure(label: str, url: str, *, trainees: int, processes: int, turns: int, 
 
 
 @contextmanager
-def fresh_schema(server_url: str) -> Iterator[str]:
-    """A URL for a new, empty schema on a PostgreSQL server (dropped afterwards)."""
-    schema = f"tenang_load_{secrets.token_hex(6)}"
-    admin = create_engine(server_url)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(server_url)
-        options = " ".join(filter(None, [url.query.get("options"), f"-csearch_path={schema}"]))
-        yield url.update_query_dict({"options": options}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@contextmanager
 def postgres_server(given: str | None) -> Iterator[str | None]:
     """A PostgreSQL URL: the given server, or a throwaway durable one (None: not available)."""
     if given:
-        with fresh_schema(given) as url:
+        with fresh_schema(given, prefix="tenang_load") as url:
             yield url
         return
     script = ROOT / "scripts" / "pg-test-server"
@@ -450,7 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 outcomes.append(measure("PostgreSQL 127.0.0.1", pg, processes=1, **kw))
                 if args.processes > 1:
-                    with fresh_schema(pg) as url:
+                    with fresh_schema(pg, prefix="tenang_load") as url:
                         outcomes.append(measure("PostgreSQL 127.0.0.1", url, processes=args.processes, **kw))
     body = (
         "## Many at once (issue 7)\n\n"

@@ -10,15 +10,14 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from simulator.store import Repository, make_engine, migrate
+from tests.pg_schema import fresh_schema
 
 TEST_DATABASE_ENV = "TENANG_TEST_DATABASE_URL"
 
@@ -29,18 +28,8 @@ def db_url(tmp_path: Path) -> Iterator[str]:
     if not server:
         yield f"sqlite:///{tmp_path / 'tenang.db'}"
         return
-    schema = f"tenang_test_{secrets.token_hex(6)}"
-    admin = create_engine(server)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(server)
-        options = " ".join(filter(None, [url.query.get("options"), f"-csearch_path={schema}"]))
-        yield url.update_query_dict({"options": options}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_schema(server, prefix="tenang_test") as url:
+        yield url
 
 
 @pytest.fixture

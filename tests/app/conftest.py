@@ -7,6 +7,8 @@
 ``repo``      (from tests/conftest.py) the same database, migrated, for seeding and checking.
 ``make_user`` ``make_user("ana", "trainee")``: a user with password ``PASSWORD``.
 ``app``       ``app(user=None, script=ENTRY)``: an AppTest, optionally signed in as ``user``.
+``service``   a :class:`simulator.session.SessionService` on ``repo`` with the built-in scenarios.
+``ana``       trainee "ana" (``make_user("ana", "trainee")``).
 ``nav_log``   every ``st.navigation`` call of the app: a list of ``{url_path: visibility}``.
 
 Autouse: ``_no_legacy_pages_mode`` (see its docstring).
@@ -22,6 +24,8 @@ import streamlit
 from streamlit.testing.v1 import AppTest
 
 from simulator.auth import create_user
+from simulator.scenario import ScenarioLibrary
+from simulator.session import SessionService
 from simulator.store.repository import Repository, UserRecord
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +57,16 @@ def make_user(repo: Repository) -> Callable[..., UserRecord]:
         return create_user(repo, name, role, password, email=email)
 
     return _make
+
+
+@pytest.fixture
+def service(repo: Repository) -> SessionService:
+    return SessionService(repo, ScenarioLibrary())
+
+
+@pytest.fixture
+def ana(make_user: Callable[..., UserRecord]) -> UserRecord:
+    return make_user("ana", "trainee")
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@ meter, the coach, refusals, ending, the scorecard, resuming and access."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from simulator.scenario import ScenarioLibrary
-from simulator.session import MAX_TURN_CHARS, InputError, SessionService, validate_turn_text
+from simulator.session import MAX_TURN_CHARS
+from tests.app.page_support import chat, open_page, refusal, texts, tr, unescape
 from ui.i18n import translate
 
 PAGE = "views/practice.py"
@@ -18,56 +17,12 @@ NOT_ALLOWED = translate("not_allowed", "en")
 GOOD, BAD = ":green[:material/check_circle:]", ":orange[:material/warning:]"  # quote marks
 
 
-def refusal(text: str) -> str:
-    """The service's own message for a refused trainee turn."""
-    with pytest.raises(InputError) as refused:
-        validate_turn_text(text)
-    return str(refused.value)
-
-
-def tr(key: str, lang: str = "en", **values) -> str:
-    return translate(key, lang, **values)
-
-
-def open_page(at: AppTest, page: str, **params: str) -> AppTest:
-    """What typing ``/<page>?<params>`` into the address bar does (signed in already)."""
-    at.run()  # registers the pages of st.navigation
-    at.query_params.clear()
-    at.query_params.update(params)
-    return at.switch_page(page).run()
-
-
-def texts(at: AppTest) -> str:
-    kinds = ("title", "subheader", "markdown", "caption", "error", "warning", "info", "success")
-    return unescape("\n".join(str(e.value) for kind in kinds for e in getattr(at, kind)))
-
-
-def chat(at: AppTest) -> list[tuple[str, str]]:
-    """(name, text) of every chat message on the page."""
-    return [(m.name, unescape(" ".join(str(e.value) for e in m.markdown))) for m in at.chat_message]
-
-
-def unescape(markdown: str) -> str:
-    """The text of Markdown written with ui.context.escape_md."""
-    return re.sub(r"\\(.)", r"\1", markdown)
-
-
 def say(at: AppTest, text: str) -> AppTest:
     return at.chat_input(key="reply").set_value(text).run()
 
 
 def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
-
-
-@pytest.fixture
-def service(repo) -> SessionService:
-    return SessionService(repo, ScenarioLibrary())
-
-
-@pytest.fixture
-def ana(make_user):
-    return make_user("ana", "trainee")
 
 
 def started(app, user, scenario: str = SCENARIO, lang: str = "en") -> AppTest:

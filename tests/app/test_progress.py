@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-from streamlit.testing.v1 import AppTest
 
 from simulator import analytics
-from simulator.scenario import ScenarioLibrary
 from simulator.session import SessionService
+from tests.app.page_support import open_page, tr
 from ui.i18n import translate
 
 PAGE = "views/progress.py"
 NOT_ALLOWED = translate("not_allowed", "en")
-
-
-def tr(key: str, lang: str = "en", **values) -> str:
-    return translate(key, lang, **values)
-
-
-def open_page(at: AppTest, page: str, **params: str) -> AppTest:
-    at.run()
-    at.query_params.clear()
-    at.query_params.update(params)
-    return at.switch_page(page).run()
-
-
-@pytest.fixture
-def service(repo) -> SessionService:
-    return SessionService(repo, ScenarioLibrary())
 
 
 def play(service: SessionService, user_id: int, lines: list[str], scenario: str = "water-bill-surge") -> str:

@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulator.scenario import ScenarioLibrary
-from simulator.session import InputError, SessionService, validate_turn_text
+from tests.app.page_support import open_page, refusal, texts, tr, unescape
 from ui.i18n import translate
 
 PAGE = "views/review.py"
@@ -22,46 +19,8 @@ LINES = [
 ]
 
 
-def refusal(text: str) -> str:
-    """The service's own message for a refused trainee turn."""
-    with pytest.raises(InputError) as refused:
-        validate_turn_text(text)
-    return str(refused.value)
-
-
-def unescape(markdown: str) -> str:
-    """The text of Markdown written with ui.context.escape_md."""
-    return re.sub(r"\\(.)", r"\1", markdown)
-
-
-def tr(key: str, lang: str = "en", **values) -> str:
-    return translate(key, lang, **values)
-
-
-def open_page(at: AppTest, page: str, **params: str) -> AppTest:
-    at.run()
-    at.query_params.clear()
-    at.query_params.update(params)
-    return at.switch_page(page).run()
-
-
-def texts(at: AppTest) -> str:
-    kinds = ("title", "subheader", "markdown", "caption", "error", "warning", "info", "success")
-    return unescape("\n".join(str(e.value) for kind in kinds for e in getattr(at, kind)))
-
-
 def metrics(at: AppTest) -> list[tuple[str, str]]:
     return [(m.label, m.value) for m in at.metric]
-
-
-@pytest.fixture
-def service(repo) -> SessionService:
-    return SessionService(repo, ScenarioLibrary())
-
-
-@pytest.fixture
-def ana(make_user):
-    return make_user("ana", "trainee")
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from simulator.store.authoring import AuthoringStore
 from simulator import studio
+from tests.app import page_support
 from ui.i18n import translate
 
 PAGE = "views/studio.py"
@@ -18,15 +19,10 @@ def tr(key: str, **values) -> str:
 
 
 def open_page(at: AppTest, page: str = PAGE, **params: str) -> AppTest:
-    at.run()
-    at.query_params.clear()
-    at.query_params.update(params)
-    return at.switch_page(page).run()
+    return page_support.open_page(at, page, **params)
 
 
-def texts(at: AppTest) -> str:
-    kinds = ("title", "subheader", "markdown", "caption", "error", "warning", "info", "success")
-    return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+texts = page_support.raw_texts  # Markdown source as rendered (escape_md's backslashes kept)
 
 
 def button(at: AppTest, key: str):

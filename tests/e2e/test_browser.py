@@ -11,36 +11,24 @@ fail in CI (``CI`` set), where .ci/run installs Chromium.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from simulator.scenario import ScenarioLibrary
 from simulator.session import SessionService
 from simulator.store import open_repository
-from ui.i18n import translate
+from tests.e2e.browser_support import (
+    add_user,
+    app_env,
+    en,
+    require_browser,
+    sign_in_when_asked,
+    signed_in_text,
+    streamlit_server,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORD = "correct horse 7"
 SCENARIO = "water-bill-surge"
 TURNS = [
     "I'm so sorry about this. So your bill jumped from about 80 thousand to 512 thousand?",
@@ -48,48 +36,12 @@ TURNS = [
     "Since when has the bill been this high, and did anything change at home?",
     "I understand how upsetting a bill like that is.",
 ]
-WAIT_MS = 20_000  # one Streamlit rerun on a busy CI machine
 
+require_browser()
 
-def _browser_missing() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (pip install -r requirements-dev.txt)"
-    return None
-
-
-_MISSING = _browser_missing()
-if _MISSING:
-    if os.environ.get("CI"):
-        pytest.fail(f"browser tests cannot run in CI: {_MISSING}", pytrace=False)
-    pytest.skip(f"browser tests skipped: {_MISSING} (they run in CI)", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _add_user(env: dict[str, str], name: str) -> None:
-    """The documented way: `python -m simulator users add NAME --role trainee --password-stdin`."""
-    done = subprocess.run(
-        [sys.executable, "-m", "simulator", "users", "add", name, "--role", "trainee", "--password-stdin"],
-        input=PASSWORD + "\n",
-        text=True,
-        capture_output=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr + done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -98,11 +50,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     an ended session of his own."""
     workdir = tmp_path_factory.mktemp("e2e")
     db_url = f"sqlite:///{workdir / 'tenang.db'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TENANG_", "STREAMLIT_"))}
-    pythonpath = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env |= {"DATABASE_URL": db_url, "PYTHONPATH": pythonpath}
+    env = app_env(db_url)
     for name in ("ana", "bob"):
-        _add_user(env, name)
+        add_user(env, name)
 
     repo = open_repository(db_url)
     service = SessionService(repo, ScenarioLibrary())
@@ -112,77 +62,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     service.say(record.id, bob_line)
     service.end(record.id)
 
-    port = _free_port()
-    log = (workdir / "streamlit.log").open("w")
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-        "--server.headless", "true",
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    # cwd is the temporary folder, so no developer .streamlit/secrets.toml is picked up.
-    proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{(workdir / 'streamlit.log').read_text()}")
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("streamlit did not become healthy within 60 s")
-            time.sleep(0.3)
-        yield {"base": base, "repo": repo, "bob_session": record.id, "bob_line": bob_line}
+        with streamlit_server(workdir, env) as base:
+            yield {"base": base, "repo": repo, "bob_session": record.id, "bob_line": bob_line}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
         repo.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(WAIT_MS)
-    tab = context.new_page()
-    yield tab
-    context.close()
-
-
-def en(key: str, **values) -> str:
-    return translate(key, "en", **values)
 
 
 def sign_in_if_asked(page: Page, name: str = "ana") -> None:
     """Each new browser session starts signed out; the URL (deep link) survives the sign-in."""
-    form_or_app = page.get_by_label(en("field_name")).or_(page.get_by_test_id("stSidebar"))
-    form_or_app.first.wait_for()
-    if page.get_by_label(en("field_name")).count():
-        page.get_by_label(en("field_name")).fill(name)
-        page.get_by_label(en("field_password"), exact=True).fill(PASSWORD)
-        page.get_by_role("button", name=en("auth_button")).click()
-    signed_in = en("shell_signed_in_as", name=name, role=en("role_trainee")).replace("**", "")
+    sign_in_when_asked(page, name)
     try:
-        expect(page.get_by_test_id("stSidebar")).to_contain_text(signed_in)
+        expect(page.get_by_test_id("stSidebar")).to_contain_text(signed_in_text(name, "trainee"))
     except AssertionError as exc:
         raise AssertionError(
             f"{page.url} showed neither the sign-in form nor the signed-in app"

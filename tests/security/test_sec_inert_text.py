@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from simulator import studio
 from simulator.store.authoring import AuthoringStore
+from tests.app.page_support import open_page
 from tests.scenario_factory import make_scenario
 from ui.context import escape_md
 
@@ -66,13 +67,6 @@ def assert_inert(at: AppTest, *expected: str) -> None:
     for value in expected:
         assert escape_md(value) in joined, f"escaped {value!r} not found"
     assert not [b for b in at.get("html")], "st.html must not be used"
-
-
-def open_page(at: AppTest, page: str, **params: str) -> AppTest:
-    at.run()
-    at.query_params.clear()
-    at.query_params.update(params)
-    return at.switch_page(page).run()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from simulator.scenario import ScenarioLibrary
 from simulator.session import SessionService
 from tests.app.conftest import TIMEOUT
+from tests.app.page_support import open_page as _open
 from ui.i18n import translate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,13 +128,6 @@ def others_session(repo, make_user):
     svc.say(done.id, "SECRET-REPLY-OF-THE-OWNER again")
     svc.end(done.id)
     return owner, active, done
-
-
-def _open(at: AppTest, page: str, **params: str) -> AppTest:
-    at.run()
-    at.query_params.clear()
-    at.query_params.update(params)
-    return at.switch_page(page).run()
 
 
 def _everything(at: AppTest) -> str:
