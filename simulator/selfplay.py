@@ -25,6 +25,7 @@ Warnings are findings about the scenario, not errors: the CLI exits 0 with them.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -302,7 +303,7 @@ class _View:
         return self.mood.revealed if self.mood else []
 
 
-class Bot:
+class Bot(ABC):
     """A bot trainee: one turn at a time, from the scenario and the phrasebook; None to stop."""
 
     name = "bot"
@@ -311,8 +312,9 @@ class Bot:
         self.scenario = scenario
         self.book = book
 
-    def next_turn(self, view: _View) -> str | None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def next_turn(self, view: _View) -> str | None:
+        """The bot's next turn given the conversation so far, or None when it has nothing more to say."""
 
     @property
     def you(self) -> str:
