@@ -79,10 +79,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from simulator.analysis_types import TAG_ORDER, Evidence, Tag, TurnAnalysis
+from simulator.datafile import load_yaml
 
 if TYPE_CHECKING:
     from simulator.scenario import Scenario
@@ -319,8 +319,7 @@ def load_lexicon(lang: str) -> Lexicon:
     """The validated lexicon of one language (cached; treat as read-only)."""
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language '{lang}'; choose one of: {', '.join(LANGUAGES)}")
-    data = yaml.safe_load((LEXICON_DIR / f"{lang}.yaml").read_text(encoding="utf-8"))
-    return Lexicon.model_validate(data)
+    return load_yaml(LEXICON_DIR / f"{lang}.yaml", Lexicon)
 
 
 # -- contractions -------------------------------------------------------------------------------

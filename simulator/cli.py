@@ -15,6 +15,7 @@ from typing import TextIO
 
 from simulator.analysis import analyze
 from simulator.config import ConfigError, load_settings
+from simulator.datafile import format_problem
 from simulator.llm import LLMNotConfigured
 from simulator.scenario import (
     LANGUAGES,
@@ -22,7 +23,6 @@ from simulator.scenario import (
     ScenarioError,
     ScenarioLibrary,
     UnknownScenario,
-    format_problem,
     load_scenario_file,
     scenario_files,
     schema_json,

@@ -13,10 +13,10 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.analysis_types import Tag, TurnAnalysis
+from simulator.datafile import load_yaml
 from simulator.scenario import ReferralTarget, Scenario, Situation, Temperament
 
 MOOD_PARAMS_FILE = Path(__file__).with_name("mood.yaml")
@@ -78,7 +78,7 @@ class MoodParams(BaseModel):
 
 @lru_cache(maxsize=1)
 def load_params(path: Path = MOOD_PARAMS_FILE) -> MoodParams:
-    return MoodParams.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return load_yaml(path, MoodParams)
 
 
 class MoodState(BaseModel):

@@ -6,8 +6,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from simulator.datafile import load_yaml
 
 RUBRIC_DIR = Path(__file__).resolve().parent.parent / "rubrics"
 DIMENSIONS = (
@@ -84,5 +85,4 @@ class Rubric(BaseModel):
 
 @lru_cache(maxsize=8)
 def load_rubric(name: str = "default", folder: Path = RUBRIC_DIR) -> Rubric:
-    path = folder / f"{name}.yaml"
-    return Rubric.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return load_yaml(folder / f"{name}.yaml", Rubric)

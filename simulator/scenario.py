@@ -13,16 +13,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     RootModel,
-    ValidationError,
     field_validator,
     model_validator,
 )
+
+from simulator.datafile import DataFileError, load_yaml, parse_yaml
 
 SCENARIO_ROOT = Path(__file__).resolve().parent.parent / "scenarios"
 LANGUAGES = ("id", "en")
@@ -182,42 +182,16 @@ class Scenario(Model):
         return self.persona.temperament is Temperament.threatening
 
 
-class ScenarioError(Exception):
-    """A scenario file that could not be loaded; ``problems`` are ``(file, field.path, message)``."""
-
-    def __init__(self, problems: list[tuple[str, str, str]]):
-        self.problems = problems
-        super().__init__("\n".join(format_problem(*p) for p in problems))
+ScenarioError = DataFileError  # a scenario file or line bank that could not be loaded
 
 
 class UnknownScenario(LookupError):
     """An id/language pair that is not in the library; the message lists what exists."""
 
 
-def format_problem(file: str, field: str, message: str) -> str:
-    return f"{file}: {field}: {message}"
-
-
-def _field_path(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "(root)"
-
-
 def parse_scenario(text: str, source: str = "<text>") -> Scenario:
     """Parse and validate scenario YAML text. Raises ScenarioError naming source and field."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "(root)"
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError([(source, where, f"invalid YAML: {reason}")]) from None
-    if not isinstance(data, dict):
-        raise ScenarioError([(source, "(root)", "expected a mapping of scenario fields")])
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        problems = [(source, _field_path(err["loc"]), err["msg"]) for err in exc.errors()]
-        raise ScenarioError(problems) from None
+    return parse_yaml(text, Scenario, source, "a mapping of scenario fields")
 
 
 def load_scenario_file(path: Path) -> Scenario:
@@ -321,20 +295,7 @@ class LineBank(RootModel[dict[Temperament, dict[Situation, list[Text]]]]):
 
 def parse_line_bank(text: str, source: str = "<text>") -> dict[Temperament, dict[Situation, list[str]]]:
     """Parse and validate a line bank. Raises ScenarioError naming source and field."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "(root)"
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError([(source, where, f"invalid YAML: {reason}")]) from None
-    if not isinstance(data, dict):
-        raise ScenarioError([(source, "(root)", "expected a mapping of temperament -> situation -> lines")])
-    try:
-        return LineBank.model_validate(data).root
-    except ValidationError as exc:
-        problems = [(source, _field_path(err["loc"]), err["msg"]) for err in exc.errors()]
-        raise ScenarioError(problems) from None
+    return parse_yaml(text, LineBank, source, "a mapping of temperament -> situation -> lines").root
 
 
 @lru_cache(maxsize=None)
@@ -345,12 +306,7 @@ def load_line_bank(lang: str, root: Path = LINE_BANK_DIR) -> dict[Temperament, d
     """
     if lang not in LANGUAGES:
         raise UnknownScenario(f"unknown language '{lang}'; choose one of: {', '.join(LANGUAGES)}")
-    path = Path(root) / f"{lang}.yaml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([(str(path), "(file)", f"cannot read: {exc}")]) from None
-    return parse_line_bank(text, str(path))
+    return load_yaml(Path(root) / f"{lang}.yaml", LineBank, "a mapping of temperament -> situation -> lines").root
 
 
 def lines_for(scenario: Scenario, situation: Situation | str) -> list[str]:

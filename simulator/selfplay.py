@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.analysis import analyze
 from simulator.analysis_types import Tag
 from simulator.customers.base import facts_asked
+from simulator.datafile import load_yaml
 from simulator.mood import MoodState
 from simulator.rubric import DIMENSIONS
 from simulator.scenario import (
@@ -132,7 +132,7 @@ def load_phrasebook(lang: str) -> Phrasebook:
     if lang not in LANGUAGES:
         raise UnknownScenario(f"unknown language '{lang}'; choose one of: {', '.join(LANGUAGES)}")
     path = BOTS_DIR / f"{lang}.yaml"
-    return Phrasebook.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return load_yaml(path, Phrasebook)
 
 
 # -- the report -----------------------------------------------------------------------------------

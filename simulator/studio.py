@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from simulator.datafile import format_problem
 from simulator.scenario import (
     LANGUAGES,
     Scenario,
     ScenarioError,
     ScenarioLibrary,
     UnknownScenario,
-    format_problem,
     parse_scenario,
 )
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from simulator.datafile import format_problem
 from simulator.scenario import (
     LANGUAGES,
     SCENARIO_ROOT,
@@ -20,7 +21,6 @@ from simulator.scenario import (
     Situation,
     Temperament,
     UnknownScenario,
-    format_problem,
     lines_for,
     load_line_bank,
     load_scenario_file,

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from simulator import analysis, rubric, studio
+from simulator.datafile import DataFileError
 from simulator.scenario import ScenarioError, parse_line_bank, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,11 +57,11 @@ def test_rubric_and_lexicon_loaders_refuse_python_tags(tmp_path, monkeypatch):
     marker = tmp_path / "pwned"
     payload = f'x: !!python/object/apply:os.system ["touch {marker}"]\n'
     (tmp_path / "evil.yaml").write_text(payload, encoding="utf-8")
-    with pytest.raises(yaml.YAMLError, match="python/object/apply"):
+    with pytest.raises(DataFileError, match=f"{tmp_path / 'evil.yaml'}: line 1: invalid YAML: .*python/object/apply"):
         rubric.load_rubric.__wrapped__("evil", folder=tmp_path)
     (tmp_path / "en.yaml").write_text(payload, encoding="utf-8")
     monkeypatch.setattr(analysis, "LEXICON_DIR", tmp_path)
-    with pytest.raises(yaml.YAMLError, match="python/object/apply"):
+    with pytest.raises(DataFileError, match=f"{tmp_path / 'en.yaml'}: line 1: invalid YAML: .*python/object/apply"):
         analysis.load_lexicon.__wrapped__("en")
     assert not marker.exists()
 

@@ -1,0 +1,55 @@
+"""YAML data files (scenarios, line banks, rubrics, lexicons, mood parameters, phrasebooks):
+loaded safely and validated with a pydantic model, every problem reported as
+``"<file>: <field.path>: <message>"``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class DataFileError(Exception):
+    """A data file that could not be loaded; ``problems`` are ``(file, field.path, message)``."""
+
+    def __init__(self, problems: list[tuple[str, str, str]]):
+        self.problems = problems
+        super().__init__("\n".join(format_problem(*p) for p in problems))
+
+
+def format_problem(file: str, field: str, message: str) -> str:
+    return f"{file}: {field}: {message}"
+
+
+def _field_path(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "(root)"
+
+
+def parse_yaml(text: str, model: type[M], source: str = "<text>", expected: str = "a mapping") -> M:
+    """Parse YAML text (safely) and validate it as ``model``; DataFileError names source and field."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(root)"
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise DataFileError([(source, where, f"invalid YAML: {reason}")]) from None
+    if not isinstance(data, dict):
+        raise DataFileError([(source, "(root)", f"expected {expected}")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise DataFileError([(source, _field_path(err["loc"]), err["msg"]) for err in exc.errors()]) from None
+
+
+def load_yaml(path: Path, model: type[M], expected: str = "a mapping") -> M:
+    """Read and validate one YAML file as ``model``; DataFileError names the file and field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataFileError([(str(path), "(file)", f"cannot read: {exc}")]) from None
+    return parse_yaml(text, model, str(path), expected)
