@@ -174,18 +174,18 @@ class SessionService:
             version_of = getattr(self.library, "version_of", None)
             version = version_of(scenario_id, lang) if version_of else None
         seed = secrets.randbelow(2**31) if seed is None else seed
-        state = initial_state(scenario)
+        mood = initial_state(scenario).model_dump(mode="json")
+        opening = {"speaker": "customer", "text": self.engine.opening(scenario, seed), "mood": mood}
         record = self.repo.create_session(
             scenario_id=scenario.id,
             lang=scenario.lang,
             user_id=user_id,
             seed=seed,
             engine=self.engine.name,
-            state={"mood": state.model_dump(mode="json")},
+            state={"mood": mood},
             scenario_version=version,
+            first_turns=[opening],
         )
-        opening = self.engine.opening(scenario, seed)
-        self.repo.append_turn(record.id, "customer", opening, mood=state.model_dump(mode="json"))
         return self.session(record.id)
 
     def say(self, session_id: str, text: str) -> TurnResult:

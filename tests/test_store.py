@@ -552,3 +552,16 @@ def test_migration_0002_keeps_existing_rows(db_url):
         assert score.score == 55 and score.needs_review is False and score.detail is None
     finally:
         engine.dispose()
+
+
+def test_create_session_stores_its_first_turns_in_the_same_transaction(repo):
+    record = repo.create_session(
+        scenario_id="water-bill-surge", lang="en", engine="scripted", seed=1,
+        first_turns=[{"speaker": "customer", "text": "My bill!"}],
+    )
+    assert [(t.idx, t.speaker, t.text) for t in repo.get_turns(record.id)] == [(0, "customer", "My bill!")]
+    before = len(repo.list_sessions())
+    with pytest.raises(ValueError):  # a bad first turn: no session without its opening is left behind
+        repo.create_session(scenario_id="water-bill-surge", lang="en", engine="scripted",
+                            first_turns=[{"speaker": "robot", "text": "x"}])
+    assert len(repo.list_sessions()) == before

@@ -471,9 +471,12 @@ class Repository:
         scenario_version: int | None = None,
         parent_id: str | None = None,
         branch_turn: int | None = None,
+        first_turns: Sequence[Mapping[str, Any]] = (),
     ) -> SessionRecord:
         """A new active session with an unguessable id. ``seed`` None: a random seed is drawn
-        and stored. A what-if branch gives ``parent_id`` and ``branch_turn``."""
+        and stored. A what-if branch gives ``parent_id`` and ``branch_turn``. ``first_turns``
+        (e.g. the customer's opening line) are stored in the same transaction as the session."""
+        turns = [_new_turn(turn) for turn in first_turns]
         if not isinstance(scenario_id, str) or not 1 <= len(scenario_id) <= 128:
             raise ValueError(f"scenario_id: expected 1-128 characters, got {scenario_id!r}")
         lang = _choice("lang", lang, SESSION_LANGS)
@@ -504,6 +507,7 @@ class Repository:
             )
             session.add(row)
             session.flush()
+            session.add_all(Turn(session_id=row.id, idx=i, **turn) for i, turn in enumerate(turns))
             return _to_session(row)
 
     def get_session(self, session_id: str) -> SessionRecord | None:
