@@ -41,7 +41,13 @@ ABANDONED = "abandoned"  # the trainee ended the session before the customer did
 
 
 class InputError(ValueError):
-    """A trainee turn or request that is refused; nothing was stored."""
+    """A trainee turn or request that is refused; nothing was stored. ``code`` and ``params`` let
+    an interface say it in its own language; ``str()`` is the English message."""
+
+    def __init__(self, message: str, code: str = "other", **params: object):
+        self.code = code
+        self.params = params
+        super().__init__(message)
 
 
 class SessionNotFound(LookupError):
@@ -72,7 +78,8 @@ class SavingFailed(InputError):
             "Your reply was saved, but the end of the conversation could not be; press End in a moment to see your score."
             if stored
             else "Could not save your reply: the database did not answer, even after retrying. "
-            "Your reply was not lost; send it again in a moment."
+            "Your reply was not lost; send it again in a moment.",
+            "saving_failed_stored" if stored else "saving_failed",
         )
 
 
@@ -102,9 +109,14 @@ def validate_turn_text(text: str) -> str:
     """The trainee's text, stripped; refuses empty and overlong turns with a clear message."""
     cleaned = (text or "").strip()
     if not cleaned:
-        raise InputError("The message is empty; type a reply first.")
+        raise InputError("The message is empty; type a reply first.", "empty")
     if len(cleaned) > MAX_TURN_CHARS:
-        raise InputError(f"The message is {len(cleaned)} characters long; the limit is {MAX_TURN_CHARS}.")
+        raise InputError(
+            f"The message is {len(cleaned)} characters long; the limit is {MAX_TURN_CHARS}.",
+            "too_long",
+            length=len(cleaned),
+            limit=MAX_TURN_CHARS,
+        )
     return cleaned
 
 
@@ -240,7 +252,7 @@ class SessionService:
         text = validate_turn_text(text)
         record = self.session(session_id)
         if record.status != "active":
-            raise InputError("This session has ended; start a new one or use 'what if' in the review.")
+            raise InputError("This session has ended; start a new one or use 'what if' in the review.", "ended")
         scenario = self.scenario_for(record)
         turns = self.repo.get_turns(session_id)
         before = self.mood(record)
@@ -314,7 +326,7 @@ class SessionService:
         record = self.session(session_id)
         turns = self.repo.get_turns(session_id)
         if not (0 < turn_idx < len(turns)) or turns[turn_idx].speaker != "trainee":
-            raise InputError(f"turn {turn_idx} is not one of the trainee's turns in this session")
+            raise InputError(f"turn {turn_idx} is not one of the trainee's turns in this session", "not_a_turn")
         state = turns[turn_idx - 1].mood
         branch = self.repo.create_session(
             scenario_id=record.scenario_id,

@@ -12,7 +12,7 @@ from simulator.auth import PASSWORD_MAX, PASSWORD_MIN
 from simulator.config import Settings, load_settings
 from simulator.llm import llm_problem
 from simulator.scenario import ScenarioLibrary
-from simulator.session import SessionService
+from simulator.session import InputError, SessionService
 from simulator.studio import StudioLibrary
 from simulator.store.authoring import AuthoringStore
 from simulator.store.db import open_repository
@@ -87,6 +87,15 @@ def ui_lang() -> str:
 
 def t(key: str, **values: object) -> str:
     return translate(key, ui_lang(), **values)
+
+
+def input_error(error: InputError) -> str:
+    """A refused turn or request, said in the interface language (the English text if unknown)."""
+    key = f"input_error_{error.code}"
+    try:
+        return t(key, **error.params)
+    except KeyError:
+        return str(error)
 
 
 def require_role(*roles: str) -> UserRecord:

@@ -15,7 +15,7 @@ import streamlit as st
 from simulator.analysis_types import Tag
 from simulator.scenario import LANGUAGES, Scenario, Temperament, UnknownScenario
 from simulator.session import InputError, SavingFailed
-from ui.context import authoring, escape_md, library, repository, require_role, service, t, ui_lang
+from ui.context import authoring, escape_md, input_error, library, repository, require_role, service, t, ui_lang
 
 HERE = Path(__file__).resolve().parent  # sibling pages, wherever the folder lives
 TRAINEE_AVATAR = ":material/support_agent:"
@@ -306,10 +306,10 @@ def send(session_id: str) -> None:
     try:
         svc.say(session_id, text)
     except SavingFailed as exc:
-        st.session_state["practice_refused"] = str(exc)
+        st.session_state["practice_refused"] = input_error(exc)
         st.session_state["practice_unsaved"] = exc.text  # shown for copying: the input has cleared
     except InputError as exc:
-        st.session_state["practice_refused"] = str(exc)
+        st.session_state["practice_refused"] = input_error(exc)
 
 
 def stream_reply(session_id: str, text: str) -> None:
@@ -322,10 +322,10 @@ def stream_reply(session_id: str, text: str) -> None:
             # steer) are escaped chunk by chunk, like every stored turn is when drawn again.
             st.write_stream(escape_md(chunk) for chunk in svc.say_stream(session_id, text))
     except SavingFailed as exc:
-        st.session_state["practice_refused"] = str(exc)
+        st.session_state["practice_refused"] = input_error(exc)
         st.session_state["practice_unsaved"] = exc.text
     except InputError as exc:
-        st.session_state["practice_refused"] = str(exc)
+        st.session_state["practice_refused"] = input_error(exc)
     st.rerun()
 
 

@@ -17,7 +17,7 @@ import streamlit as st
 from simulator import analytics, charts
 from simulator.scenario import UnknownScenario
 from simulator.session import InputError
-from ui.context import escape_md, repository, require_role, service, t
+from ui.context import escape_md, input_error, repository, require_role, service, t
 
 STAFF = ("trainer", "hr", "admin")
 
@@ -171,7 +171,7 @@ def what_if(record, turns: list) -> None:
         try:
             result = svc.branch(record.id, chosen_idx, text)
         except InputError as exc:
-            st.error(str(exc))
+            st.error(input_error(exc))
         else:
             go(session=result.session_id)
     branches = [s for s in repo.list_sessions(user_id=record.user_id) if s.parent_id == record.id]
@@ -188,7 +188,7 @@ def send(session_id: str) -> None:
     try:
         svc.say(session_id, st.session_state.get("branch_reply") or "")
     except InputError as exc:
-        st.session_state["review_refused"] = str(exc)
+        st.session_state["review_refused"] = input_error(exc)
 
 
 def session_list() -> None:

@@ -20,7 +20,7 @@ from simulator.selfplay import selfplay
 from simulator.session import InputError, SessionService
 from simulator.store.repository import ConflictError
 from simulator import studio
-from ui.context import authoring, escape_md, library, repository, require_role, t
+from ui.context import authoring, escape_md, input_error, library, repository, require_role, t
 
 user = require_role("trainer", "admin")
 repo = repository()
@@ -397,7 +397,7 @@ def drive_tab(sid: str, lang: str, latest) -> None:
                 try:
                     svc.say(record.id, text)
                 except InputError as error:
-                    st.error(str(error))
+                    st.error(input_error(error))
                 else:
                     st.rerun()
             if st.button(t("studio_drive_end"), key="drive_end"):
