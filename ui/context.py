@@ -11,13 +11,13 @@ import streamlit as st
 from simulator.auth import PASSWORD_MAX, PASSWORD_MIN
 from simulator.config import Settings, load_settings
 from simulator.llm import llm_problem
-from simulator.scenario import ScenarioLibrary
+from simulator.scenario import Scenario, ScenarioLibrary, UnknownScenario
 from simulator.session import InputError, SessionService
 from simulator.studio import StudioLibrary
 from simulator.store.authoring import AuthoringStore
 from simulator.store.db import open_repository
 from simulator.store.models import NAME_MAX
-from simulator.store.repository import ConflictError, Repository, UserRecord
+from simulator.store.repository import ConflictError, Repository, SessionRecord, UserRecord
 from ui.i18n import translate
 
 USER_KEY = "user_id"
@@ -96,6 +96,15 @@ def input_error(error: InputError) -> str:
         return t(key, **error.params)
     except KeyError:
         return str(error)
+
+
+def scenario_or_stop(record: SessionRecord) -> Scenario:
+    """The scenario a session plays; if it no longer exists, say so and stop the page."""
+    try:
+        return service().scenario_for(record)
+    except UnknownScenario:
+        st.error(t("practice_scenario_gone", id=record.scenario_id))
+        st.stop()
 
 
 def require_role(*roles: str) -> UserRecord:

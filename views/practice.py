@@ -15,7 +15,7 @@ import streamlit as st
 from simulator.analysis_types import Tag
 from simulator.scenario import LANGUAGES, Scenario, Temperament, UnknownScenario
 from simulator.session import InputError, SavingFailed
-from ui.context import authoring, escape_md, input_error, library, repository, require_role, service, t, ui_lang
+from ui.context import authoring, escape_md, input_error, library, repository, require_role, scenario_or_stop, service, t, ui_lang
 
 HERE = Path(__file__).resolve().parent  # sibling pages, wherever the folder lives
 TRAINEE_AVATAR = ":material/support_agent:"
@@ -334,11 +334,7 @@ def conversation(session_id: str) -> None:
     if record is None or record.user_id != user.id:
         st.error(t("not_allowed"))
         st.stop()
-    try:
-        scenario = svc.scenario_for(record)
-    except UnknownScenario:
-        st.error(t("practice_scenario_gone", id=record.scenario_id))
-        st.stop()
+    scenario = scenario_or_stop(record)
 
     refused = st.session_state.pop("practice_refused", None)
     turns = svc.transcript(session_id)

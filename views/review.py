@@ -15,9 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from simulator import analytics, charts
-from simulator.scenario import UnknownScenario
 from simulator.session import InputError
-from ui.context import escape_md, input_error, repository, require_role, service, t
+from ui.context import escape_md, input_error, repository, require_role, scenario_or_stop, service, t
 
 STAFF = ("trainer", "hr", "admin")
 
@@ -215,11 +214,7 @@ if not owner:  # staff opening someone else's transcript is recorded for the adm
         TeamStore(repo).record(user.id, VIEW_TRANSCRIPT, f"session:{record.id}", {"trainee_id": record.user_id,
                                "trainee": (repo.get_user(record.user_id).name if record.user_id else None)})
         st.session_state["review_audited"] = (user.id, record.id)
-try:
-    scenario = svc.scenario_for(record)
-except UnknownScenario:
-    st.error(t("practice_scenario_gone", id=record.scenario_id))
-    st.stop()
+scenario = scenario_or_stop(record)
 
 refused = st.session_state.pop("review_refused", None)
 turns = svc.transcript(record.id)
