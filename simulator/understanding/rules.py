@@ -83,17 +83,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from simulator.analysis_types import TAG_ORDER, Evidence, Tag, TurnAnalysis
 from simulator.datafile import load_yaml
+from simulator.understanding.normalise import FLATTEN, Normalised, Normaliser, normaliser
 
 if TYPE_CHECKING:
     from simulator.scenario import Scenario
 
-LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
+LEXICON_DIR = Path(__file__).resolve().parent.parent / "lexicons"
 LANGUAGES = ("id", "en")
 _MACRO = re.compile(r"\{([a-z_]+)\}")
 _WORD = re.compile(r"\w+(?:['\-]\w+)*")
-# Same-length normalisation, so match offsets are offsets in the original text.
-_NORMALISE = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u201c": '"', "\u201d": '"',
-                            "\u2013": "-", "\u2014": "-", "\u00a0": " "})
 
 
 # -- lexicon model -----------------------------------------------------------------------------
@@ -281,22 +279,10 @@ class NegationLexicon(_Strict):
     window: int = Field(3, ge=1, le=8)
 
 
-class Contractions(_Strict):
-    """Contractions expanded before matching, in the text and in the cue patterns alike."""
-
-    words: dict[str, str] = Field(default_factory=dict, description="Whole words: can't -> cannot, dont -> do not.")
-    suffixes: dict[str, str] = Field(default_factory=dict, description="Word endings: n't -> ' not', 're -> ' are'.")
-    is_words: Patterns = Field(default_factory=list, description="Words whose 's is 'is' (it's, that's).")
-    has_before: Patterns = Field(default_factory=list, description="Words after 's that make it 'has' (been, got).")
-
-
 class Lexicon(_Strict):
     lang: str
     suffix: str = Field("", description="Optional word ending appended to every cue (Indonesian -nya, -lah).")
     macros: dict[str, str] = Field(default_factory=dict)
-    contractions: Contractions | None = Field(
-        None, description="Expanded in the text and the patterns before matching."
-    )
     negation: NegationLexicon
     breaks: Patterns = Field(description="Clause breaks within a sentence (besides punctuation).")
     contrast: Patterns = Field(description="'tapi', 'but' — a sentence opening with one continues the last.")
@@ -322,75 +308,10 @@ def load_lexicon(lang: str) -> Lexicon:
     return load_yaml(LEXICON_DIR / f"{lang}.yaml", Lexicon)
 
 
-# -- contractions -------------------------------------------------------------------------------
-class _Expander:
-    """Expands contractions ("you're" -> "you are", "can't" -> "cannot"), keeping a map back to the
-    original offsets so evidence spans still point into the trainee's own text."""
-
-    def __init__(self, c: Contractions):
-        parts = []
-        self.words = {k.lower(): v for k, v in c.words.items()}
-        self.suffixes = {k.lower(): v for k, v in c.suffixes.items()}
-        if self.words:
-            alt = "|".join(re.escape(w) for w in sorted(self.words, key=len, reverse=True))
-            parts.append(rf"(?P<word>(?<![\w'])(?:{alt})(?![\w']))")
-        if c.is_words:
-            parts.append(rf"(?<![\w'])(?P<is>{'|'.join(c.is_words)})'s(?![\w'])")
-        if c.has_before:
-            parts.append(rf"(?<=\w)(?P<has>'s)(?=\s+(?:{'|'.join(c.has_before)})(?!\w))")
-        if self.suffixes:
-            alt = "|".join(re.escape(w) for w in sorted(self.suffixes, key=len, reverse=True))
-            parts.append(rf"(?<=\w)(?P<suffix>{alt})(?![\w'])")
-        self.rx = re.compile("|".join(parts), re.IGNORECASE) if parts else None
-
-    def _replacement(self, m: re.Match) -> tuple[int, str]:
-        """(length of the original prefix kept as is, replacement for the rest of the match)."""
-        kind = m.lastgroup
-        if kind == "word":
-            return 0, self.words[m.group(0).lower()]
-        if kind == "is":
-            return len(m.group("is")), " is"
-        if kind == "has":
-            return 0, " has"
-        return 0, self.suffixes[m.group(0).lower()]
-
-    def expand(self, text: str) -> str:
-        if self.rx is None:
-            return text
-        return self.rx.sub(lambda m: m.group(0)[: (k := self._replacement(m))[0]] + k[1], text)
-
-    def expand_mapped(self, text: str) -> tuple[str, list[int] | None, list[int] | None]:
-        """The expanded text and, per character of it, the original start and end offsets."""
-        if self.rx is None:
-            return text, None, None
-        out: list[str] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        last = 0
-        for m in self.rx.finditer(text):
-            a, b = m.span()
-            out.append(text[last:a])
-            starts.extend(range(last, a))
-            ends.extend(range(last + 1, a + 1))
-            keep, rest = self._replacement(m)
-            out.append(text[a : a + keep] + rest)
-            starts.extend(range(a, a + keep))
-            ends.extend(range(a + 1, a + keep + 1))
-            starts.extend([a + keep] * len(rest))
-            ends.extend([b] * len(rest))
-            last = b
-        if not out:
-            return text, None, None
-        out.append(text[last:])
-        starts.extend(range(last, len(text)))
-        ends.extend(range(last + 1, len(text) + 1))
-        return "".join(out), starts, ends
-
-
 class _Macros(dict):
-    """The lexicon's macros, carrying the contraction expander applied to every pattern."""
+    """The lexicon's macros, carrying the chat normaliser applied to every pattern."""
 
-    expander: _Expander | None = None
+    normaliser: Normaliser | None = None
 
 
 # -- compiled lexicon --------------------------------------------------------------------------
@@ -400,9 +321,9 @@ def _expand(pattern: str, macros: dict[str, str]) -> str:
         if new == pattern:
             break
         pattern = new
-    expander = getattr(macros, "expander", None)
-    if expander is not None:
-        pattern = expander.expand(pattern)
+    norm = getattr(macros, "normaliser", None)
+    if norm is not None:
+        pattern = norm.expand_pattern(pattern)
     return pattern.replace(" ", r"\s+")
 
 
@@ -429,7 +350,7 @@ class _CueSet:
 @dataclass(frozen=True)
 class _Compiled:
     lex: Lexicon
-    expander: _Expander | None
+    normaliser: Normaliser
     negator: re.Pattern
     breaks: re.Pattern
     contrast_open: re.Pattern
@@ -508,7 +429,7 @@ class _Compiled:
 def _compiled(lang: str) -> _Compiled:
     lex = load_lexicon(lang)
     m, sfx = _Macros(lex.macros), lex.suffix
-    m.expander = _Expander(lex.contractions) if lex.contractions else None
+    m.normaliser = normaliser(lang)
     own = _alternation(lex.referral.own or ["(?!x)x"], m)
 
     def cues(c: CueList) -> _CueSet:
@@ -528,7 +449,7 @@ def _compiled(lang: str) -> _Compiled:
     )
     return _Compiled(
         lex=lex,
-        expander=m.expander,
+        normaliser=m.normaliser,
         negator=re.compile(rf"(?:{_alternation(lex.negation.words, m)})"),
         breaks=re.compile(rf"[,;:.!?()\[\]\"]|\s-+\s|(?<!\w)(?:{_alternation(lex.breaks, m)})(?!\w)"),
         contrast_open=re.compile(rf"^\W*(?:{_alternation(lex.contrast, m)})(?!\w)"),
@@ -667,11 +588,10 @@ _SENTENCE_END = re.compile(r"[.!?]+(?=[\s\"')\]]|$)|\n")
 class _Text:
     """The normalised turn with its sentences and clause breaks, for position queries."""
 
-    def __init__(self, text: str, c: _Compiled):
-        self.flat = text.translate(_NORMALISE)  # same length as the text
-        self.cased, self._ostart, self._oend = (
-            c.expander.expand_mapped(self.flat) if c.expander else (self.flat, None, None)
-        )
+    def __init__(self, text: str, c: _Compiled, normalised: Normalised | None = None):
+        self.flat = text.translate(FLATTEN)  # same length as the text
+        self.mapped = normalised or c.normaliser.normalise(text)
+        self.cased = self.mapped.text
         # patterns are matched case-sensitively on the lowercased text (much faster than IGNORECASE);
         # ``cased`` keeps the capitals for the few patterns that need them (names of bodies)
         self.norm = _lower(self.cased)
@@ -690,9 +610,9 @@ class _Text:
 
     def original(self, sp: _Span) -> tuple[int, int]:
         """A span of the normalised text as offsets in the original text."""
-        if self._ostart is None or self._oend is None or sp.end <= sp.start:
+        if sp.end <= sp.start:
             return sp.start, sp.end
-        start, end = self._ostart[sp.start], self._oend[sp.end - 1]
+        start, end = self.mapped.original(sp.start, sp.end)
         flat = self.flat
 
         def inside(i: int) -> bool:  # between two characters of one word ("that|'s")
@@ -708,8 +628,7 @@ class _Text:
 
     def normalise(self, other: str) -> str:
         """Another text (the customer's line) normalised the same way."""
-        flat = other.translate(_NORMALISE)
-        return _lower(self.c.expander.expand(flat) if self.c.expander else flat)
+        return _lower(self.c.normaliser.normalise(other).text)
 
     def sentence_at(self, pos: int) -> int:
         return max(0, bisect_right(self._starts, pos) - 1)
@@ -765,11 +684,15 @@ def _find(cs: _CueSet, t: _Text) -> list[_Span]:
 
 # -- the analysis --------------------------------------------------------------------------------
 def analyze(
-    text: str, lang: str, customer_last: str | None = None, scenario: Scenario | None = None
+    text: str,
+    lang: str,
+    customer_last: str | None = None,
+    scenario: Scenario | None = None,
+    normalised: Normalised | None = None,
 ) -> TurnAnalysis:
     """Analyse one trainee turn. Pure: the result depends only on the arguments and the lexicon."""
     c = _compiled(lang)
-    t = _Text(text or "", c)
+    t = _Text(text or "", c, normalised)
     n_words = len(_WORD.findall(t.flat))
     if not t.sentences:
         return TurnAnalysis(word_count=0)
@@ -1120,7 +1043,12 @@ def _vague_after(t: _Text, c: _Compiled, pos: int) -> bool:
     return bool(c.ref_vague.search(t.norm, pos, end))
 
 
-def _referral_matches(t: _Text, spans: list[_Span], target: str, scenario: Scenario) -> bool:
+def names_party(text: str, target: str, scenario: Scenario) -> bool:
+    """Does a referral to ``target`` anywhere in ``text`` name the scenario's right party?"""
+    return _referral_matches(None, [], target, scenario, text)
+
+
+def _referral_matches(t: _Text | None, spans: list[_Span], target: str, scenario: Scenario, whole: str = "") -> bool:
     want = scenario.handling.referral.target.value
     if want != target:
         return False
@@ -1129,6 +1057,8 @@ def _referral_matches(t: _Text, spans: list[_Span], target: str, scenario: Scena
     cue_rx = _scenario_rx(tuple(scenario.handling.referral.accept_cues))
     if cue_rx is None:
         return False
+    if t is None:
+        return bool(cue_rx.search(whole))
     for sp in spans:  # the referral phrase's neighbourhood: its sentence and the ones either side
         i = t.sentence_at(sp.start)
         lo = t.sentences[max(0, i - 1)].start
