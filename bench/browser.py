@@ -206,6 +206,14 @@ def choose(page, label: str, option: str | None = None):
 # --------------------------------------------------------------------------- the measures
 
 
+def guarded(name: str, block) -> None:
+    """Run one block of measures; a failure is reported and the other blocks still run."""
+    try:
+        block()
+    except Exception as error:  # noqa: BLE001 - a benchmark reports what it could measure
+        print(f"  {name}: FAILED: {type(error).__name__}: {str(error).splitlines()[0][:200]}", file=sys.stderr)
+
+
 def measure(base: str, users: dict[str, str], turns: int, repeat: int) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -217,83 +225,92 @@ def measure(base: str, users: dict[str, str], turns: int, repeat: int) -> dict:
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+        def block(name: str, body) -> None:
+            tab = Tab(browser, base)
+            try:
+                guarded(name, lambda: body(tab))
+            finally:
+                tab.close()
+
+        def hr(tab: Tab, cold: bool) -> None:  # sign-in lands on the first page of the menu; the dashboard
+            tab.open("/")
+            charts = tab.page.get_by_test_id("stPlotlyChart")
+            add("sign_in_hr", tab.sign_in("demo-hr", tab.page.get_by_test_id("stSidebarNav")))
+            add("dashboard_first_cold" if cold else "dashboard_first", tab.nav("nav_dashboard", charts))
+            add("dashboard_filter", tab.act(choose(tab.page, en("dash_filter_team")), charts))
+            add("dashboard_filter", tab.act(choose(tab.page, en("dash_filter_lang"), en("practice_lang_en")), charts))
+
+        def busy_trainee(tab: Tab, cold: bool) -> None:  # 50 sessions: My progress and its pick (a rerun)
+            tab.open("/")
+            charts = tab.page.get_by_test_id("stPlotlyChart")
+            add("sign_in_trainee", tab.sign_in(users["busy"], tab.page.get_by_test_id("stSidebarNav")))
+            add("progress_first_cold" if cold else "progress_first", tab.nav("nav_progress", charts))
+            picker = tab.page.get_by_label(en("progress_pick_review"), exact=True)
+            picker.scroll_into_view_if_needed()
+            add("progress_filter", tab.act(lambda: (picker.click(), tab.page.get_by_role("option").nth(1).click()),
+                                           charts))
+
+        def reviewer(tab: Tab, cold: bool) -> None:  # their own transcript; the what-if turn pick (a rerun)
+            tab.open(f"/review?session={users['talker_session']}")
+            chat = tab.page.get_by_test_id("stChatMessage")
+            add("review_first_cold" if cold else "review_first", tab.sign_in(users["talker"], chat))
+            picker = tab.page.get_by_label(en("review_pick_turn"), exact=True)
+            picker.scroll_into_view_if_needed()
+            add("review_filter", tab.act(lambda: (picker.click(), tab.page.get_by_role("option").last.click()), chat))
+
+        def trainer(tab: Tab, cold: bool) -> None:  # the studio list, a pick there (a rerun), the editor
+            tab.open("/")
+            page = tab.page
+            add("sign_in_trainer", tab.sign_in("demo-trainer", page.get_by_test_id("stSidebarNav")))
+            add("studio_list_first", tab.nav("nav_studio", tab.heading("studio_title")))
+            add("studio_filter", tab.act(choose(page, en("studio_open_label"), f"{SCENARIO} (en)"),
+                                         tab.heading("studio_title")))
+            opener = page.get_by_test_id("stBaseButton-secondary").filter(has_text=re.compile(rf"^{en('studio_open')}$"))
+            add("studio_editor_first_cold" if cold else "studio_editor_first",
+                tab.act(lambda: opener.first.click(), page.get_by_role("tab", name=en("studio_tab_yaml"))))
+
         try:
             for round_ in range(repeat):
                 cold = round_ == 0
-                # -- HR: sign-in lands on the first page of the menu; the dashboard; a filter
-                tab = Tab(browser, base)
-                tab.open("/")
-                add("sign_in_hr", tab.sign_in("demo-hr", tab.page.get_by_test_id("stSidebarNav")))
-                add("dashboard_first_cold" if cold else "dashboard_first",
-                    tab.nav("nav_dashboard", tab.page.get_by_test_id("stPlotlyChart")))
-                add("dashboard_filter", tab.act(choose(tab.page, en("dash_filter_team")),
-                                                tab.page.get_by_test_id("stPlotlyChart")))
-                add("dashboard_filter", tab.act(choose(tab.page, en("dash_filter_lang"), en("practice_lang_en")),
-                                                tab.page.get_by_test_id("stPlotlyChart")))
-                tab.close()
-                # -- trainee with 50 sessions: My progress and its pick (a rerun of the page)
-                tab = Tab(browser, base)
-                tab.open("/")
-                add("sign_in_trainee", tab.sign_in(users["busy"], tab.page.get_by_test_id("stSidebarNav")))
-                add("progress_first_cold" if cold else "progress_first",
-                    tab.nav("nav_progress", tab.page.get_by_test_id("stPlotlyChart")))
-                picker = en("progress_pick_review")
-                second = tab.page.get_by_label(picker, exact=True)
-                second.scroll_into_view_if_needed()
-                add("progress_filter", tab.act(lambda: (second.click(), tab.page.get_by_role("option").nth(1).click()),
-                                               tab.page.get_by_test_id("stPlotlyChart")))
-                tab.close()
-                # -- trainee with transcripts: the review of their own session, what-if turn pick
-                tab = Tab(browser, base)
-                tab.open(f"/review?session={users['talker_session']}")
-                add("review_first_cold" if cold else "review_first",
-                    tab.sign_in(users["talker"], tab.page.get_by_test_id("stChatMessage")))
-                picker = tab.page.get_by_label(en("review_pick_turn"), exact=True)
-                picker.scroll_into_view_if_needed()
-                add("review_filter", tab.act(lambda: (picker.click(), tab.page.get_by_role("option").last.click()),
-                                             tab.page.get_by_test_id("stChatMessage")))
-                tab.close()
-                # -- trainer: sign-in, the studio list, opening the editor, switching scenario
-                tab = Tab(browser, base)
-                tab.open("/")
-                add("sign_in_trainer", tab.sign_in("demo-trainer", tab.page.get_by_test_id("stSidebarNav")))
-                add("studio_list_first", tab.nav("nav_studio", tab.heading("studio_title")))
-                page = tab.page
-                box = page.get_by_label(en("studio_open_label"), exact=True)
-                box.click()
-                page.get_by_role("option").filter(has_text=re.compile(rf"^{SCENARIO} \(en\)")).first.click()
-                add("studio_editor_first_cold" if cold else "studio_editor_first",
-                    tab.act(lambda: page.get_by_test_id("stBaseButton-secondary").filter(
-                        has_text=re.compile(rf"^{en('studio_open')}$")).first.click(),
-                            page.get_by_role("tab", name=en("studio_tab_yaml"))))
-                add("studio_editor_filter", tab.act(lambda: page.get_by_role("tab", name=en("studio_tab_versions")).click(),
-                                                    page.get_by_role("tab", name=en("studio_tab_versions"))))
-                tab.close()
+                for name, body in (("hr", hr), ("trainee", busy_trainee), ("review", reviewer), ("trainer", trainer)):
+                    block(name, lambda tab, body=body: body(tab, cold))
             # -- trainee turns: Enter to the customer's reply on screen
-            timings = []
+            timings: list[float] = []
             tab = None
-            while len(timings) < turns:
-                if tab is None or not tab.page.get_by_test_id("stChatInputTextArea").count():
+            failures = 0
+            while len(timings) < turns and failures < 3:
+                try:
+                    if tab is None or not tab.page.get_by_test_id("stChatInputTextArea").count():
+                        if tab is not None:
+                            tab.close()
+                        tab = Tab(browser, base)
+                        tab.open(f"/practice?scenario={SCENARIO}&lang=en")
+                        start = tab.page.get_by_role("button", name=en("practice_start"))
+                        tab.sign_in(users["talker"], start)
+                        tab.act(lambda: start.click(), tab.page.get_by_test_id("stChatInputTextArea"))
+                    messages = tab.page.get_by_test_id("stChatMessage")
+                    before = messages.count()
+                    box = tab.page.get_by_test_id("stChatInputTextArea")
+                    box.fill(LINES[len(timings) % len(LINES)])
+                    t0 = tab.now()
+                    box.press("Enter")
+                    messages.nth(before + 1).wait_for(state="visible")
+                    took = (tab.now() - t0) / 1000
+                    tab.settle(-1, 0)
+                    timings.append(took)
+                except Exception as error:  # noqa: BLE001
+                    failures += 1
+                    print(f"  turn: FAILED: {type(error).__name__}: {str(error).splitlines()[0][:200]}", file=sys.stderr)
                     if tab is not None:
                         tab.close()
-                    tab = Tab(browser, base)
-                    tab.open(f"/practice?scenario={SCENARIO}&lang=en")
-                    tab.sign_in(users["talker"], tab.page.get_by_role("button", name=en("practice_start")))
-                    tab.act(lambda: tab.page.get_by_role("button", name=en("practice_start")).click(),
-                            tab.page.get_by_test_id("stChatInputTextArea"))
-                messages = tab.page.get_by_test_id("stChatMessage")
-                before = messages.count()
-                box = tab.page.get_by_test_id("stChatInputTextArea")
-                box.fill(LINES[len(timings) % len(LINES)])
-                t0 = tab.now()
-                box.press("Enter")
-                messages.nth(before + 1).wait_for(state="visible")
-                took = (tab.now() - t0) / 1000
-                tab.settle(-1, 0)
-                timings.append(took)
-            tab.close()
+                    tab = None
+            if tab is not None:
+                tab.close()
             out["turn"] = timings
             out["turn_load"] = load()
+            print(f"  turns: {len(timings)}, p50 {statistics.median(timings) if timings else float('nan'):.3f} s "
+                  f"(load {load()})", file=sys.stderr)
         finally:
             browser.close()
     return out
@@ -318,7 +335,7 @@ ROWS = [
     ("studio_list_first", "studio, list first render", "first"),
     ("studio_editor_first_cold", "studio editor, open (first visit after start)", "first"),
     ("studio_editor_first", "studio editor, open", "first"),
-    ("studio_editor_filter", "studio editor, switch tab", "filter"),
+    ("studio_filter", "studio, pick a scenario in the list (rerun)", "filter"),
     ("dashboard_first_cold", "team dashboard, first render (first visit after start)", "first"),
     ("dashboard_first", "team dashboard, first render (new browser session)", "first"),
     ("dashboard_filter", "team dashboard, filter change (team; language)", "filter"),
