@@ -238,5 +238,6 @@ def seed_demo(
             session_rows, score_rows, turn_rows = [], [], []
             if progress:
                 progress("sessions", done, total)
+    store.refresh_summaries()  # the dashboard's read model (the bulk inserts bypass the repository)
     return SeedResult(trainees=trainees, sessions=total, scores=n_scores, turns=n_turns, teams=[t.name for t in teams])
 

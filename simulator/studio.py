@@ -12,6 +12,7 @@ import io
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -286,6 +287,11 @@ def export_zip(items: Iterable[tuple[str, str, str]]) -> bytes:
 # --------------------------------------------------------------------------- the library overlay
 
 
+@lru_cache(maxsize=256)
+def _parse_cached(text: str, source: str) -> Scenario:
+    return parse_scenario(text, source)
+
+
 class StudioLibrary:
     """The built-in scenarios plus the published authored ones (a drop-in for ScenarioLibrary).
 
@@ -308,7 +314,8 @@ class StudioLibrary:
 
     @staticmethod
     def _parse(record) -> Scenario:
-        return parse_scenario(record.yaml_text, f"{record.lang}/{record.scenario_id} v{record.version}")
+        # Parsed once per text and version, not on every page rerun that lists the scenarios.
+        return _parse_cached(record.yaml_text, f"{record.lang}/{record.scenario_id} v{record.version}")
 
     def all(self, lang: str | None = None) -> list[Scenario]:
         builtin = set(self.base.ids())

@@ -63,8 +63,22 @@ def test_outdated_hash_is_upgraded_on_login(repo):
     assert auth.authenticate(repo, "lama", PASSWORD) == user
     upgraded = repo.get_password_hash(user.id)
     assert upgraded != weak
-    assert not PasswordHasher().check_needs_rehash(upgraded)
+    assert not auth._hasher.check_needs_rehash(upgraded)
     assert auth.authenticate(repo, "lama", PASSWORD) == user
+
+
+def test_hashing_parameters_meet_owasp_and_old_default_hashes_are_upgraded(repo):
+    """argon2id with at least OWASP's m = 19 MiB, t = 2, p = 1; a hash made with the library's
+    defaults (64 MiB, t = 3, p = 4: what earlier versions stored) is re-hashed at sign-in."""
+    from argon2 import extract_parameters
+
+    params = extract_parameters(auth.hash_password(PASSWORD))
+    assert params.type.name == "ID"
+    assert params.memory_cost >= 19 * 1024 and params.time_cost >= 2 and params.parallelism == 1
+    old = PasswordHasher().hash(PASSWORD)
+    user = repo.add_user("lama", "trainee", old)
+    assert auth.authenticate(repo, "lama", PASSWORD) == user
+    assert extract_parameters(repo.get_password_hash(user.id)) == params
 
 
 def test_unknown_user_costs_about_as_much_as_a_wrong_password(repo):

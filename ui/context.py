@@ -6,12 +6,18 @@ without the role sees "not allowed" and nothing else, however they reached the U
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+from weakref import WeakKeyDictionary
+
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from simulator.auth import PASSWORD_MAX, PASSWORD_MIN
 from simulator.config import Settings, load_settings
 from simulator.llm import llm_problem
-from simulator.scenario import Scenario, ScenarioLibrary, UnknownScenario
+from simulator.rubric import Rubric, load_rubric
+from simulator.scenario import LANGUAGES, Scenario, ScenarioLibrary, UnknownScenario, load_line_bank
 from simulator.session import InputError, SessionService
 from simulator.studio import StudioLibrary
 from simulator.store.authoring import AuthoringStore
@@ -22,9 +28,32 @@ from ui.i18n import translate
 
 USER_KEY = "user_id"
 
+# What one script run looked up once and reuses (the signed-in user, the settings): a page calls
+# t(), ui_lang() and repository() dozens of times per rerun, and each used to re-read the user
+# from the database and secrets.toml from disk. Keyed by an object Streamlit creates afresh for
+# every run (the run context's fragment coordinator), so nothing outlives the run it was read in.
+_RUN_MEMO: WeakKeyDictionary[Any, dict[str, Any]] = WeakKeyDictionary()
+_RUN_MEMO_LOCK = threading.Lock()
+
+
+def run_memo() -> dict[str, Any]:
+    """A dict private to the current script run (an empty throwaway one outside a run)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    marker = getattr(ctx, "parallel_coordinator", None) if ctx is not None else None
+    if marker is None:
+        return {}
+    with _RUN_MEMO_LOCK:
+        try:
+            return _RUN_MEMO.setdefault(marker, {})
+        except TypeError:  # not weak-referenceable: no memo
+            return {}
+
 
 def settings() -> Settings:
-    return load_settings()
+    memo = run_memo()
+    if "settings" not in memo:
+        memo["settings"] = load_settings()
+    return memo["settings"]
 
 
 @st.cache_resource(show_spinner=False)
@@ -37,7 +66,21 @@ def repository() -> Repository:
 
 
 @st.cache_resource(show_spinner=False)
+def rubric() -> Rubric:
+    """The default rubric, parsed once per process."""
+    return load_rubric()
+
+
+@st.cache_resource(show_spinner=False)
+def line_banks() -> dict:
+    """The shared customer line banks of every language, parsed once per process."""
+    return {lang: load_line_bank(lang) for lang in LANGUAGES}
+
+
+@st.cache_resource(show_spinner=False)
 def _builtin_library() -> ScenarioLibrary:
+    """The built-in scenarios, parsed once per process (with the line banks they draw on)."""
+    line_banks()
     return ScenarioLibrary()
 
 
@@ -57,7 +100,7 @@ def authoring() -> AuthoringStore:
 
 @st.cache_resource(show_spinner=False)
 def _service(url: str, engine: str, judge: str | None) -> SessionService:
-    return SessionService(_repository(url), _library(url), engine=engine, judge=judge)
+    return SessionService(_repository(url), _library(url), rubric=rubric(), engine=engine, judge=judge)
 
 
 def service() -> SessionService:
@@ -73,10 +116,15 @@ def current_user() -> UserRecord | None:
     user_id = st.session_state.get(USER_KEY)
     if user_id is None:
         return None
+    memo = run_memo()  # read once per script run, not once per t() call
+    if memo.get("user_id") == user_id:
+        return memo["user"]
     user = repository().get_user(user_id)
     if user is None or not user.active:
         st.session_state.pop(USER_KEY, None)
+        memo.pop("user_id", None)
         return None
+    memo["user_id"], memo["user"] = user_id, user
     return user
 
 

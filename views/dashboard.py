@@ -33,9 +33,10 @@ lang = ui_lang()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def load_sessions(url: str, version: tuple[int, str]) -> pd.DataFrame:
-    """All scored sessions; ``version`` is only the cache key (see TeamStore.data_version)."""
-    return store.session_scores()
+def load_sessions(url: str, version: tuple[int, str], members: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
+    """All scored sessions, prepared (team, attempt, pass mark); cached per database, data
+    version (see TeamStore.data_version), memberships and assignments."""
+    return analytics.prepare_sessions(store.session_scores(), members, assignments)
 
 
 labels = {key: dim.label.get(lang) for key, dim in svc.rubric.dimensions.items()}
@@ -60,9 +61,8 @@ texts = {
 }
 
 st.title(t("dash_title"))
-raw = load_sessions(settings().database_url, store.data_version())
 members = store.memberships()
-frame = analytics.prepare_sessions(raw, members, store.assignments())
+frame = load_sessions(settings().database_url, store.data_version(), members, store.assignments())
 if frame.empty:
     st.info(t("dash_empty"))
     st.stop()

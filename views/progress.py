@@ -26,7 +26,7 @@ repo = repository()
 lang = ui_lang()
 
 sessions = repo.list_sessions(user_id=user.id)
-scores = {s.id: repo.get_scores(s.id) for s in sessions if s.status == "ended"}
+scores = repo.scores_for_sessions([s.id for s in sessions if s.status == "ended"])  # one query, not one per session
 frame = analytics.sessions_frame(sessions, scores)
 labels = {key: dim.label.get(lang) for key, dim in svc.rubric.dimensions.items()}
 texts = {

@@ -228,3 +228,36 @@ class Assignment(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
+
+
+# --------------------------------------------------------------------------- revision 0110
+class SessionSummary(Base):
+    """Read model for analytics: one wide row per ended, scored session (revision
+    0110_session_summary). The repository writes it in the same transaction as the scores and the
+    end of the session; the dashboard and the exports read it without pivoting ``scores``."""
+
+    __tablename__ = "session_summary"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(index=True)
+    scenario_id: Mapped[str] = mapped_column(String(128))
+    lang: Mapped[str] = mapped_column(String(8))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    overall: Mapped[float | None] = mapped_column(Double)
+    branch: Mapped[bool] = mapped_column(default=False)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    listening: Mapped[float | None] = mapped_column(Double)
+    empathy: Mapped[float | None] = mapped_column(Double)
+    apology: Mapped[float | None] = mapped_column(Double)
+    non_defensive: Mapped[float | None] = mapped_column(Double)
+    diagnosis: Mapped[float | None] = mapped_column(Double)
+    referral: Mapped[float | None] = mapped_column(Double)
+    commitment: Mapped[float | None] = mapped_column(Double)
+    resolution: Mapped[float | None] = mapped_column(Double)
+    composure: Mapped[float | None] = mapped_column(Double)
+
+
+#: The per-dimension columns of :class:`SessionSummary` (the rubric's dimension keys).
+SUMMARY_DIMENSIONS: tuple[str, ...] = ("listening", "empathy", "apology", "non_defensive", "diagnosis", "referral",
+                                       "commitment", "resolution", "composure")

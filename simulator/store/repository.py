@@ -33,9 +33,11 @@ from simulator.store.models import (
     SESSION_LANGS,
     SPEAKERS,
     STATUSES,
+    SUMMARY_DIMENSIONS,
     UI_LANGS,
     PracticeSession,
     Score,
+    SessionSummary,
     Turn,
     User,
     utcnow,
@@ -331,6 +333,26 @@ def _to_score(row: Score) -> ScoreRecord:
     )
 
 
+def _refresh_summary(session: Session, row: PracticeSession) -> None:
+    """Rewrite the session's analytics summary row (revision 0110) in the caller's transaction:
+    an ended session with scores gets one wide row (NULL where a dimension did not apply); any
+    other session has none."""
+    session.flush()
+    session.execute(delete(SessionSummary).where(SessionSummary.session_id == row.id))
+    if row.status != "ended":
+        return
+    scores = session.execute(select(Score.dimension, Score.score, Score.applies).where(Score.session_id == row.id)).all()
+    if not scores:
+        return
+    dims: dict[str, float | None] = dict.fromkeys(SUMMARY_DIMENSIONS)
+    for dimension, value, applies in scores:
+        if applies and dimension in dims:
+            dims[dimension] = value
+    session.add(SessionSummary(session_id=row.id, user_id=row.user_id, scenario_id=row.scenario_id, lang=row.lang,
+                               outcome=row.outcome, overall=row.overall, branch=row.parent_id is not None,
+                               started_at=row.started_at, ended_at=row.ended_at, **dims))
+
+
 def _is_lock_error(error: OperationalError) -> bool:
     return "locked" in str(error.orig).lower() or "busy" in str(error.orig).lower()
 
@@ -564,6 +586,8 @@ class Repository:
                 row.ended_at = ended_at if ended_at.tzinfo else ended_at.replace(tzinfo=UTC)
             elif status == "ended" and row.ended_at is None:
                 row.ended_at = utcnow()
+            if status is not None or outcome is not None or overall is not None or ended_at is not None:
+                _refresh_summary(session, row)
             session.flush()
             return _to_session(row)
 
@@ -676,7 +700,7 @@ class Repository:
         evidence = [_json("evidence", row.evidence) for row in parsed]
         details = [_json_object("detail", row.detail) if row.detail is not None else None for row in parsed]
         with self._write() as session:
-            self._session_row(session, session_id, lock=True)
+            session_row = self._session_row(session, session_id, lock=True)
             session.execute(delete(Score).where(Score.session_id == session_id))
             for row, ev, detail in zip(parsed, evidence, details, strict=True):
                 session.add(
@@ -692,8 +716,21 @@ class Repository:
                         detail_json=detail,
                     )
                 )
-            session.flush()
+            _refresh_summary(session, session_row)
         return self.get_scores(session_id)
+
+    def scores_for_sessions(self, session_ids: Sequence[str]) -> dict[str, list[ScoreRecord]]:
+        """:meth:`get_scores` of several sessions in one query (an empty list for a session
+        without scores), for pages that show many sessions at once."""
+        ids = list(dict.fromkeys(session_ids))
+        out: dict[str, list[ScoreRecord]] = {sid: [] for sid in ids}
+        with self._read() as session:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                rows = session.scalars(select(Score).where(Score.session_id.in_(chunk)).order_by(Score.id))
+                for row in rows:
+                    out[row.session_id].append(_to_score(row))
+        return out
 
     def get_scores(self, session_id: str) -> list[ScoreRecord]:
         """The session's scores in the order they were saved."""

@@ -3,7 +3,8 @@
 Kept apart from :mod:`simulator.store.repository` so the per-conversation repository stays small.
 :class:`TeamStore` takes the :class:`~simulator.store.repository.Repository` (or an Engine) and
 returns frozen pydantic records or pandas frames; the dashboard's data come out of a handful of
-SQL queries (scores pivoted in SQL), never one query per session.
+SQL queries on the ``session_summary`` read model (one wide row per scored session, written when
+the session is scored), never one query per session and no pivot at read time.
 
 Also here: :meth:`TeamStore.bulk_insert` for ``seed-demo`` (executemany in large batches).
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, and_, case, delete, func, insert, select, update
+from sqlalchemy import Engine, String, delete, false, func, insert, select, text, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from simulator.rubric import DIMENSIONS
@@ -29,6 +30,7 @@ from simulator.store.models import (
     GroupMember,
     PracticeSession,
     Score,
+    SessionSummary,
     Turn,
     User,
     utcnow,
@@ -222,45 +224,76 @@ class TeamStore:
         """Every ended, scored, non-branch session with its user and dimension scores, one row
         each. Columns: ``session_id``, ``user_id``, ``user``, ``role``, ``scenario_id``,
         ``lang``, ``outcome``, ``overall``, ``started_at``, ``ended_at``, then one column per
-        rubric dimension (NaN where it did not apply). Scores are pivoted in SQL."""
-        dims = [
-            func.max(case((and_(Score.dimension == key, Score.applies.is_(True)), Score.score))).label(key)
-            for key in DIMENSIONS
-        ]
-        pivot = select(Score.session_id, *dims).group_by(Score.session_id).subquery()
-        query = (
-            select(
-                PracticeSession.id, PracticeSession.user_id, User.name, User.role, PracticeSession.scenario_id,
-                PracticeSession.lang, PracticeSession.outcome, PracticeSession.overall,
-                PracticeSession.started_at, PracticeSession.ended_at, *[pivot.c[key] for key in DIMENSIONS],
-            )
-            .join(User, User.id == PracticeSession.user_id)
-            .outerjoin(pivot, pivot.c.session_id == PracticeSession.id)
-            .where(PracticeSession.status == "ended", PracticeSession.overall.is_not(None),
-                   PracticeSession.parent_id.is_(None))
-        )
-        columns = ["session_id", "user_id", "user", "role", "scenario_id", "lang", "outcome", "overall",
-                   "started_at", "ended_at", *DIMENSIONS]
+        rubric dimension (NaN where it did not apply).
+
+        Read from the ``session_summary`` read model (one wide row per scored session, written
+        with the scores), so nothing is pivoted at read time; only these columns are fetched.
+        On SQLite the timestamps come back as text and are parsed by pandas in one vectorised
+        step (SQLAlchemy would parse them one by one)."""
+        s = SessionSummary
+        stamps = [s.started_at, s.ended_at]
+        if self.engine.dialect.name == "sqlite":
+            stamps = [type_coerce(c, String()).label(c.key) for c in stamps]
+        dims = [s.__table__.c[key] for key in DIMENSIONS]
+        query = select(s.session_id, s.user_id, s.scenario_id, s.lang, s.outcome, s.overall, *stamps, *dims).where(
+            s.overall.is_not(None), s.branch == false(), s.user_id.is_not(None))
+        columns = ["session_id", "user_id", "scenario_id", "lang", "outcome", "overall", "started_at", "ended_at",
+                   *DIMENSIONS]
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        frame = pd.DataFrame(rows, columns=columns)
+            users = conn.execute(select(User.id, User.name, User.role)).all()
+        # column-wise: pandas builds each column from one list (no per-row attribute probing);
+        # names and roles are joined here from the (small) users table instead of per row in SQL
+        data = list(zip(*rows)) if rows else [()] * len(columns)
+        frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in zip(columns, data, strict=True)})
+        frame["user_id"] = frame["user_id"].astype(int)
+        names = {uid: (name, role) for uid, name, role in users}
+        frame = frame[frame["user_id"].isin(list(names))]
+        frame.insert(2, "user", frame["user_id"].map(lambda u: names[u][0]).astype(object))
+        frame.insert(3, "role", frame["user_id"].map(lambda u: names[u][1]).astype(object))
+        frame = frame.reset_index(drop=True)
         for name in ("started_at", "ended_at"):
             frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
         for name in ("overall", *DIMENSIONS):
             frame[name] = frame[name].astype(float)
-        frame["user_id"] = frame["user_id"].astype(int)
         return frame
+
+    def refresh_summaries(self) -> int:
+        """Write the missing ``session_summary`` rows (ended sessions with scores but no summary),
+        e.g. after :meth:`bulk_insert` of sessions and scores. Returns how many were written."""
+        sql = summary_insert_sql(where="s.id NOT IN (SELECT session_id FROM session_summary)")
+        with self.engine.begin() as conn:
+            return conn.execute(text(sql)).rowcount or 0
 
     # ------------------------------------------------------------------ bulk (seed-demo)
     def bulk_insert(self, table: str, rows: Sequence[Mapping[str, Any]], chunk: int = 20_000) -> None:
         """Insert many rows into ``users``, ``groups``, ``group_members``, ``sessions``,
         ``scores``, ``turns`` or ``assignments`` with executemany, committed per chunk."""
         tables = {"users": User, "groups": Group, "group_members": GroupMember, "sessions": PracticeSession,
-                  "scores": Score, "turns": Turn, "assignments": Assignment, "audit_log": AuditEvent}
+                  "scores": Score, "turns": Turn, "assignments": Assignment, "audit_log": AuditEvent,
+                  "session_summary": SessionSummary}
         target = tables[table].__table__
         for start in range(0, len(rows), chunk):
             with self.engine.begin() as conn:
                 conn.execute(target.insert(), list(rows[start:start + chunk]))
+
+
+def summary_insert_sql(where: str = "") -> str:
+    """INSERT ... SELECT of the ``session_summary`` rows of ended sessions with scores, the scores
+    pivoted in SQL (``where``: an extra condition on ``s``, the sessions table). Portable between
+    SQLite and PostgreSQL; migration 0110 back-fills with a frozen copy of this."""
+    dims = ", ".join(DIMENSIONS)
+    pivots = ", ".join(
+        f"MAX(CASE WHEN sc.dimension = '{key}' AND sc.applies THEN sc.score END) AS {key}" for key in DIMENSIONS
+    )
+    return (
+        f"INSERT INTO session_summary (session_id, user_id, scenario_id, lang, outcome, overall, branch, "
+        f"started_at, ended_at, {dims}) "
+        f"SELECT s.id, s.user_id, s.scenario_id, s.lang, s.outcome, s.overall, s.parent_id IS NOT NULL, "
+        f"s.started_at, s.ended_at, {', '.join('p.' + k for k in DIMENSIONS)} "
+        f"FROM sessions s JOIN (SELECT sc.session_id, {pivots} FROM scores sc GROUP BY sc.session_id) p "
+        f"ON p.session_id = s.id WHERE s.status = 'ended'{' AND ' + where if where else ''}"
+    )
 
 
 def ensure_utc(moment: datetime) -> datetime:
