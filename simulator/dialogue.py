@@ -551,7 +551,12 @@ def update(
     if did.admission:
         s.fault_admitted = True
 
+    # On topic: the turn talks about the customer's problem or what they told (an explanation,
+    # a restatement), even when no tag or need fits.
+    topic = _tokens(" ".join([*scenario.problem_cues, *(knowledge_answer(scenario, i) or "" for i in s.told)]))
+    on_topic = len(_tokens(text) & topic) >= 2 or _has_cue(low, [c for c in scenario.problem_cues if len(c) > 3])
     substance = bool(
+        (on_topic and not did.defensive and not did.hostile) or
         did.asked or did.needs_met or did.admission or did.commitment or did.remedy
         or (did.acknowledge and s.turn <= 2) or (did.apology and s.apologies == 1)
         or (did.empathy and not did.defensive) or did.referral == "correct" or did.unknown_question
@@ -576,6 +581,11 @@ def update(
         spent += cost["closing_question"]
     if did.apology and s.apologies > 2 and not substance:
         spent += cost["repeated_apology"]
+    if getattr(getattr(mood, "outcome", None), "value", None) == "escalated" or getattr(mood, "threat", 0) >= 10:
+        # the mood model's threat is at its peak: pressure on patience, not a one-shot ending
+        s.threats_made += 1
+        if not substance:
+            spent += cost["defensive"]
     start = params.patience.start[scenario.persona.temperament]
     if spent:
         s.patience = max(0.0, s.patience - spent)
@@ -592,11 +602,9 @@ def update(
 
 
 def _outcome(s: DialogueState, scenario: Scenario, mood: object | None, params: DialogueParams) -> str | None:
-    mood_outcome = getattr(getattr(mood, "outcome", None), "value", getattr(mood, "outcome", None))
     threatened = s.threats_made > 0 or s.threat >= params.threat_escalates_at or scenario.threatening
-    if mood_outcome == "escalated":
-        return "escalated"
-    if s.patience <= 0 or mood_outcome == "walked_away":
+    fed_up = getattr(mood, "anger", 0.0) >= 9.5 and getattr(mood, "trust", 10.0) <= 0.5
+    if s.patience <= 0 or fed_up:
         return "escalated" if threatened else "walked_away"
     anger = getattr(mood, "anger", 0.0)
     if s.needs and s.required_met and anger <= params.resolve_anger_max:
@@ -673,7 +681,7 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         s.reply = Situation.apology_accepted
     elif d.apology and s.apologies > 2:
         s.reply = Situation.empty_apology
-    elif d.empathy or d.acknowledge or d.apology:
+    elif d.empathy or d.acknowledge or d.apology or not d.empty:
         s.reply = Situation.calmer
     elif d.one_word:
         s.reply = Situation.one_word

@@ -155,8 +155,11 @@ class Persona(Model):
 
 
 class ConditionedLine(Model):
+    """A line with what it assumes: ``{text, when: [conditions]}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
     text: Text
-    when: list[LineCondition] = Field(default_factory=list, description="All must hold for the line to be said.")
+    when: tuple[LineCondition, ...] = Field(default=(), description="All must hold for the line to be said.")
 
 
 Line = Text | ConditionedLine
