@@ -159,7 +159,7 @@ _SLOT_RX: dict[str, re.Pattern] = {
     ),
     "amount": re.compile(r"\b(?:rp\.? ?\d[\d.,]*|\d[\d.,]* ?(?:ribu|rb|juta|thousand|million|k)\b|idr ?\d)"),
     "number": re.compile(
-        r"\b(?:[a-z]{2,}-?\d{2,}[\d-]*|(?:complaint|ticket|reference|claim|case|report|nomor|no\.?) (?:number |no\.? |pengaduan |aduan |tiket |laporan |klaim )?[:#]? ?[a-z]*-?\d[\d-]{2,})"
+        r"\b(?:[a-z]{2,}[-/]?(?:[a-z0-9]+[-/])*\d{2,}[\d/-]*|(?:complaint|ticket|reference|claim|case|report|nomor|no\.?) (?:number |no\.? |pengaduan |aduan |tiket |laporan |klaim )?[:#]? ?[a-z]*-?\d[\d-]{2,})"
     ),
     "phone": re.compile(
         r"(?:\(0\d{2,3}\) ?\d[\d ]{3,}|\b0\d{8,}|\+62|\b1500[\d-]*|\b(?:call|phone|ring|hotline|telepon|telp|hubungi|wa|whatsapp|contact|kontak|ext\.?)\b[^.?!]{0,25}?\b\d{3,}|\b\d{3,} ?(?:hotline|call centre|call center))"
@@ -349,6 +349,45 @@ def _has_cue(low: str, cues: list[str]) -> bool:
     return any(re.search(r"(?<!\w)" + re.escape(c.lower()) + r"(?!\w)", low) for c in cues)
 
 
+_NEGATORS = re.compile(
+    r"\b(?:not|no|never|cannot|can't|won't|don't|isn't|aren't|unable|tidak|nggak|enggak|gak|ga|belum|bukan|tak|"
+    r"ndak|ora|mboten|kagak)\b"
+)
+
+
+def _has_positive_cue(low: str, cues: list[str]) -> bool:
+    """A cue not denied in its clause ("we can't cover the clinic bill" does not offer it)."""
+    for cue in cues:
+        for m in re.finditer(r"(?<!\w)" + re.escape(cue.lower()) + r"(?!\w)", low):
+            clause_start = max(low.rfind(c, 0, m.start()) for c in ".,;!?")
+            before = low[clause_start + 1 : m.start()]
+            after = low[m.end() : (re.search(r"[.;!?]", low[m.end():]) or re.search(r"$", low[m.end():])).start() + m.end()]
+            if not _NEGATORS.search(before) and not _NEGATORS.search(after):
+                return True
+    return False
+
+
+_UNIT_DAYS = {"minute": 1 / 1440, "menit": 1 / 1440, "hour": 1 / 24, "jam": 1 / 24, "day": 1, "hari": 1, "week": 7, "minggu": 7}
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "seven": 7, "ten": 10, "fourteen": 14, "satu": 1,
+                 "dua": 2, "tiga": 3, "empat": 4, "lima": 5, "tujuh": 7, "sepuluh": 10, "se": 1}
+
+
+def slot_days(slots: dict[str, str]) -> float | None:
+    """Days of a duration slot ("dua minggu" -> 14), when there is one."""
+    duration = slots.get(Slot.duration)
+    if not duration:
+        return None
+    low = duration.lower()
+    m = re.match(r"(\d+|[a-z]+)", low)
+    count = float(m.group(1)) if m and m.group(1).isdigit() else _NUMBER_WORDS.get(m.group(1) if m else "", 1)
+    if "x" in low and "24" in low:
+        return count
+    for unit, days in _UNIT_DAYS.items():
+        if unit in low:
+            return count * days
+    return None
+
+
 def _sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
 
@@ -422,8 +461,10 @@ def _condition_parts(
     if cond.any_tags and not (set(cond.any_tags) & tags):
         missing.append("tags:" + "|".join(cond.any_tags))
     missing += [s.value for s in cond.slots if s.value not in slots]
+    if Slot.when in cond.slots and "time_estimate" not in tags and not (Slot.day in slots and Slot.hours in slots):
+        missing.append("tag:time_estimate")  # a restated wait ("ten weeks") is no commitment
     missing += [f"fact:{f}" for f in cond.facts if f not in told]
-    if cond.cues and not _has_cue(low, cond.cues):
+    if cond.cues and not _has_positive_cue(low, cond.cues):
         missing.append("cues")
     if cond.referral and not referral_ok:
         missing.append("party")
@@ -497,7 +538,8 @@ def update(
         s.security_turn = s.turn
 
     # Needs: the best so far counts; met needs stay met.
-    realistic = analysis.time_days is None or analysis.time_days <= scenario.handling.max_days
+    days = analysis.time_days if analysis.time_days is not None else slot_days(slots)
+    realistic = days is None or days <= scenario.handling.max_days
     needs = {n.id: n for n in effective_needs(scenario)}
     for ns in s.needs:
         spec = needs.get(ns.id)
@@ -860,7 +902,7 @@ def choose_line(
             continue
         if not is_own:
             text = voiced(text, scenario, turn)
-        if text in said:
+        if any(text in earlier for earlier in said):
             continue
         (own if is_own else shared).append(text)
     if own:

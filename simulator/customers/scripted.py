@@ -84,7 +84,7 @@ class ScriptedCustomer(CustomerEngine):
         return choose_line(scenario, situation, d, set(), pick)
 
     def _ask(self, scenario: Scenario, d, said: set[str], rng: random.Random) -> str | None:
-        own = [line for line in need_asks(scenario, d.ask_next) if line not in said]
+        own = [line for line in need_asks(scenario, d.ask_next) if not any(line in earlier for earlier in said)]
         if own:
             return rng.choice(own)
         need = d.need(d.ask_next)
