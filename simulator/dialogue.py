@@ -148,8 +148,8 @@ _SLOT_RX: dict[str, re.Pattern] = {
     "relday": re.compile(r"\b(?:today|tomorrow|tonight|hari ini|besok|lusa|nanti sore|nanti malam|this afternoon|this evening)\b"),
     "date": re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)? (?:of )?(?:{_MONTHS})\b|(?:{_MONTHS}) \d{{1,2}}\b|tanggal \d{{1,2}}|the \d{{1,2}}(?:st|nd|rd|th)\b|\d{{1,2}}/\d{{1,2}}(?!\d))"),
     "hours": re.compile(
-        r"\b(?:\d{1,2}[.:]\d{2}\b|(?:jam|pukul|at|by|before|after|sebelum|sampai) \d{1,2}\b|\d{1,2} ?(?:a\.?m\.?|p\.?m\.?)|"
-        r"(?:between|antara) \d{1,2}(?:[.:]\d{2})? (?:and|dan|sampai|-) \d{1,2}|(?<![\d-])\d{1,2} ?[-–] ?\d{1,2}(?![\d-])|"
+        r"(?:(?<![\d.,/-])(?:[01]?\d|2[0-4])[.:][0-5]\d(?![\d.,/-])|\b(?:jam|pukul|at|by|before|after|sebelum|sampai) \d{1,2}(?:[.:]\d{2})?(?: ?[ap]\.?m\b\.?)?|\d{1,2} ?(?:a\.?m\.?|p\.?m\.?)|"
+        r"\b(?:between|antara) \d{1,2}(?:[.:]\d{2})? (?:and|dan|sampai|-) \d{1,2}|(?<![\d.,/-])\d{1,2}(?:[.:]\d{2})? ?[-–] ?\d{1,2}(?:[.:]\d{2})?(?![\d.,/-])|"
         r"noon|midday|morning|afternoon|evening|pagi|siang|sore|malam|within the hour|dalam satu jam|"
         r"\d+ (?:minutes|menit|hours|jam)\b)"
     ),
@@ -173,12 +173,24 @@ _SLOT_RX: dict[str, re.Pattern] = {
 
 def extract_slots(text: str, scenario: Scenario | None = None) -> dict[str, str]:
     """Slots in a trainee turn: each kind present, with the words that filled it (for echoing)."""
-    low = text.lower()
+    low = _GREETING.sub(lambda m: " " * len(m.group(0)), text.lower())
     found: dict[str, str] = {}
     for name, rx in _SLOT_RX.items():
         m = rx.search(low)
         if m:
             found[name] = text[m.start() : m.end()]
+    # A day and hours count together only when one sentence holds both ("Wednesday between 8 and 12").
+    for start, end in _sentence_spans(low):
+        part = low[start:end]
+        d = _SLOT_RX["weekday"].search(part) or _SLOT_RX["date"].search(part) or _SLOT_RX["relday"].search(part)
+        h = _SLOT_RX["hours"].search(part)
+        if d and h:
+            found["weekday" if _SLOT_RX["weekday"].search(part) else "relday"] = text[start + d.start() : start + d.end()]
+            found["hours"] = text[start + h.start() : start + h.end()]
+            found["same_sentence"] = "1"
+            break
+    else:
+        found.pop("hours", None) if ("weekday" in found or "relday" in found or "date" in found) and not re.search(r"\d", found.get("hours", "")) else None
     slots: dict[str, str] = {}
     day = found.get("weekday") or found.get("date") or found.get("relday")
     if day:
@@ -206,6 +218,18 @@ def extract_slots(text: str, scenario: Scenario | None = None) -> dict[str, str]
         if address and address.group(0)[:8] in low:
             slots[Slot.place] = address.group(0)
     return slots
+
+
+_GREETING = re.compile(r"\b(?:selamat|good) (?:pagi|siang|sore|malam|morning|afternoon|evening)\b")
+
+
+def _sentence_spans(low: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for m in re.finditer(r"[.!?\n]+(?:\s|$)", low):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(low)))
+    return spans
 
 
 def _when_span(text: str, low: str) -> str | None:
@@ -466,6 +490,8 @@ def _condition_parts(
     missing += [f"fact:{f}" for f in cond.facts if f not in told]
     if cond.cues and not _has_positive_cue(low, cond.cues):
         missing.append("cues")
+    if cond.with_cues and not _has_positive_cue(low, cond.with_cues):
+        missing.append("cues")
     if cond.referral and not referral_ok:
         missing.append("party")
     if cond.realistic and not time_ok and (Slot.when in cond.slots or "time_estimate" in cond.tags):
@@ -525,6 +551,14 @@ def update(
 
     # Referral.
     target = scenario.handling.referral.target
+    names_party = target in (ReferralTarget.other, ReferralTarget.legal) and _has_cue(
+        low, [c for c in scenario.handling.referral.accept_cues if len(c) > 1]
+    ) and (Slot.place in slots or Slot.phone in slots)
+    if names_party and not has(Tag.referral):
+        # the right party with where or how to reach it is a referral, even in words the analysis missed
+        did.referral = "correct"
+        if s.referral_turn is None:
+            s.referral_turn = s.turn
     if has(Tag.referral) or (did.security and target is ReferralTarget.security):
         correct = target is not ReferralTarget.none and (
             analysis.referral_matches is True or (did.security and target is ReferralTarget.security)

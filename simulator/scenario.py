@@ -196,6 +196,9 @@ class NeedCondition(Model):
     cues: list[Annotated[str, Field(min_length=2)]] = Field(
         default_factory=list, description="At least one of these words or phrases in the turn."
     )
+    with_cues: list[Annotated[str, Field(min_length=2)]] = Field(
+        default_factory=list, description="And at least one of these too (e.g. the thing, then what is done with it)."
+    )
     examples: list[Text] = Field(
         default_factory=list, description="Example sentences; the matcher must find the turn means one of them."
     )
