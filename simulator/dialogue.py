@@ -65,8 +65,18 @@ class Patience(_Strict):
     regain: float
 
 
+class Stuffing(_Strict):
+    min_words: int
+    max_function_ratio: float
+    feelings: list[str]
+    min_fragments: int
+    max_fragment_words: float
+    function_words: list[str]
+
+
 class DialogueParams(_Strict):
     patience: Patience
+    stuffing: Stuffing
     resolve_anger_max: float
     threat_escalates_at: float
     security_calm_threat: float
@@ -282,6 +292,7 @@ class TurnActs(BaseModel):
     one_word: bool = False
     other_language: bool = False
     closing_question: bool = False
+    on_topic_only: bool = False  # about the problem, but no need met, no question, nothing owned
     security: bool = False
     slots: dict[str, str] = Field(default_factory=dict)
     needs_met: list[str] = Field(default_factory=list)
@@ -369,8 +380,11 @@ def initial_state(scenario: Scenario) -> DialogueState:
 
 
 # --- what the turn did ------------------------------------------------------------------------
+_SUFFIX = r"(?:nya|lah|kah|pun|mu|ku)?(?!\w)"  # Indonesian clitics: "dereknya" holds "derek"
+
+
 def _has_cue(low: str, cues: list[str]) -> bool:
-    return any(re.search(r"(?<!\w)" + re.escape(c.lower()) + r"(?!\w)", low) for c in cues)
+    return any(re.search(r"(?<!\w)" + re.escape(c.lower()) + _SUFFIX, low) for c in cues)
 
 
 _NEGATORS = re.compile(
@@ -382,10 +396,11 @@ _NEGATORS = re.compile(
 def _has_positive_cue(low: str, cues: list[str]) -> bool:
     """A cue not denied in its clause ("we can't cover the clinic bill" does not offer it)."""
     for cue in cues:
-        for m in re.finditer(r"(?<!\w)" + re.escape(cue.lower()) + r"(?!\w)", low):
-            clause_start = max(low.rfind(c, 0, m.start()) for c in ".,;!?")
+        for m in re.finditer(r"(?<!\w)" + re.escape(cue.lower()) + _SUFFIX, low):
+            clause_start = max(max(low.rfind(c, 0, m.start()) for c in ".,;!?:"), m.start() - 40)
             before = low[clause_start + 1 : m.start()]
-            after = low[m.end() : (re.search(r"[.;!?]", low[m.end():]) or re.search(r"$", low[m.end():])).start() + m.end()]
+            stop = re.search(r"[.,;:!?]", low[m.end() :])
+            after = low[m.end() : m.end() + min(25, stop.start() if stop else 25)]
             if not _NEGATORS.search(before) and not _NEGATORS.search(after):
                 return True
     return False
@@ -410,6 +425,23 @@ def slot_days(slots: dict[str, str]) -> float | None:
         if unit in low:
             return count * days
     return None
+
+
+def stuffed(text: str) -> bool:
+    """Keyword stuffing: stacked feeling words and a list of fragments with hardly a function word."""
+    p = load_params().stuffing
+    low = text.lower()
+    parts = re.split(r"[,.;:]", low, maxsplit=1)
+    rest = _WORD.findall(parts[1] if len(parts) > 1 else low)
+    if len(rest) < p.min_words:
+        return False
+    function = set(p.function_words)
+    if sum(w in function for w in rest) / len(rest) > p.max_function_ratio:
+        return False
+    feelings = sum(len(re.findall(r"\b" + re.escape(f) + r"\b", low)) for f in p.feelings)
+    fragments = [f for f in re.split(r"[,.;:]", low) if f.strip()]
+    average = sum(len(f.split()) for f in fragments) / max(1, len(fragments))
+    return feelings >= 2 or (feelings >= 1 and len(fragments) >= p.min_fragments and average <= p.max_fragment_words)
 
 
 def _sentences(text: str) -> list[str]:
@@ -549,9 +581,17 @@ def update(
     other = _language(text)
     did.other_language = other is not None and other != scenario.lang
 
+    # Keyword stuffing earns nothing: no need, no referral, no commitment.
+    stuffing = analysis.stuffing or stuffed(text)
+    if stuffing:
+        did.apology = did.empathy = did.acknowledge = did.admission = did.remedy = did.security = False
+        tags = set()
+        slots = {}
+        did.slots = {}
+
     # Referral.
     target = scenario.handling.referral.target
-    names_party = target in (ReferralTarget.other, ReferralTarget.legal) and _has_cue(
+    names_party = not stuffing and target in (ReferralTarget.other, ReferralTarget.legal) and _has_cue(
         low, [c for c in scenario.handling.referral.accept_cues if len(c) > 1]
     ) and (Slot.place in slots or Slot.phone in slots)
     if names_party and not has(Tag.referral):
@@ -559,7 +599,7 @@ def update(
         did.referral = "correct"
         if s.referral_turn is None:
             s.referral_turn = s.turn
-    if has(Tag.referral) or (did.security and target is ReferralTarget.security):
+    if not stuffing and (has(Tag.referral) or (did.security and target is ReferralTarget.security)):
         correct = target is not ReferralTarget.none and (
             analysis.referral_matches is True or (did.security and target is ReferralTarget.security)
         )
@@ -577,7 +617,7 @@ def update(
     needs = {n.id: n for n in effective_needs(scenario)}
     for ns in s.needs:
         spec = needs.get(ns.id)
-        if spec is None or ns.met_turn is not None:
+        if spec is None or ns.met_turn is not None or stuffing:
             continue
         referral_kind = spec.kind in ("referral", "safety") and s.referral_turn is not None
         scope_text = s.referral_text if referral_kind else text
@@ -607,18 +647,20 @@ def update(
         if ns.met_turn is None and spec.kind == "referral" and did.referral == "correct" and closest:
             did.referral_missing = closest
 
+    if did.referral == "wrong" and did.needs_met:
+        did.referral = None  # pointing to a self-service channel as part of a fix is no brush-off
     # Times: a concrete commitment restated back; a vague one pushed on.
     time_needs = [n for n in s.needs if needs.get(n.id) and needs[n.id].kind == "next_step"]
     time_met_now = any(n.id in did.needs_met for n in time_needs)
     if time_met_now:
         did.commitment = slots.get(Slot.when) or slots.get(Slot.day) or slots.get(Slot.duration)
-    elif Slot.when in slots and has(Tag.time_estimate) and realistic and not any(n.met_turn for n in time_needs):
+    elif Slot.when in slots and "time_estimate" in tags and realistic and not any(n.met_turn for n in time_needs):
         # concrete but not what the need asks (e.g. a day without hours): push for the rest
         did.vague_time = bool(time_needs)
-    vague = _has_cue(low, cues["vague_time"]) and not time_met_now
+    vague = not stuffing and _has_cue(low, cues["vague_time"]) and not time_met_now
     if vague and not time_met_now and not did.commitment:
         did.vague_time = did.vague_time or not all(n.met_turn for n in time_needs) or not time_needs
-    if time_met_now or (has(Tag.time_estimate) and realistic and Slot.when in slots and not did.vague_time):
+    if time_met_now or ("time_estimate" in tags and realistic and Slot.when in slots and not did.vague_time):
         s.time_given = True
     if did.remedy:
         s.remedy_offered = True
@@ -639,6 +681,12 @@ def update(
         or did.asked_again
     )
     did.empty = not substance and not (did.defensive or did.hostile)
+    # Talking about the problem without meeting a need, asking, owning or committing: not empty,
+    # not progress either (a denial the analysis missed, or an explanation that does not land).
+    did.on_topic_only = on_topic and not did.empty and not (
+        did.asked or did.needs_met or did.admission or did.commitment or did.remedy or did.apology or did.empathy
+        or did.acknowledge or did.referral or did.unknown_question or did.asked_again
+    )
 
     # Patience, for every temperament.
     cost = params.patience.cost
@@ -653,10 +701,14 @@ def update(
         spent += cost["defensive"]  # calling the guard on a customer who did not threaten anyone
     if did.empty:
         spent += cost["one_word"] if did.one_word else cost["empty"]
+    if did.on_topic_only:
+        spent += cost["on_topic_only"]
     if did.closing_question and not s.required_met:
         spent += cost["closing_question"]
     if did.apology and s.apologies > 2 and not substance:
         spent += cost["repeated_apology"]
+    if getattr(mood, "anger", 0.0) >= 9.5 and not did.needs_met:
+        spent += cost["furious"]  # a furious customer has less patience left for anything short of progress
     if getattr(getattr(mood, "outcome", None), "value", None) == "escalated" or getattr(mood, "threat", 0) >= 10:
         # the mood model's threat is at its peak: pressure on patience, not a one-shot ending
         s.threats_made += 1
@@ -665,7 +717,7 @@ def update(
     start = params.patience.start[scenario.persona.temperament]
     if spent:
         s.patience = max(0.0, s.patience - spent)
-    elif substance:
+    elif substance and not did.on_topic_only:
         s.patience = min(start, s.patience + params.patience.regain)
 
     s.did = did
@@ -757,8 +809,10 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         s.reply = Situation.apology_accepted
     elif d.apology and s.apologies > 2:
         s.reply = Situation.empty_apology
-    elif d.empathy or d.acknowledge or d.apology or not d.empty:
+    elif d.empathy or d.acknowledge or d.apology:
         s.reply = Situation.calmer
+    elif d.on_topic_only:
+        s.reply = Situation.not_convinced
     elif d.one_word:
         s.reply = Situation.one_word
     elif d.other_language:

@@ -83,6 +83,7 @@ class Situation(StrEnum):
     other_language = "other_language"  # the trainee switched language
     closing_question = "closing_question"  # "anything else I can help with?" while needs are still open
     security_called = "security_called"  # the trainee called security: the guard comes (mid-conversation)
+    not_convinced = "not_convinced"  # talk about the problem that meets no need (a denial, an explanation that does not land)
 
 
 class LineCondition(StrEnum):

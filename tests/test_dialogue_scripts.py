@@ -62,15 +62,16 @@ def test_script_ends_as_expected(service, script):
     assert outcome in expected, f"{script['id']} ({script['style']}): {outcome}, expected {expected}\n{lines}"
 
 
-def report(out=sys.stdout) -> dict:
+def report(out=sys.stdout, scripts: list[dict] | None = None) -> dict:
     """Pass rates over all scripts: outcomes, and score ranges (a figure, not an assertion)."""
+    scripts = SCRIPTS if scripts is None else scripts
     from simulator.session import SessionService
     from simulator.store import open_repository
 
     service = SessionService(open_repository("sqlite://"))
     outcome_ok = score_ok = scored = 0
     by_style: dict[str, list[int]] = {}
-    for script in SCRIPTS:
+    for script in scripts:
         outcome, overall, _ = play(service, script)
         ok = outcome in script["expect"]["outcomes"]
         outcome_ok += ok
@@ -83,7 +84,7 @@ def report(out=sys.stdout) -> dict:
             score_ok += in_range
         if not ok:
             print(f"FAIL {script['id']} ({script['style']}): {outcome}, expected {script['expect']['outcomes']}", file=out)
-    n = len(SCRIPTS)
+    n = len(scripts)
     print(f"outcomes: {outcome_ok}/{n} ({100 * outcome_ok / max(n, 1):.0f}%)", file=out)
     print(f"score ranges: {score_ok}/{scored} ({100 * score_ok / max(scored, 1):.0f}%)", file=out)
     for style, (good, total) in sorted(by_style.items()):
@@ -93,4 +94,5 @@ def report(out=sys.stdout) -> dict:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    report()
+    # Another file of the same format: tests/test_dialogue_scripts.py tests/data/gamed_scripts.yaml
+    report(scripts=yaml.safe_load(Path(sys.argv[1]).read_text(encoding="utf-8")) if len(sys.argv) > 1 else None)
