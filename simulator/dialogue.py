@@ -127,7 +127,7 @@ def lexical_match(text: str, candidates: list[str], lang: str | None = None) -> 
         if not cand:
             continue
         shared = words & cand
-        if len(shared) < min(2, len(cand)):
+        if len(shared) < min(2, len(cand)) or (len(cand) == 1 and len(words) > 3):
             continue
         score = len(shared) / len(cand)
         if score >= 0.5 and (best is None or score > best.score):
@@ -146,7 +146,7 @@ def default_matcher() -> Matcher:
 
 # --- slots ----------------------------------------------------------------------------------
 _DAYS = (
-    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|"
     r"senin|selasa|rabu|kamis|jum'?at|sabtu|hari minggu|ahad"
 )
 _MONTHS = (
@@ -591,9 +591,14 @@ def update(
 
     # Referral.
     target = scenario.handling.referral.target
-    names_party = not stuffing and target in (ReferralTarget.other, ReferralTarget.legal) and _has_cue(
-        low, [c for c in scenario.handling.referral.accept_cues if len(c) > 1]
-    ) and (Slot.place in slots or Slot.phone in slots)
+    named = [c for c in scenario.handling.referral.accept_cues if len(c) > 1 and _has_cue(low, [c])]
+    names_party = (
+        not stuffing
+        and target in (ReferralTarget.other, ReferralTarget.legal)
+        and analysis.referral_matches is not False
+        and len(named) >= 2  # one generic word ("Samsat") does not say which office
+        and (Slot.place in slots or Slot.phone in slots)
+    )
     if names_party and not has(Tag.referral):
         # the right party with where or how to reach it is a referral, even in words the analysis missed
         did.referral = "correct"
@@ -612,8 +617,11 @@ def update(
         s.security_turn = s.turn
 
     # Needs: the best so far counts; met needs stay met.
-    days = analysis.time_days if analysis.time_days is not None else slot_days(slots)
-    realistic = days is None or days <= scenario.handling.max_days
+    # The nearest concrete promise counts: "by 5 p.m. today, and a claim within 14 days if lost".
+    frames = [d for d in (analysis.time_days, slot_days(slots)) if d is not None]
+    if Slot.day in slots and Slot.hours in slots and _SLOT_RX["relday"].search(slots[Slot.day].lower()):
+        frames.append(1.0)
+    realistic = not frames or min(frames) <= scenario.handling.max_days
     needs = {n.id: n for n in effective_needs(scenario)}
     for ns in s.needs:
         spec = needs.get(ns.id)
