@@ -890,8 +890,8 @@ _NEVER = {
     Situation.apology_accepted: {LineCondition.not_apologised},
     Situation.empty_apology: {LineCondition.not_apologised, LineCondition.first_turn},
     Situation.accept_commitment: {LineCondition.no_time_given},
-    Situation.security_called: {LineCondition.first_turn} - {LineCondition.first_turn},
     Situation.fact_already_given: {LineCondition.first_turn},
+    Situation.security_called: set(),
 }
 _CONTRADICTIONS = [
     {LineCondition.apologised, LineCondition.not_apologised},
@@ -902,44 +902,44 @@ _CONTRADICTIONS = [
 
 
 def lint(scenario: Scenario) -> list[str]:
-    """Authoring warnings: needs that can never be met, knowledge nobody can ask for, line
-    conditions that can never hold."""
+    """Authoring warnings: needs that can never be met, knowledge nobody can ask for by example,
+    line conditions that can never hold."""
     warnings = []
     h = scenario.handling
+    known = {f.id for f in scenario.hidden_facts} | {k.id for k in scenario.knowledge}
     for need in effective_needs(scenario):
-        reachable = False
+        reasons = []
         for cond in need.met_by:
-            blocked = (cond.referral and h.referral.target is ReferralTarget.none) or (
-                "compensation" in cond.tags and not h.compensation_due and False
-            )
-            if cond.realistic and h.max_days == 0 and (Slot.duration in cond.slots):
-                blocked = True
-            if not blocked:
-                reachable = True
-        if not reachable:
-            warnings.append(f"need '{need.id}' can never be met: every way to meet it needs a referral the scenario does not have")
-    for k in scenario.knowledge:
-        if not k.questions:
-            warnings.append(f"knowledge '{k.id}' has no example question: only its cue words can ask for it")
-    for f in scenario.hidden_facts:
-        if not f.questions:
-            continue
+            if cond.referral and h.referral.target is ReferralTarget.none:
+                reasons.append("it needs a referral and the scenario has none")
+            elif set(cond.facts) - known:
+                reasons.append(f"it needs facts nobody can tell ({', '.join(sorted(set(cond.facts) - known))})")
+            elif cond.realistic and h.max_days == 0 and Slot.duration in cond.slots:
+                reasons.append("it needs a duration and handling.max_days is 0")
+            else:
+                reasons = []
+                break
+        if reasons:
+            warnings.append(f"need '{need.id}' can never be met: {'; '.join(dict.fromkeys(reasons))}")
+    for item in scenario.knowledge:
+        if not item.questions:
+            warnings.append(f"knowledge '{item.id}' has no example question: only its cue words can ask for it")
     for situation, lines in scenario.lines.items():
         for i, line in enumerate(lines):
             conds = set(line_conditions(line))
-            if not conds:
-                continue
             where = f"lines.{situation.value}.{i}"
             for pair in _CONTRADICTIONS:
                 if pair <= conds:
-                    warnings.append(f"{where}: the conditions {', '.join(sorted(pair))} can never hold together")
+                    warnings.append(f"{where}: the conditions {' and '.join(sorted(pair))} can never hold together")
             never = conds & _NEVER.get(situation, set())
             if never:
-                warnings.append(f"{where}: '{', '.join(sorted(never))}' can never hold when the customer says a '{situation.value}' line")
-            if LineCondition.referral_made in conds and h.referral.target is ReferralTarget.none and situation in (
-                Situation.accept_referral,
-            ):
-                warnings.append(f"{where}: the scenario has no referral, so 'referral_made' lines are never said")
+                warnings.append(
+                    f"{where}: '{', '.join(sorted(never))}' can never hold when the customer says a '{situation.value}' line"
+                )
+            if LineCondition.referral_made in conds and h.referral.target is ReferralTarget.none and situation is Situation.accept_referral:
+                warnings.append(f"{where}: the scenario has no referral, so this line is never said")
+            if LineCondition.security_called in conds and h.referral.target is not ReferralTarget.security:
+                warnings.append(f"{where}: 'security_called' only holds in a scenario whose referral target is security")
     return warnings
 
 

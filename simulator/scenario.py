@@ -303,35 +303,39 @@ class Scenario(Model):
     knowledge: list[Knowledge] = Field(default_factory=list, description="What the customer knows and answers when asked.")
     max_turns: int = Field(12, ge=3, le=40)
 
-    @model_validator(mode="after")
-    def _needs_refer_to_known_ids(self) -> Scenario:
+    def reference_problems(self) -> list[tuple[str, str]]:
+        """(field path, message) for needs that name unknown facts or tags, duplicate ids, a
+        referral condition without a referral, an empty condition (met by any turn)."""
         from simulator.analysis_types import Tag
 
         known = {f.id for f in self.hidden_facts} | {k.id for k in self.knowledge}
         tags = {t.value for t in Tag}
-        problems = []
+        problems: list[tuple[str, str]] = []
         ids = [n.id for n in self.needs]
-        for dupe in sorted({i for i in ids if ids.count(i) > 1}):
-            problems.append(f"duplicate need id '{dupe}'")
-        kids = [k.id for k in self.knowledge]
-        for dupe in sorted({i for i in kids if kids.count(i) > 1} | (set(kids) & {f.id for f in self.hidden_facts})):
-            problems.append(f"duplicate knowledge id '{dupe}'")
         for i, need in enumerate(self.needs):
+            if ids.count(need.id) > 1 and ids.index(need.id) != i:
+                problems.append((f"needs.{i}.id", f"duplicate need id '{need.id}'"))
             for j, cond in enumerate(need.met_by):
                 where = f"needs.{i}.met_by.{j}"
-                for fact in cond.facts:
+                for k, fact in enumerate(cond.facts):
                     if fact not in known:
-                        problems.append(f"{where}.facts: unknown fact or knowledge id '{fact}'")
-                for tag in [*cond.tags, *cond.any_tags]:
-                    if tag not in tags:
-                        problems.append(f"{where}: unknown tag '{tag}'")
+                        problems.append((f"{where}.facts.{k}", f"unknown hidden fact or knowledge id '{fact}'"))
+                for field in ("tags", "any_tags"):
+                    for k, tag in enumerate(getattr(cond, field)):
+                        if tag not in tags:
+                            problems.append((f"{where}.{field}.{k}", f"unknown tag '{tag}'; use one of: {', '.join(sorted(tags))}"))
                 if cond.referral and self.handling.referral.target is ReferralTarget.none:
-                    problems.append(f"{where}.referral: the scenario has no referral target")
-                if not (cond.tags or cond.any_tags or cond.slots or cond.facts or cond.cues or cond.examples or cond.referral):
-                    problems.append(f"{where}: an empty condition would be met by any turn")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+                    problems.append((f"{where}.referral", "the scenario has no referral target (handling.referral.target is none)"))
+                if not (cond.tags or cond.any_tags or cond.slots or cond.facts or cond.cues or cond.with_cues
+                        or cond.examples or cond.referral):
+                    problems.append((where, "an empty condition would be met by any turn"))
+        facts = {f.id for f in self.hidden_facts}
+        for i, item in enumerate(self.knowledge):
+            if item.id in facts:
+                problems.append((f"knowledge.{i}.id", f"'{item.id}' is also a hidden fact id"))
+            elif [k.id for k in self.knowledge].index(item.id) != i:
+                problems.append((f"knowledge.{i}.id", f"duplicate knowledge id '{item.id}'"))
+        return problems
 
     @field_validator("hidden_facts")
     @classmethod
@@ -356,7 +360,11 @@ class UnknownScenario(LookupError):
 
 def parse_scenario(text: str, source: str = "<text>") -> Scenario:
     """Parse and validate scenario YAML text. Raises ScenarioError naming source and field."""
-    return parse_yaml(text, Scenario, source, "a mapping of scenario fields")
+    scenario = parse_yaml(text, Scenario, source, "a mapping of scenario fields")
+    problems = scenario.reference_problems()
+    if problems:
+        raise ScenarioError([(source, path, message) for path, message in problems])
+    return scenario
 
 
 def load_scenario_file(path: Path) -> Scenario:

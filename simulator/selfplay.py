@@ -606,6 +606,14 @@ def discrimination_warnings(
     return warnings
 
 
+def dialogue_warnings(scenario: Scenario) -> list[str]:
+    """Needs that can never be met, knowledge without an example question, line conditions that
+    can never hold (see :func:`simulator.dialogue.lint`)."""
+    from simulator.dialogue import lint
+
+    return lint(scenario)
+
+
 def selfplay(
     scenario: Scenario,
     bots: Iterable[str] = ALL,
@@ -635,6 +643,7 @@ def selfplay(
     warnings = [
         *discrimination_warnings(results, scenario),
         *fact_reach_warnings(scenario, book),
+        *dialogue_warnings(scenario),
         *referral_warnings(scenario, book),
     ]
     return SelfPlayReport(scenario=scenario.id, lang=scenario.lang, bots=results, warnings=warnings)

@@ -73,6 +73,14 @@ def validate(text: str, source: str, builtin_ids: Iterable[str] = ()) -> tuple[S
     return scenario, []
 
 
+def authoring_warnings(scenario: Scenario) -> list[str]:
+    """What works but will not behave as the author likely meant: needs that can never be met,
+    knowledge nobody can ask for by example, line conditions that can never hold."""
+    from simulator.dialogue import lint
+
+    return lint(scenario)
+
+
 def format_problems(problems: Iterable[Problem]) -> list[str]:
     return [format_problem(*p) for p in problems]
 
