@@ -517,7 +517,8 @@ def _condition_parts(
     if cond.any_tags and not (set(cond.any_tags) & tags):
         missing.append("tags:" + "|".join(cond.any_tags))
     missing += [s.value for s in cond.slots if s.value not in slots]
-    if Slot.when in cond.slots and "time_estimate" not in tags and not (Slot.day in slots and Slot.hours in slots):
+    promised = re.search(r"\b(?:within|in the next|no later than|at the latest|dalam|paling lambat|maksimal|maks\.?) \S*\s?\d", low)
+    if Slot.when in cond.slots and "time_estimate" not in tags and not (Slot.day in slots and Slot.hours in slots) and not promised:
         missing.append("tag:time_estimate")  # a restated wait ("ten weeks") is no commitment
     missing += [f"fact:{f}" for f in cond.facts if f not in told]
     if cond.cues and not _has_positive_cue(low, cond.cues):
@@ -983,7 +984,8 @@ def choose_line(
     values: dict[str, str] | None = None,
 ) -> str | None:
     """A fresh line for ``situation`` whose conditions hold and whose slots can be filled:
-    the scenario's own lines first, then the shared bank's in the persona's voice. None: none fits."""
+    the scenario's own lines first, then the shared bank's in the persona's voice. None: none fits.
+    A walk-out or a time-out line must say the customer is leaving: lines that do come first."""
     values = {**(state.echo if state else {}), **(values or {})}
     if scenario.persona.voice.address:
         values.setdefault("you", scenario.persona.voice.address)
@@ -1001,6 +1003,10 @@ def choose_line(
         if any(text in earlier for earlier in said):
             continue
         (own if is_own else shared).append(text)
+    if situation in (Situation.walked_away, Situation.turn_limit):
+        leaving = load_params().cues["leaving"]
+        own = [t for t in own if _has_cue(t.lower(), leaving)] or ([] if any(_has_cue(t.lower(), leaving) for t in shared) else own)
+        shared = [t for t in shared if _has_cue(t.lower(), leaving)] or shared
     if own:
         return pick(own)
     if shared:

@@ -372,6 +372,7 @@ class ExemplaryBot(Bot):
         """A phrase for each need the plan ``text`` does not meet yet: an example sentence of the
         scenario's language, else the phrasebook's ``need`` template with one of its cue words."""
         from simulator.dialogue import _language, effective_needs, extract_slots
+        from simulator.scenario import Slot
 
         met = {n.id for n in (view.dialogue.needs if view and view.dialogue else []) if n.met_turn is not None}
         low = text.lower()
@@ -383,6 +384,13 @@ class ExemplaryBot(Bot):
             for cond in need.met_by:
                 if cond.facts or cond.referral or cond.tags or cond.any_tags:
                     continue  # met by asking, referring or the plan's tags
+                if not cond.cues and not cond.examples and cond.slots:
+                    if Slot.when not in slots and {x.value for x in cond.slots} <= {Slot.when.value}:
+                        step = self._say(self.book.exemplary.act, **self._slots())  # a next step with a time
+                        phrases.append(step)
+                        slots.update(extract_slots(step, self.scenario))
+                        break
+                    continue
                 if cond.cues and any(c.lower() in low for c in cond.cues) and all(x.value in slots for x in cond.slots):
                     break
                 examples = [e for e in cond.examples if _language(e) in (None, self.scenario.lang)]
