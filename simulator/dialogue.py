@@ -184,14 +184,25 @@ _SLOT_RX: dict[str, re.Pattern] = {
 def extract_slots(text: str, scenario: Scenario | None = None) -> dict[str, str]:
     """Slots in a trainee turn: each kind present, with the words that filled it (for echoing)."""
     low = _GREETING.sub(lambda m: " " * len(m.group(0)), text.lower())
+    # Times in a question or told about the past ("ran out at 11:48 last night") are no promise.
+    timely = low
+    for start, end in _sentence_spans(low):
+        part = low[start:end]
+        if low[end : end + 1] == "?" or part.rstrip().endswith("?"):
+            timely = timely[:start] + " " * (end - start) + timely[end:]
+            continue
+        for m in re.finditer(r"[^,;]+", part):
+            if _PAST.search(m.group(0)):
+                a, b = start + m.start(), start + m.end()
+                timely = timely[:a] + " " * (b - a) + timely[b:]
     found: dict[str, str] = {}
     for name, rx in _SLOT_RX.items():
-        m = rx.search(low)
+        m = rx.search(timely if name in _TIME_SLOTS else low)
         if m:
             found[name] = text[m.start() : m.end()]
     # A day and hours count together only when one sentence holds both ("Wednesday between 8 and 12").
-    for start, end in _sentence_spans(low):
-        part = low[start:end]
+    for start, end in _sentence_spans(timely):
+        part = timely[start:end]
         d = _SLOT_RX["weekday"].search(part) or _SLOT_RX["date"].search(part) or _SLOT_RX["relday"].search(part)
         h = _SLOT_RX["hours"].search(part)
         if d and h:
@@ -217,7 +228,7 @@ def extract_slots(text: str, scenario: Scenario | None = None) -> dict[str, str]
         or ("hours" in found and re.search(r"\d", found["hours"]))
     )
     if concrete:
-        m = _when_span(text, low)
+        m = _when_span(text, timely)
         slots[Slot.when] = m or day or found.get("duration") or found.get("hours", "")
     for name in ("amount", "number", "phone", "place"):
         if name in found:
@@ -230,6 +241,10 @@ def extract_slots(text: str, scenario: Scenario | None = None) -> dict[str, str]
     return slots
 
 
+_TIME_SLOTS = {"weekday", "relday", "date", "hours", "duration"}
+_PAST = re.compile(
+    r"\b(?:ago|last night|yesterday|since|was|were|had|ran out|expired|lalu|kemarin|semalam|tadi|sejak|sudah lewat|pernah)\b"
+)
 _GREETING = re.compile(r"\b(?:selamat|good) (?:pagi|siang|sore|malam|morning|afternoon|evening)\b")
 
 
@@ -563,7 +578,7 @@ def update(
     did.asked = [i for i in asked if i not in s.told]
     did.asked_again = [i for i in asked if i in s.told]
     did.evidence_request = evidence and bool(did.asked)
-    did.unknown_question = asks and not asked and (has(Tag.question) or text.rstrip().endswith("?"))
+    did.unknown_question = asks and not asked
     s.told.extend(did.asked)
 
     did.apology = has(Tag.apology) and not analysis.stuffing
