@@ -47,7 +47,6 @@ def _in_range(value: float, expected) -> bool | None:
 
 #: Scripts the offline customer still gets wrong, with why (kept visible, not tuned away).
 KNOWN_FAILURES = {
-    "vehicle-registration-delay-id-long_uneven": "a full Samsat referral after a dismissive turn still counts as referred",
     "warranty-defect-id-long_uneven": "'diganti garansi' and 'seminggu dua minggu' read as a remedy and a time; the refusal of the tow is in another turn",
     "elderly-confused-app-id-offscript": "chat abbreviations ('sy', 'bareng2') hide the step-by-step cue words",
 }
