@@ -79,7 +79,6 @@ class DialogueParams(_Strict):
     stuffing: Stuffing
     resolve_anger_max: float
     threat_escalates_at: float
-    security_calm_threat: float
     cues: dict[str, list[str]]
     missing: dict[str, dict[str, str]]
 
