@@ -25,8 +25,31 @@ def format_problem(file: str, field: str, message: str) -> str:
     return f"{file}: {field}: {message}"
 
 
+_UNION_TAGS = {"constrained-str", "str", "int", "float", "bool", "list", "dict", "none"}
+
+
+def _union_tag(part: object) -> bool:
+    """A part pydantic adds to an error's location for a union member (not a field of the data)."""
+    return isinstance(part, str) and (
+        part in _UNION_TAGS or part[:1].isupper() or "[" in part or part.startswith("function-")
+    )
+
+
 def _field_path(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "(root)"
+    return ".".join(str(part) for part in loc if not _union_tag(part)) or "(root)"
+
+
+def _problems(source: str, exc: ValidationError) -> list[tuple[str, str, str]]:
+    """One problem per field: of a union's alternatives, the first member's message."""
+    seen: set[str] = set()
+    problems = []
+    for err in exc.errors():
+        path = _field_path(err["loc"])
+        if path in seen and any(_union_tag(p) for p in err["loc"]):
+            continue
+        seen.add(path)
+        problems.append((source, path, err["msg"]))
+    return problems
 
 
 def parse_yaml(text: str, model: type[M], source: str = "<text>", expected: str = "a mapping") -> M:
@@ -43,7 +66,7 @@ def parse_yaml(text: str, model: type[M], source: str = "<text>", expected: str 
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise DataFileError([(source, _field_path(err["loc"]), err["msg"]) for err in exc.errors()]) from None
+        raise DataFileError(_problems(source, exc)) from None
 
 
 def load_yaml(path: Path, model: type[M], expected: str = "a mapping") -> M:

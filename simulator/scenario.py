@@ -70,6 +70,38 @@ class Situation(StrEnum):
     walked_away = "walked_away"  # closing line when giving up
     escalated = "escalated"  # closing line when escalating (viral, ombudsman, lawyer, violence)
     turn_limit = "turn_limit"  # closing line when time runs out
+    # Reply types of the needs-driven policy (simulator/dialogue.py). Lines may use the slots
+    # {day} {time} {amount} {place} {number} {missing} {you} (see docs/architecture.md).
+    answer_unknown = "answer_unknown"  # a reasonable question the customer cannot answer: neutral
+    show_evidence = "show_evidence"  # the trainee asked to see something the customer brought
+    admission = "admission"  # the trainee owned the institution's fault
+    apology_accepted = "apology_accepted"  # a first sincere apology, nothing else yet
+    push_time = "push_time"  # a vague time ("tomorrow", "soon"): push for a concrete one
+    accept_commitment = "accept_commitment"  # a concrete commitment, restated back
+    referral_missing = "referral_missing"  # a referral without enough detail to act on: say what is missing
+    one_word = "one_word"  # a one-word reply ("ok", "noted")
+    other_language = "other_language"  # the trainee switched language
+    closing_question = "closing_question"  # "anything else I can help with?" while needs are still open
+    security_called = "security_called"  # the trainee called security: the guard comes (mid-conversation)
+    not_convinced = "not_convinced"  # talk about the problem that meets no need (a denial, an explanation that does not land)
+
+
+class LineCondition(StrEnum):
+    """What a line may assume; a line whose conditions do not all hold is never picked."""
+
+    apologised = "apologised"  # the trainee has apologised (this turn or before)
+    not_apologised = "not_apologised"
+    time_given = "time_given"  # a concrete time was given
+    no_time_given = "no_time_given"
+    remedy_offered = "remedy_offered"
+    no_remedy = "no_remedy"
+    first_turn = "first_turn"  # the trainee's first turn
+    later_turn = "later_turn"
+    fault_admitted = "fault_admitted"
+    threat_made = "threat_made"  # the customer has threatened (a threat line said, or threat level up)
+    defensive_turn = "defensive_turn"  # the trainee was defensive this turn
+    referral_made = "referral_made"  # the trainee referred the customer somewhere
+    security_called = "security_called"
 
 
 class Model(BaseModel):
@@ -98,12 +130,106 @@ class MoodLevels(Model):
     threat: Level = Field(0, description="How close a threatening customer is to acting on a threat.")
 
 
+class Voice(Model):
+    """How the customer speaks in shared lines: their words replace the bank's neutral ones."""
+
+    address: str | None = Field(
+        None, description="How the customer addresses the trainee, filling {you} in shared lines (e.g. 'Mas', 'lo', 'Nak')."
+    )
+    words: dict[Annotated[str, Field(min_length=1)], str] = Field(
+        default_factory=dict,
+        description="Word replacements applied to shared lines, e.g. {saya: gue, kamu: lo, nggak: ndak}.",
+    )
+    particles: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="Dialect particles added now and then at the end of a shared line (e.g. 'nggih')."
+    )
+    tone: str | None = Field(None, description="Register: formal, casual, slang... (for the model-voiced customer).")
+
+
 class Persona(Model):
     name: Text
     age: int | None = Field(None, ge=10, le=110)
     temperament: Temperament
     mood: MoodLevels = Field(default_factory=MoodLevels)
     speaking_style: Text = Field(description="How the customer talks: register, dialect, typical phrases.")
+    voice: Voice = Field(default_factory=Voice)
+
+
+class ConditionedLine(Model):
+    """A line with what it assumes: ``{text, when: [conditions]}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    text: Text
+    when: tuple[LineCondition, ...] = Field(default=(), description="All must hold for the line to be said.")
+
+
+Line = Text | ConditionedLine
+
+
+def line_text(line: str | ConditionedLine) -> str:
+    return line if isinstance(line, str) else line.text
+
+
+def line_conditions(line: str | ConditionedLine) -> list[LineCondition]:
+    return [] if isinstance(line, str) else list(line.when)
+
+
+class Slot(StrEnum):
+    """What slot extraction finds in a trainee turn (simulator/dialogue.py)."""
+
+    day = "day"  # a day: a weekday, a date, today/tomorrow
+    hours = "hours"  # a clock time or a window ("8-12", "jam 10", "this afternoon")
+    duration = "duration"  # "within 3 working days", "1x24 jam", "in 30 minutes"
+    when = "when"  # any concrete time: a day with hours, a date, or a duration
+    amount = "amount"  # a sum of money
+    number = "number"  # a reference, ticket or complaint number
+    phone = "phone"  # a phone number or short code
+    place = "place"  # the scenario's referral party or an address
+
+
+class NeedCondition(Model):
+    """One way a need can be met on a trainee turn; every part given must hold."""
+
+    tags: list[str] = Field(default_factory=list, description="Analysis tags the turn must all carry.")
+    any_tags: list[str] = Field(default_factory=list, description="At least one of these tags.")
+    slots: list[Slot] = Field(default_factory=list, description="Slots the turn must all contain.")
+    facts: list[str] = Field(default_factory=list, description="Hidden facts / knowledge ids told by now.")
+    cues: list[Annotated[str, Field(min_length=2)]] = Field(
+        default_factory=list, description="At least one of these words or phrases in the turn."
+    )
+    with_cues: list[Annotated[str, Field(min_length=2)]] = Field(
+        default_factory=list, description="And at least one of these too (e.g. the thing, then what is done with it)."
+    )
+    examples: list[Text] = Field(
+        default_factory=list, description="Example sentences; the matcher must find the turn means one of them."
+    )
+    referral: bool = Field(False, description="The turn refers to the scenario's correct party.")
+    realistic: bool = Field(True, description="A time given must be within handling.max_days.")
+
+
+class Need(Model):
+    """Something that must happen before the customer is satisfied."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    description: Text = Field(description="What counts, in words (shown to trainers and the model-voiced customer).")
+    required: bool = True
+    kind: Annotated[str, Field(pattern=r"^(cause|next_step|remedy|number|referral|safety|other)$")] = "other"
+    met_by: list[NeedCondition] = Field(min_length=1, description="Ways to meet it; any one is enough.")
+    ask: list[Text] = Field(default_factory=list, description="The customer's lines asking for it while it is open.")
+
+
+class Knowledge(Model):
+    """Something the customer knows and answers when asked (not hidden: just not volunteered)."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    answer: Text = Field(description="The customer's answer.")
+    questions: list[Text] = Field(
+        default_factory=list, description="Example questions, in both languages; the matcher compares a turn to them."
+    )
+    asked_by: list[Annotated[str, Field(min_length=2)]] = Field(
+        default_factory=list, description="Cue words; a question containing one asks for it."
+    )
+    evidence: bool = Field(False, description="Something the customer can show (a bill, a photo, a receipt).")
 
 
 class HiddenFact(Model):
@@ -116,6 +242,9 @@ class HiddenFact(Model):
         description="Words or phrases; a trainee question containing any of them reveals the fact.",
     )
     is_cause: bool = Field(False, description="True when this fact is (part of) the cause of the problem.")
+    questions: list[Text] = Field(
+        default_factory=list, description="Example questions (either language) the matcher compares a turn to."
+    )
 
 
 class Referral(Model):
@@ -163,10 +292,50 @@ class Scenario(Model):
     fault: Fault
     handling: Handling
     learning_points: list[Text] = Field(min_length=1)
-    lines: dict[Situation, list[Text]] = Field(
-        default_factory=dict, description="Customer lines per situation; missing ones come from the shared bank."
+    lines: dict[Situation, list[Line]] = Field(
+        default_factory=dict,
+        description="Customer lines per situation (text, or {text, when: [conditions]}); missing ones come from the shared bank.",
     )
+    needs: list[Need] = Field(
+        default_factory=list,
+        description="What must happen before the customer is satisfied; empty: derived from handling.",
+    )
+    knowledge: list[Knowledge] = Field(default_factory=list, description="What the customer knows and answers when asked.")
     max_turns: int = Field(12, ge=3, le=40)
+
+    def reference_problems(self) -> list[tuple[str, str]]:
+        """(field path, message) for needs that name unknown facts or tags, duplicate ids, a
+        referral condition without a referral, an empty condition (met by any turn)."""
+        from simulator.analysis_types import Tag
+
+        known = {f.id for f in self.hidden_facts} | {k.id for k in self.knowledge}
+        tags = {t.value for t in Tag}
+        problems: list[tuple[str, str]] = []
+        ids = [n.id for n in self.needs]
+        for i, need in enumerate(self.needs):
+            if ids.count(need.id) > 1 and ids.index(need.id) != i:
+                problems.append((f"needs.{i}.id", f"duplicate need id '{need.id}'"))
+            for j, cond in enumerate(need.met_by):
+                where = f"needs.{i}.met_by.{j}"
+                for k, fact in enumerate(cond.facts):
+                    if fact not in known:
+                        problems.append((f"{where}.facts.{k}", f"unknown hidden fact or knowledge id '{fact}'"))
+                for field in ("tags", "any_tags"):
+                    for k, tag in enumerate(getattr(cond, field)):
+                        if tag not in tags:
+                            problems.append((f"{where}.{field}.{k}", f"unknown tag '{tag}'; use one of: {', '.join(sorted(tags))}"))
+                if cond.referral and self.handling.referral.target is ReferralTarget.none:
+                    problems.append((f"{where}.referral", "the scenario has no referral target (handling.referral.target is none)"))
+                if not (cond.tags or cond.any_tags or cond.slots or cond.facts or cond.cues or cond.with_cues
+                        or cond.examples or cond.referral):
+                    problems.append((where, "an empty condition would be met by any turn"))
+        facts = {f.id for f in self.hidden_facts}
+        for i, item in enumerate(self.knowledge):
+            if item.id in facts:
+                problems.append((f"knowledge.{i}.id", f"'{item.id}' is also a hidden fact id"))
+            elif [k.id for k in self.knowledge].index(item.id) != i:
+                problems.append((f"knowledge.{i}.id", f"duplicate knowledge id '{item.id}'"))
+        return problems
 
     @field_validator("hidden_facts")
     @classmethod
@@ -191,7 +360,11 @@ class UnknownScenario(LookupError):
 
 def parse_scenario(text: str, source: str = "<text>") -> Scenario:
     """Parse and validate scenario YAML text. Raises ScenarioError naming source and field."""
-    return parse_yaml(text, Scenario, source, "a mapping of scenario fields")
+    scenario = parse_yaml(text, Scenario, source, "a mapping of scenario fields")
+    problems = scenario.reference_problems()
+    if problems:
+        raise ScenarioError([(source, path, message) for path, message in problems])
+    return scenario
 
 
 def load_scenario_file(path: Path) -> Scenario:
@@ -270,56 +443,80 @@ def schema_json() -> str:
 LINE_BANK_DIR = SCENARIO_ROOT / "lines"
 
 
-class LineBank(RootModel[dict[Temperament, dict[Situation, list[Text]]]]):
-    """``scenarios/lines/<lang>.yaml``: customer lines per temperament and situation.
+ANY = "any"  # the bank's section for lines every temperament shares
+
+
+class LineBank(RootModel[dict[str, dict[Situation, list[Line]]]]):
+    """``scenarios/lines/<lang>.yaml``: customer lines per temperament (or ``any``) and situation.
 
     The bank is the fallback for every scenario, so it must be complete: every temperament
-    with every situation, each with at least one line.
+    with every situation, each with at least one line, in its own section or in ``any``.
     """
 
     @model_validator(mode="after")
     def _complete(self) -> LineBank:
         problems = []
+        for key in self.root:
+            if key != ANY and key not in {t.value for t in Temperament}:
+                problems.append(f"unknown temperament '{key}'")
+        shared = self.root.get(ANY, {})
         for temperament in Temperament:
-            situations = self.root.get(temperament)
+            situations = self.root.get(temperament.value)
             if situations is None:
                 problems.append(f"missing temperament '{temperament}'")
                 continue
             for situation in Situation:
-                if not situations.get(situation):
+                if not situations.get(situation) and not shared.get(situation):
                     problems.append(f"'{temperament}' has no lines for situation '{situation}'")
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
 
-def parse_line_bank(text: str, source: str = "<text>") -> dict[Temperament, dict[Situation, list[str]]]:
+BankData = dict[Temperament, dict[Situation, list[Line]]]
+
+
+def _bank_data(bank: LineBank) -> BankData:
+    shared = bank.root.get(ANY, {})
+    return {
+        t: {s: [*bank.root[t.value].get(s, []), *shared.get(s, [])] for s in Situation}
+        for t in Temperament
+    }
+
+
+def parse_line_bank(text: str, source: str = "<text>") -> BankData:
     """Parse and validate a line bank. Raises ScenarioError naming source and field."""
-    return parse_yaml(text, LineBank, source, "a mapping of temperament -> situation -> lines").root
+    return _bank_data(parse_yaml(text, LineBank, source, "a mapping of temperament -> situation -> lines"))
 
 
 @lru_cache(maxsize=None)
-def load_line_bank(lang: str, root: Path = LINE_BANK_DIR) -> dict[Temperament, dict[Situation, list[str]]]:
-    """The shared line bank for a language (``<root>/<lang>.yaml``), validated and cached.
-
-    Treat the result as read-only: it is shared between callers.
-    """
+def load_line_bank(lang: str, root: Path = LINE_BANK_DIR) -> BankData:
+    """The shared line bank for a language (``<root>/<lang>.yaml``), validated and cached: per
+    temperament, its own lines then the ``any`` lines. Treat the result as read-only."""
     if lang not in LANGUAGES:
         raise UnknownScenario(f"unknown language '{lang}'; choose one of: {', '.join(LANGUAGES)}")
-    return load_yaml(Path(root) / f"{lang}.yaml", LineBank, "a mapping of temperament -> situation -> lines").root
+    return _bank_data(load_yaml(Path(root) / f"{lang}.yaml", LineBank, "a mapping of temperament -> situation -> lines"))
+
+
+def candidate_lines(scenario: Scenario, situation: Situation | str) -> list[tuple[str | ConditionedLine, bool]]:
+    """(line, is the scenario's own) for a situation: the scenario's own first, then the shared
+    bank's for the persona's temperament, without duplicate texts (order kept)."""
+    situation = Situation(situation)
+    bank = load_line_bank(scenario.lang)
+    candidates = [
+        *((line, True) for line in scenario.lines.get(situation, [])),
+        *((line, False) for line in bank[scenario.persona.temperament][situation]),
+    ]
+    seen: set[str] = set()
+    result = []
+    for line, own in candidates:
+        key = line_text(line).strip()
+        if key and key not in seen:
+            seen.add(key)
+            result.append((line, own))
+    return result
 
 
 def lines_for(scenario: Scenario, situation: Situation | str) -> list[str]:
-    """Customer lines for a situation: the scenario's own first, then the shared bank's lines for
-    the persona's temperament, without duplicates (order kept)."""
-    situation = Situation(situation)
-    bank = load_line_bank(scenario.lang)
-    candidates = [*scenario.lines.get(situation, []), *bank[scenario.persona.temperament][situation]]
-    seen: set[str] = set()
-    result = []
-    for line in candidates:
-        key = line.strip()
-        if key and key not in seen:
-            seen.add(key)
-            result.append(line)
-    return result
+    """The texts of :func:`candidate_lines` (conditions and voice not applied)."""
+    return [line_text(line) for line, _own in candidate_lines(scenario, situation)]

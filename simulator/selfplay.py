@@ -37,6 +37,7 @@ from simulator.analysis import analyze
 from simulator.analysis_types import Tag
 from simulator.customers.base import facts_asked
 from simulator.datafile import load_yaml
+from simulator.dialogue import DialogueState
 from simulator.mood import MoodState
 from simulator.rubric import DIMENSIONS
 from simulator.scenario import (
@@ -97,6 +98,8 @@ class ExemplaryPhrases(_Strict):
     remedy: str
     referral: ReferralPhrases
     follow_up: list[str] = Field(min_length=1)
+    # For a need of the scenario the plan above does not meet: said with one of its cue words.
+    need: str = "{cue}."
 
 
 class WrongReferralPhrases(_Strict):
@@ -297,6 +300,7 @@ class _View:
     turn: int = 0
     customer_last: str = ""
     mood: MoodState | None = None
+    dialogue: DialogueState | None = None
 
     @property
     def revealed(self) -> list[str]:
@@ -364,7 +368,45 @@ class ExemplaryBot(Bot):
             question = f"{self._say(reassure[(len(self.asked) - 1) % len(reassure)])} {question}"
         return question
 
-    def _act(self) -> str:
+    def _need_phrases(self, text: str, view: _View | None) -> list[str]:
+        """A phrase for each need the plan ``text`` does not meet yet: an example sentence of the
+        scenario's language, else the phrasebook's ``need`` template with one of its cue words."""
+        from simulator.dialogue import _language, effective_needs, extract_slots
+        from simulator.scenario import Slot
+
+        met = {n.id for n in (view.dialogue.needs if view and view.dialogue else []) if n.met_turn is not None}
+        low = text.lower()
+        slots = extract_slots(text, self.scenario)
+        phrases = []
+        for need in effective_needs(self.scenario):
+            if need.id in met:
+                continue
+            for cond in need.met_by:
+                if cond.facts or cond.referral or cond.tags or cond.any_tags:
+                    continue  # met by asking, referring or the plan's tags
+                if not cond.cues and not cond.examples and cond.slots:
+                    if Slot.when not in slots and {x.value for x in cond.slots} <= {Slot.when.value}:
+                        step = self._say(self.book.exemplary.act, **self._slots())  # a next step with a time
+                        phrases.append(step)
+                        slots.update(extract_slots(step, self.scenario))
+                        break
+                    continue
+                if cond.cues and any(c.lower() in low for c in cond.cues) and all(x.value in slots for x in cond.slots):
+                    break
+                examples = [e for e in cond.examples if _language(e) in (None, self.scenario.lang)]
+                if examples:
+                    phrases.append(examples[0])
+                    break
+                if cond.cues and all(x.value in slots for x in cond.slots):
+                    phrases.append(self._say(self.book.exemplary.need, cue=cond.cues[0]))
+                    break
+        return phrases
+
+    def _act(self, view: _View | None = None) -> str:
+        plan = self._plan()
+        return _collapse(" ".join([plan, *self._need_phrases(plan, view)]))
+
+    def _plan(self) -> str:
         ex, h = self.book.exemplary, self.scenario.handling
         parts = []
         target = h.referral.target
@@ -407,7 +449,7 @@ class ExemplaryBot(Bot):
             self.stage = "acting"
         if self.stage == "acting":
             self.stage = "following_up"
-            return self._act()
+            return self._act(view)
         if self.follow_ups >= len(ex.follow_up):
             return None
         self.follow_ups += 1
@@ -489,14 +531,19 @@ def play_bot(service, bot: Bot) -> BotResult:
     """One conversation of ``bot`` on ``service`` until the customer ends it (or the bot stops)."""
     scenario = bot.scenario
     record = service.start(scenario.id, scenario.lang, seed=SEED)
-    view = _View(customer_last=service.transcript(record.id)[0].text, mood=service.mood(record))
+    view = _View(customer_last=service.transcript(record.id)[0].text, mood=service.mood(record), dialogue=service.dialogue(record))
     card = None
     for _ in range(scenario.max_turns):  # the customer ends at max_turns; this only guards the loop
         text = bot.next_turn(view)
         if text is None:
             break
         result = service.say(record.id, text)
-        view = _View(turn=view.turn + 1, customer_last=result.customer, mood=result.mood)
+        view = _View(
+            turn=view.turn + 1,
+            customer_last=result.customer,
+            mood=result.mood,
+            dialogue=service.dialogue(service.session(record.id), scenario),
+        )
         if result.ended:
             card = result.scorecard
             break
@@ -567,6 +614,14 @@ def discrimination_warnings(
     return warnings
 
 
+def dialogue_warnings(scenario: Scenario) -> list[str]:
+    """Needs that can never be met, knowledge without an example question, line conditions that
+    can never hold (see :func:`simulator.dialogue.lint`)."""
+    from simulator.dialogue import lint
+
+    return lint(scenario)
+
+
 def selfplay(
     scenario: Scenario,
     bots: Iterable[str] = ALL,
@@ -596,6 +651,7 @@ def selfplay(
     warnings = [
         *discrimination_warnings(results, scenario),
         *fact_reach_warnings(scenario, book),
+        *dialogue_warnings(scenario),
         *referral_warnings(scenario, book),
     ]
     return SelfPlayReport(scenario=scenario.id, lang=scenario.lang, bots=results, warnings=warnings)

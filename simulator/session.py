@@ -18,11 +18,13 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from simulator.analysis import analyze
 from simulator.analysis_types import TurnAnalysis
-from simulator.customers.base import CustomerContext, CustomerEngine, Line, Reply, facts_asked
+from simulator import dialogue
+from simulator.customers.base import CustomerContext, CustomerEngine, Line, Reply
 from simulator.customers.scripted import ScriptedCustomer
-from simulator.mood import MoodState, initial_state, update
+from simulator.dialogue import DialogueState
+from simulator.mood import MoodState, Outcome, initial_state, update
 from simulator.rubric import Rubric, load_rubric
-from simulator.scenario import Scenario, ScenarioLibrary
+from simulator.scenario import Scenario, ScenarioLibrary, Situation
 from simulator.scoring import DimensionScore, Quote, Scorecard, TraineeTurn, overall, score
 from simulator.store.repository import Repository, ScoreRow, SessionRecord, TurnRecord
 
@@ -144,6 +146,7 @@ class SessionService:
         self.judge = judge_by_name(judge, settings) if isinstance(judge, str) else judge
         self.save_retry_delays = SAVE_RETRY_DELAYS
         self.llm_calls_per_hour = llm_calls_per_hour
+        self.matcher: dialogue.Matcher = dialogue.default_matcher()
 
     # -- reading -------------------------------------------------------------------------------
     def session(self, session_id: str) -> SessionRecord:
@@ -163,6 +166,18 @@ class SessionService:
 
     def mood(self, record: SessionRecord) -> MoodState:
         return MoodState.model_validate(record.state["mood"])
+
+    def dialogue(self, record: SessionRecord, scenario: Scenario | None = None) -> DialogueState:
+        """The session's dialogue state (needs met, facts told, patience, the last reply type).
+        A session stored before dialogue states existed starts one from its mood."""
+        data = record.state.get("dialogue") or (record.state.get("mood") or {}).get("dialogue")
+        if data:
+            return DialogueState.model_validate(data)
+        scenario = scenario or self.scenario_for(record)
+        state = dialogue.initial_state(scenario)
+        mood = self.mood(record)
+        state.turn, state.told = mood.turn, list(mood.revealed)
+        return state
 
     # -- the conversation ----------------------------------------------------------------------
     def start(
@@ -186,7 +201,8 @@ class SessionService:
             version_of = getattr(self.library, "version_of", None)
             version = version_of(scenario_id, lang) if version_of else None
         seed = secrets.randbelow(2**31) if seed is None else seed
-        mood = initial_state(scenario).model_dump(mode="json")
+        talk = dialogue.initial_state(scenario).model_dump(mode="json")
+        mood = {**initial_state(scenario).model_dump(mode="json"), "dialogue": talk}
         opening = {"speaker": "customer", "text": self.engine.opening(scenario, seed), "mood": mood}
         record = self.repo.create_session(
             scenario_id=scenario.id,
@@ -194,7 +210,7 @@ class SessionService:
             user_id=user_id,
             seed=seed,
             engine=self.engine.name,
-            state={"mood": mood},
+            state={"mood": mood, "dialogue": talk},
             scenario_version=version,
             first_turns=[opening],
         )
@@ -258,18 +274,28 @@ class SessionService:
         before = self.mood(record)
         customer_last = next((t.text for t in reversed(turns) if t.speaker == "customer"), None)
         analysis = analyze(text, scenario.lang, customer_last=customer_last, scenario=scenario)
-        new_facts, repeated = facts_asked(text, analysis, scenario, before.revealed)
+        talk = self.dialogue(record, scenario)
+        asked = dialogue.asked_items(text, analysis, scenario, self.matcher)
+        hidden = {f.id for f in scenario.hidden_facts}
+        new_facts = [i for i in asked[0] if i in hidden and i not in before.revealed]
+        repeated = bool(asked[0]) and all(i in talk.told for i in asked[0])
         after = update(before, analysis, scenario, new_facts, repeated)
+        talk = dialogue.update(talk, text, analysis, scenario, after, self.matcher, asked=asked)
+        # The dialogue state decides how the conversation ends and what the customer answers;
+        # the mood model keeps the feelings (anger, trust, threat).
+        after.outcome = Outcome(talk.outcome) if talk.outcome else None
+        after.situation = talk.reply or Situation.calmer
         transcript = [Line(t.speaker, t.text) for t in turns] + [Line("trainee", text)]
-        ctx = CustomerContext(scenario, after, transcript, new_facts, repeated, record.seed)
+        ctx = CustomerContext(scenario, after, transcript, new_facts, repeated, record.seed, talk)
         return _Pending(
-            session_id, text, scenario, analysis, after, ctx, turns[-1].idx + 1 if turns else 0, record.user_id
+            session_id, text, scenario, analysis, after, ctx, turns[-1].idx + 1 if turns else 0, record.user_id, talk
         )
 
     def _commit(self, turn: _Pending, reply: Reply) -> TurnResult:
         """Store the trainee turn and the customer's reply together; finish if the customer did."""
         session_id, after = turn.session_id, turn.mood
-        mood = after.model_dump(mode="json")
+        talk = turn.dialogue.model_dump(mode="json") if turn.dialogue is not None else None
+        mood = {**after.model_dump(mode="json"), "dialogue": talk}
         meta = dict(reply.meta) if reply.meta else None
         trainee_meta = None
         if meta and meta.get("injection_suspected"):  # shown to reviewers on the trainee's turn
@@ -279,7 +305,7 @@ class SessionService:
              "meta": trainee_meta},
             {"speaker": "customer", "text": reply.text, "mood": mood, "notice": reply.notice, "meta": meta},
         ]
-        self._retrying(turn.text, lambda retry: self._store_exchange(turn, exchange, mood, retry))
+        self._retrying(turn.text, lambda retry: self._store_exchange(turn, exchange, mood, talk, retry))
         card = None
         if after.outcome is not None:
             outcome = after.outcome.value
@@ -290,14 +316,14 @@ class SessionService:
             session_id, turn.analysis, reply.text, after, card is not None, card and card.outcome, card, reply.notice, meta
         )
 
-    def _store_exchange(self, turn: _Pending, exchange: list[dict], mood: dict, retry: bool) -> None:
+    def _store_exchange(self, turn: _Pending, exchange: list[dict], mood: dict, talk: dict | None, retry: bool) -> None:
         """Store a trainee turn and the reply; on a retry, first check whether the attempt before
         was committed after all (the connection may have dropped after the commit)."""
         if retry and turn.next_idx is not None:
             stored = self.repo.get_turns(turn.session_id)[turn.next_idx : turn.next_idx + 2]
             if [(t.speaker, t.text) for t in stored] == [(e["speaker"], e["text"]) for e in exchange]:
                 return
-        self.repo.append_turns(turn.session_id, exchange, state={"mood": mood})
+        self.repo.append_turns(turn.session_id, exchange, state={"mood": mood, "dialogue": talk})
 
     def _retrying(self, text: str, action: Callable[[bool], Any], *, stored: bool = False) -> Any:
         """``action(retry)``, again after each of ``save_retry_delays`` while the database cannot
@@ -334,7 +360,7 @@ class SessionService:
             user_id=record.user_id,
             seed=record.seed,
             engine=record.engine,
-            state={"mood": state},
+            state={"mood": state, "dialogue": (state or {}).get("dialogue")},
             scenario_version=record.scenario_version,
             parent_id=record.id,
             branch_turn=turn_idx,
@@ -435,6 +461,7 @@ class _Pending:
     ctx: CustomerContext
     next_idx: int | None = None  # the index the trainee turn will get (to recognise a stored retry)
     user_id: int | None = None  # whose session (for the hourly limit on model calls)
+    dialogue: DialogueState | None = None
 
 
 class StreamingTurn(Iterator[str]):

@@ -74,6 +74,14 @@ def validate(text: str, source: str, builtin_ids: Iterable[str] = ()) -> tuple[S
     return scenario, []
 
 
+def authoring_warnings(scenario: Scenario) -> list[str]:
+    """What works but will not behave as the author likely meant: needs that can never be met,
+    knowledge nobody can ask for by example, line conditions that can never hold."""
+    from simulator.dialogue import lint
+
+    return lint(scenario)
+
+
 def format_problems(problems: Iterable[Problem]) -> list[str]:
     return [format_problem(*p) for p in problems]
 
@@ -155,7 +163,7 @@ def duplicate(scenario: Scenario, new_id: str) -> Scenario:
 
 # Fields that stay as they are in a translation scaffold: ids, enums, numbers, and the cue
 # words the analysis matches (they must be rewritten in the new language, but they are not prose).
-_KEEP = {"id", "lang", "temperament", "fault", "target", "difficulty", "max_turns", "max_days"}
+_KEEP = {"id", "lang", "temperament", "fault", "target", "difficulty", "max_turns", "max_days", "kind", "slots", "tags", "any_tags", "facts", "when"}
 
 
 def _mark(value: Any, key: str | None = None) -> Any:
@@ -390,7 +398,10 @@ FORM_FIELDS: dict[str, str] = {
     "handling.key_behaviours": "list",
     "learning_points": "lines",
 }
-FACT_FIELDS = {"id": "text", "reveal": "text", "asked_by": "lines", "is_cause": "bool"}
+FACT_FIELDS = {"id": "text", "reveal": "text", "asked_by": "lines", "is_cause": "bool", "questions": "lines"}
+#: The form key holding, as YAML text, what has no simple field: needs, knowledge, the persona's
+#: voice and lines with conditions (edited in the YAML tab, carried through the form unchanged).
+EXTRA = "extra"
 
 
 def _get(data: dict, path: str) -> Any:
@@ -426,8 +437,19 @@ def form_values(data: dict[str, Any]) -> dict[str, Any]:
         for field, kind in FACT_FIELDS.items():
             value = (fact or {}).get(field)
             values[f"hidden_facts.{i}.{field}"] = "\n".join(value or []) if kind == "lines" else value
+    extra: dict[str, Any] = {}
     for situation, lines in (data.get("lines") or {}).items():
-        values[f"lines.{situation}"] = "\n".join(lines or [])
+        values[f"lines.{situation}"] = "\n".join(line for line in lines or [] if isinstance(line, str))
+        conditioned = [line for line in lines or [] if isinstance(line, dict)]
+        if conditioned:
+            extra.setdefault("lines", {})[situation] = conditioned
+    for key in ("needs", "knowledge"):
+        if data.get(key):
+            extra[key] = data[key]
+    voice = {k: v for k, v in ((data.get("persona") or {}).get("voice") or {}).items() if v}
+    if voice:
+        extra["voice"] = voice
+    values[EXTRA] = yaml.safe_dump(extra, allow_unicode=True, sort_keys=False) if extra else ""
     return values
 
 
@@ -459,6 +481,18 @@ def form_data(values: dict[str, Any]) -> dict[str, Any]:
     for key, value in values.items():
         if key.startswith("lines.") and lines_of(value or ""):
             lines[key.removeprefix("lines.")] = lines_of(value)
+    try:
+        extra = yaml.safe_load(values.get(EXTRA) or "") or {}
+    except yaml.YAMLError:
+        extra = {}
+    if isinstance(extra, dict):
+        for situation, conditioned in (extra.get("lines") or {}).items():
+            lines.setdefault(situation, []).extend(conditioned or [])
+        for key in ("needs", "knowledge"):
+            if extra.get(key):
+                data[key] = extra[key]
+        if extra.get("voice"):
+            data.setdefault("persona", {})["voice"] = extra["voice"]
     if lines:
         data["lines"] = lines
     return data

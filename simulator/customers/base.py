@@ -6,9 +6,14 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.mood import MoodState
 from simulator.scenario import Scenario
+
+if TYPE_CHECKING:
+    from simulator.dialogue import DialogueState
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class CustomerContext:
     new_facts: list[str] = field(default_factory=list)  # hidden fact ids to reveal now
     repeated_fact: bool = False  # the trainee asked again for something already told
     seed: int = 0
+    dialogue: DialogueState | None = None  # needs, knowledge, what the trainee did, the reply type
 
 
 @dataclass(frozen=True)

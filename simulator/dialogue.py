@@ -1,0 +1,1047 @@
+"""The customer's side of the conversation as state: needs, knowledge, patience, what the trainee did.
+
+Pure: ``update(state, text, analysis, scenario, mood)`` returns the next state and reads only its
+arguments, the scenario and ``simulator/dialogue.yaml``. Both customer engines voice the state it
+returns (the scripted one picks lines for ``state.reply``; the model-voiced one gets it in its
+prompt), so they tell the same story.
+
+* **Needs** (``Scenario.needs``, or derived from ``handling`` for older files) are met on the turn
+  one of their conditions holds (tags of the analysis, slots extracted from the turn, facts told,
+  cue words, example sentences through the matcher, the right referral). Once met they stay met,
+  so a commitment can be earned on any later turn; a vague one never uses up the slot.
+* **Knowledge and hidden facts** come out when a question (or a request to see something) asks
+  for them: a cue word in the asking sentence, or the matcher finding the sentence means one of
+  the example questions, in either language.
+* **Patience** falls with defensive, hostile, empty and dismissive turns, for every temperament;
+  when it runs out the customer leaves, or escalates when they have threatened.
+* **Outcome**: ``resolved`` only when the required needs are met, ``referred`` only when the
+  referral need (where, which number, what to bring) is, ``walked_away``/``escalated`` from
+  patience, threats and the mood model, ``turn_limit`` at the end.
+* **Reply**: what the customer answers, by priority: the answer to a question, the evidence
+  asked for, a reaction to an admission, a push for a concrete time, a commitment restated, a
+  referral's missing detail, a reaction to a one-word reply, a switch of language or a closing
+  question; "you are not listening" only when the turn carried nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from simulator.analysis_types import Tag, TurnAnalysis
+from simulator.datafile import load_yaml
+from simulator.scenario import (
+    Knowledge,
+    LineCondition,
+    Need,
+    NeedCondition,
+    ReferralTarget,
+    Scenario,
+    Situation,
+    Slot,
+    Temperament,
+    candidate_lines,
+    line_conditions,
+    line_text,
+)
+
+DIALOGUE_FILE = Path(__file__).with_name("dialogue.yaml")
+
+
+# --- data -----------------------------------------------------------------------------------
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Patience(_Strict):
+    start: dict[Temperament, float]
+    cost: dict[str, float]
+    regain: float
+
+
+class Stuffing(_Strict):
+    min_words: int
+    max_function_ratio: float
+    feelings: list[str]
+    min_fragments: int
+    max_fragment_words: float
+    function_words: list[str]
+
+
+class DialogueParams(_Strict):
+    patience: Patience
+    stuffing: Stuffing
+    resolve_anger_max: float
+    threat_escalates_at: float
+    cues: dict[str, list[str]]
+    missing: dict[str, dict[str, str]]
+
+
+@lru_cache(maxsize=1)
+def load_params(path: Path = DIALOGUE_FILE) -> DialogueParams:
+    return load_yaml(path, DialogueParams)
+
+
+# --- matching -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Match:
+    index: int
+    score: float
+    explanation: str = ""
+
+
+class Matcher(Protocol):
+    def __call__(self, text: str, candidates: list[str], lang: str | None = None) -> Match | None: ...
+
+
+_STOP = set(
+    "the a an and or of to in on at for is are was were be been it this that you your yours i me my we our "
+    "can could would will do does did have has had with about what when where which who how why please may "
+    "there here any some just so if then than from by as not no yes ok okay "
+    "yang dan atau di ke dari ini itu ada apa apakah kapan mana siapa bagaimana gimana berapa saya kami kita "
+    "anda ibu bapak pak bu mas mbak kak dengan untuk sudah belum bisa boleh tidak nggak ya juga lagi nya "
+    "tolong mohon coba dulu sih kah".split()
+)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _tokens(text: str) -> set[str]:
+    return {w[:6] for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _STOP}
+
+
+def lexical_match(text: str, candidates: list[str], lang: str | None = None) -> Match | None:
+    """The rules-only matcher: content-word overlap (words cut to 6 letters, after lowercasing)."""
+    words = _tokens(text)
+    if not words:
+        return None
+    best: Match | None = None
+    for i, candidate in enumerate(candidates):
+        cand = _tokens(candidate)
+        if not cand:
+            continue
+        shared = words & cand
+        if len(shared) < min(2, len(cand)) or (len(cand) == 1 and len(words) > 3):
+            continue
+        score = len(shared) / len(cand)
+        if score >= 0.5 and (best is None or score > best.score):
+            best = Match(i, score, f"shared words: {', '.join(sorted(shared))}")
+    return best
+
+
+def default_matcher() -> Matcher:
+    """The analyser's semantic matcher when it is installed, else :func:`lexical_match`."""
+    try:
+        from simulator.understanding.match import best_match  # type: ignore[import-not-found]
+    except Exception:  # noqa: BLE001 - not merged yet, or its encoder is missing
+        return lexical_match
+    return best_match
+
+
+# --- slots ----------------------------------------------------------------------------------
+_DAYS = (
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|"
+    r"senin|selasa|rabu|kamis|jum'?at|sabtu|hari minggu|ahad"
+)
+_MONTHS = (
+    r"jan(?:uary|uari)?|feb(?:ruary|ruari)?|mar(?:ch|et)?|apr(?:il)?|mei|may|jun[ei]?|jul[iy]?|"
+    r"aug(?:ust)?|agu(?:stus)?|sep(?:tember)?|o[ck]t(?:ober)?|nov(?:ember)?|de[cs](?:ember)?"
+)
+_SLOT_RX: dict[str, re.Pattern] = {
+    "weekday": re.compile(rf"\b(?:{_DAYS})\b"),
+    "relday": re.compile(r"\b(?:today|tomorrow|tonight|hari ini|besok|lusa|nanti sore|nanti malam|this afternoon|this evening)\b"),
+    "date": re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)? (?:of )?(?:{_MONTHS})\b|(?:{_MONTHS}) \d{{1,2}}\b|tanggal \d{{1,2}}|the \d{{1,2}}(?:st|nd|rd|th)\b|\d{{1,2}}/\d{{1,2}}(?!\d))"),
+    "hours": re.compile(
+        r"(?:(?<![\d.,/-])(?:[01]?\d|2[0-4])[.:][0-5]\d(?![\d.,/-])|\b(?:jam|pukul|at|by|before|after|sebelum|sampai) \d{1,2}(?:[.:]\d{2})?(?: ?[ap]\.?m\b\.?)?|\d{1,2} ?(?:a\.?m\.?|p\.?m\.?)|"
+        r"\b(?:between|antara) \d{1,2}(?:[.:]\d{2})? (?:and|dan|sampai|-) \d{1,2}|(?<![\d.,/-])\d{1,2}(?:[.:]\d{2})? ?[-–] ?\d{1,2}(?:[.:]\d{2})?(?![\d.,/-])|"
+        r"noon|midday|morning|afternoon|evening|pagi|siang|sore|malam|within the hour|dalam satu jam|"
+        r"\d+ (?:minutes|menit|hours|jam)\b)"
+    ),
+    "duration": re.compile(
+        r"\b(?:\d+|one|two|three|four|five|seven|ten|fourteen|satu|dua|tiga|empat|lima|tujuh|sepuluh|empat belas)"
+        r" ?(?:x ?24 ?(?:jam|hours)|(?:working |business )?(?:days?|hours?|minutes?|weeks?)|hari(?: kerja)?|jam|menit|minggu)\b"
+    ),
+    "amount": re.compile(r"\b(?:rp\.? ?\d[\d.,]*|\d[\d.,]* ?(?:ribu|rb|juta|thousand|million|k)\b|idr ?\d)"),
+    "number": re.compile(
+        r"\b(?:[a-z]{2,}[-/]?(?:[a-z0-9]+[-/])*\d{2,}[\d/-]*|(?:complaint|ticket|reference|claim|case|report|nomor|no\.?) (?:number |no\.? |pengaduan |aduan |tiket |laporan |klaim )?[:#]? ?[a-z]*-?\d[\d-]{2,})"
+    ),
+    "phone": re.compile(
+        r"(?:\(0\d{2,3}\) ?\d[\d ]{3,}|\b0\d{8,}|\+62|\b1500[\d-]*|\b(?:call|phone|ring|hotline|telepon|telp|hubungi|wa|whatsapp|contact|kontak|ext\.?)\b[^.?!]{0,25}?\b\d{3,}|\b\d{3,} ?(?:hotline|call centre|call center))"
+    ),
+    "place": re.compile(
+        r"\b(?:jl\.?|jalan|street|road|floor|lantai|gedung|building|office (?:is )?(?:on|at|in)|kantor\w* (?:\w+ )?(?:di|ada di)|"
+        r"counter|loket|app\b|aplikasi|website|situs|branch|cabang)"
+    ),
+}
+
+
+def extract_slots(text: str, scenario: Scenario | None = None) -> dict[str, str]:
+    """Slots in a trainee turn: each kind present, with the words that filled it (for echoing)."""
+    low = _GREETING.sub(lambda m: " " * len(m.group(0)), text.lower())
+    # Times in a question or told about the past ("ran out at 11:48 last night") are no promise.
+    timely = low
+    for start, end in _sentence_spans(low):
+        part = low[start:end]
+        if low[end : end + 1] == "?" or part.rstrip().endswith("?"):
+            timely = timely[:start] + " " * (end - start) + timely[end:]
+            continue
+        for m in re.finditer(r"[^,;]+", part):
+            if _PAST.search(m.group(0)):
+                a, b = start + m.start(), start + m.end()
+                timely = timely[:a] + " " * (b - a) + timely[b:]
+    found: dict[str, str] = {}
+    for name, rx in _SLOT_RX.items():
+        m = rx.search(timely if name in _TIME_SLOTS else low)
+        if m:
+            found[name] = text[m.start() : m.end()]
+    # A day and hours count together only when one sentence holds both ("Wednesday between 8 and 12").
+    for start, end in _sentence_spans(timely):
+        part = timely[start:end]
+        d = _SLOT_RX["weekday"].search(part) or _SLOT_RX["date"].search(part) or _SLOT_RX["relday"].search(part)
+        h = _SLOT_RX["hours"].search(part)
+        if d and h:
+            found["weekday" if _SLOT_RX["weekday"].search(part) else "relday"] = text[start + d.start() : start + d.end()]
+            found["hours"] = text[start + h.start() : start + h.end()]
+            found["same_sentence"] = "1"
+            break
+    else:
+        found.pop("hours", None) if ("weekday" in found or "relday" in found or "date" in found) and not re.search(r"\d", found.get("hours", "")) else None
+    slots: dict[str, str] = {}
+    day = found.get("weekday") or found.get("date") or found.get("relday")
+    if day:
+        slots[Slot.day] = day
+    if "hours" in found:
+        slots[Slot.hours] = found["hours"]
+    if "duration" in found:
+        slots[Slot.duration] = found["duration"]
+    concrete = (
+        (day and "hours" in found)
+        or "date" in found
+        or "weekday" in found
+        or "duration" in found
+        or ("hours" in found and re.search(r"\d", found["hours"]))
+    )
+    if concrete:
+        m = _when_span(text, timely)
+        slots[Slot.when] = m or day or found.get("duration") or found.get("hours", "")
+    for name in ("amount", "number", "phone", "place"):
+        if name in found:
+            slots[name] = found[name]
+    if scenario is not None and Slot.place not in slots:
+        party = scenario.handling.referral.party or ""
+        address = re.search(r"\b(?:jl\.?|jalan) [\w .]+", party.lower())
+        if address and address.group(0)[:8] in low:
+            slots[Slot.place] = address.group(0)
+    return slots
+
+
+_TIME_SLOTS = {"weekday", "relday", "date", "hours", "duration"}
+_PAST = re.compile(
+    r"\b(?:ago|last night|yesterday|since|was|were|had|ran out|expired|lalu|kemarin|semalam|tadi|sejak|sudah lewat|pernah)\b"
+)
+_GREETING = re.compile(r"\b(?:selamat|good) (?:pagi|siang|sore|malam|morning|afternoon|evening)\b")
+
+
+def _sentence_spans(low: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for m in re.finditer(r"[.!?\n]+(?:\s|$)", low):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(low)))
+    return spans
+
+
+def _when_span(text: str, low: str) -> str | None:
+    """The words of the time commitment: from the first day/time word to the last, in one clause."""
+    spans = []
+    for name in ("weekday", "relday", "date", "hours", "duration"):
+        for m in _SLOT_RX[name].finditer(low):
+            spans.append((m.start(), m.end()))
+    if not spans:
+        return None
+    spans.sort()
+    start, end = spans[0]
+    for s, e in spans[1:]:
+        if s - end <= 14 and not re.search(r"[.;!?]", low[end:s]):
+            end = max(end, e)
+        else:
+            break
+    return text[start:end].strip(" ,")
+
+
+# --- state ----------------------------------------------------------------------------------
+class NeedState(BaseModel):
+    id: str
+    required: bool
+    kind: str = "other"
+    description: str = ""
+    met_turn: int | None = None
+    evidence: str | None = None  # the trainee's words that met it
+
+
+class TurnActs(BaseModel):
+    """What the trainee did on one turn, as the customer hears it."""
+
+    asked: list[str] = Field(default_factory=list)  # fact/knowledge ids asked for, new ones
+    asked_again: list[str] = Field(default_factory=list)
+    unknown_question: bool = False
+    evidence_request: bool = False
+    admission: bool = False
+    apology: bool = False
+    empathy: bool = False
+    acknowledge: bool = False
+    vague_time: bool = False
+    commitment: str | None = None  # the words of a concrete time that met a need or was new
+    remedy: bool = False
+    referral: str | None = None  # "correct", "wrong" or None
+    referral_missing: list[str] = Field(default_factory=list)
+    defensive: bool = False
+    hostile: bool = False
+    empty: bool = False
+    one_word: bool = False
+    other_language: bool = False
+    closing_question: bool = False
+    on_topic_only: bool = False  # about the problem, but no need met, no question, nothing owned
+    security: bool = False
+    slots: dict[str, str] = Field(default_factory=dict)
+    needs_met: list[str] = Field(default_factory=list)
+
+
+class DialogueState(BaseModel):
+    """What the customer knows of the conversation after a trainee turn (stored with each turn)."""
+
+    turn: int = 0
+    needs: list[NeedState] = Field(default_factory=list)
+    told: list[str] = Field(default_factory=list)  # fact and knowledge ids the customer has told
+    patience: float = 3.0
+    threat: float = 0.0  # the mood model's threat level, mirrored
+    threats_made: int = 0  # times the customer has threatened
+    apologies: int = 0
+    fault_admitted: bool = False
+    time_given: bool = False
+    remedy_offered: bool = False
+    referral_turn: int | None = None  # first turn with the right referral
+    referral_text: str = ""  # what the trainee said since then (details accumulate)
+    security_turn: int | None = None
+    did: TurnActs = Field(default_factory=TurnActs)
+    reply: Situation | None = None  # the reply type chosen for this turn
+    reveal: list[str] = Field(default_factory=list)  # facts / knowledge to speak now
+    echo: dict[str, str] = Field(default_factory=dict)  # slot values lines may echo
+    ask_next: str | None = None  # an open need the customer asks about after reacting
+    outcome: str | None = None
+
+    def need(self, need_id: str) -> NeedState | None:
+        return next((n for n in self.needs if n.id == need_id), None)
+
+    @property
+    def open_needs(self) -> list[NeedState]:
+        return [n for n in self.needs if n.met_turn is None]
+
+    @property
+    def required_met(self) -> bool:
+        return all(n.met_turn is not None for n in self.needs if n.required)
+
+
+# --- needs from older scenario files ----------------------------------------------------------
+def effective_needs(scenario: Scenario) -> list[Need]:
+    """The scenario's needs; for a file without them, derived from ``handling`` and the facts."""
+    if scenario.needs:
+        return scenario.needs
+    h = scenario.handling
+    needs: list[Need] = []
+    causes = [f.id for f in scenario.hidden_facts if f.is_cause]
+    if h.needs_cause and causes:
+        needs.append(
+            Need(id="cause", kind="cause", description="the cause found", met_by=[NeedCondition(facts=[c]) for c in causes])
+        )
+    if h.referral.target is ReferralTarget.none:
+        needs.append(
+            Need(id="next_step", kind="next_step", description=f"a concrete next step: {h.time_frame}",
+                 met_by=[NeedCondition(tags=["time_estimate"], slots=[Slot.when])])
+        )
+    elif h.referral.target is ReferralTarget.security:
+        needs.append(Need(id="safety", kind="safety", description="security called", met_by=[NeedCondition(referral=True)]))
+        needs.append(
+            Need(id="next_step", kind="next_step", description=f"a concrete next step: {h.time_frame}",
+                 met_by=[NeedCondition(tags=["time_estimate"], slots=[Slot.when])])
+        )
+    else:
+        needs.append(
+            Need(id="referral", kind="referral", description=f"a referral to {h.referral.party}",
+                 met_by=[NeedCondition(referral=True, slots=[Slot.phone]), NeedCondition(referral=True, slots=[Slot.place])])
+        )
+    if h.compensation_due:
+        needs.append(Need(id="remedy", kind="remedy", description="the loss put right", met_by=[NeedCondition(tags=["compensation"])]))
+    return needs
+
+
+def initial_state(scenario: Scenario) -> DialogueState:
+    params = load_params()
+    opening = scenario.opening.lower()
+    return DialogueState(
+        threats_made=1 if _has_cue(opening, params.cues["threat"]) else 0,
+        needs=[
+            NeedState(id=n.id, required=n.required, kind=n.kind, description=n.description) for n in effective_needs(scenario)
+        ],
+        patience=params.patience.start[scenario.persona.temperament],
+        threat=scenario.persona.mood.threat,
+    )
+
+
+# --- what the turn did ------------------------------------------------------------------------
+_SUFFIX = r"(?:nya|lah|kah|pun|mu|ku)?(?!\w)"  # Indonesian clitics: "dereknya" holds "derek"
+
+
+def _has_cue(low: str, cues: list[str]) -> bool:
+    return any(re.search(r"(?<!\w)" + re.escape(c.lower()) + _SUFFIX, low) for c in cues)
+
+
+_NEGATORS = re.compile(
+    r"\b(?:not|no|never|cannot|can't|won't|don't|isn't|aren't|unable|tidak|nggak|enggak|gak|ga|belum|bukan|tak|"
+    r"ndak|ora|mboten|kagak)\b"
+)
+
+
+def _has_positive_cue(low: str, cues: list[str]) -> bool:
+    """A cue not denied in its clause ("we can't cover the clinic bill" does not offer it)."""
+    for cue in cues:
+        for m in re.finditer(r"(?<!\w)" + re.escape(cue.lower()) + _SUFFIX, low):
+            clause_start = max(max(low.rfind(c, 0, m.start()) for c in ".,;!?:"), m.start() - 40)
+            before = low[clause_start + 1 : m.start()]
+            stop = re.search(r"[.,;:!?]", low[m.end() :])
+            after = low[m.end() : m.end() + min(25, stop.start() if stop else 25)]
+            if not _NEGATORS.search(before) and not _NEGATORS.search(after):
+                return True
+    return False
+
+
+_UNIT_DAYS = {"minute": 1 / 1440, "menit": 1 / 1440, "hour": 1 / 24, "jam": 1 / 24, "day": 1, "hari": 1, "week": 7, "minggu": 7}
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "seven": 7, "ten": 10, "fourteen": 14, "satu": 1,
+                 "dua": 2, "tiga": 3, "empat": 4, "lima": 5, "tujuh": 7, "sepuluh": 10, "se": 1}
+
+
+def slot_days(slots: dict[str, str]) -> float | None:
+    """Days of a duration slot ("dua minggu" -> 14), when there is one."""
+    duration = slots.get(Slot.duration)
+    if not duration:
+        return None
+    low = duration.lower()
+    m = re.match(r"(\d+|[a-z]+)", low)
+    count = float(m.group(1)) if m and m.group(1).isdigit() else _NUMBER_WORDS.get(m.group(1) if m else "", 1)
+    if "x" in low and "24" in low:
+        return count
+    for unit, days in _UNIT_DAYS.items():
+        if unit in low:
+            return count * days
+    return None
+
+
+def stuffed(text: str) -> bool:
+    """Keyword stuffing: stacked feeling words and a list of fragments with hardly a function word."""
+    p = load_params().stuffing
+    low = text.lower()
+    parts = re.split(r"[,.;:]", low, maxsplit=1)
+    rest = _WORD.findall(parts[1] if len(parts) > 1 else low)
+    if len(rest) < p.min_words:
+        return False
+    function = set(p.function_words)
+    if sum(w in function for w in rest) / len(rest) > p.max_function_ratio:
+        return False
+    feelings = sum(len(re.findall(r"\b" + re.escape(f) + r"\b", low)) for f in p.feelings)
+    fragments = [f for f in re.split(r"[,.;:]", low) if f.strip()]
+    average = sum(len(f.split()) for f in fragments) / max(1, len(fragments))
+    return feelings >= 2 or (feelings >= 1 and len(fragments) >= p.min_fragments and average <= p.max_fragment_words)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
+
+
+_ID_WORDS = set("yang dan tidak nggak sudah belum bisa saya kami ibu bapak akan untuk dengan ini itu ya apa kapan mohon maaf".split())
+_EN_WORDS = set("the and not have has will you your we our is are to of can please sorry when what".split())
+
+
+def _language(text: str) -> str | None:
+    words = _WORD.findall(text.lower())
+    id_n = sum(w in _ID_WORDS for w in words)
+    en_n = sum(w in _EN_WORDS for w in words)
+    if id_n >= 2 and id_n > 2 * en_n:
+        return "id"
+    if en_n >= 2 and en_n > 2 * id_n:
+        return "en"
+    return None
+
+
+def _items(scenario: Scenario) -> list[tuple[str, list[str], list[str], bool]]:
+    """(id, cue words, example questions, can be shown) for hidden facts and knowledge."""
+    items = [(f.id, list(f.asked_by), list(f.questions), False) for f in scenario.hidden_facts]
+    items += [(k.id, list(k.asked_by), list(k.questions), k.evidence) for k in scenario.knowledge]
+    return items
+
+
+def asked_items(
+    text: str, analysis: TurnAnalysis, scenario: Scenario, matcher: Matcher
+) -> tuple[list[str], bool, bool]:
+    """(ids asked for, the turn asks something, the turn asks to see something)."""
+    from simulator.customers.base import _asking_text, _mentions
+
+    params = load_params()
+    asking = _asking_text(text, analysis)
+    evidence_sentences = [s for s in _sentences(text) if _has_cue(s.lower(), params.cues["evidence_request"])]
+    evidence = bool(evidence_sentences)
+    if evidence_sentences:
+        asking = (asking + " " + " ".join(evidence_sentences).lower()).strip()
+    if not asking:
+        return [], False, False
+    items = _items(scenario)
+    asked = [item_id for item_id, cues, _q, _e in items if any(_mentions(asking, c) for c in cues)]
+    examples: list[tuple[str, str]] = [(item_id, q) for item_id, _c, qs, _e in items for q in qs]
+    if examples:
+        asking_sentences = [s for s in _sentences(text) if s.lower() in asking or s.endswith("?")] or [asking]
+        for sentence in asking_sentences:
+            m = matcher(sentence, [q for _i, q in examples], scenario.lang)
+            if m is not None and examples[m.index][0] not in asked:
+                asked.append(examples[m.index][0])
+    order = [i for i, *_ in items]
+    asked.sort(key=order.index)
+    return asked, True, evidence
+
+
+def _condition_parts(
+    cond: NeedCondition,
+    *,
+    tags: set[str],
+    slots: dict[str, str],
+    told: set[str],
+    low: str,
+    text: str,
+    referral_ok: bool,
+    time_ok: bool,
+    matcher: Matcher,
+    lang: str,
+) -> list[str]:
+    """The parts of a condition that do not hold (empty: the condition is met)."""
+    missing: list[str] = []
+    missing += [f"tag:{t}" for t in cond.tags if t not in tags]
+    if cond.any_tags and not (set(cond.any_tags) & tags):
+        missing.append("tags:" + "|".join(cond.any_tags))
+    missing += [s.value for s in cond.slots if s.value not in slots]
+    promised = re.search(r"\b(?:within|in the next|no later than|at the latest|dalam|paling lambat|maksimal|maks\.?) \S*\s?\d", low)
+    if Slot.when in cond.slots and "time_estimate" not in tags and not (Slot.day in slots and Slot.hours in slots) and not promised:
+        missing.append("tag:time_estimate")  # a restated wait ("ten weeks") is no commitment
+    missing += [f"fact:{f}" for f in cond.facts if f not in told]
+    if cond.cues and not _has_positive_cue(low, cond.cues):
+        missing.append("cues")
+    if cond.with_cues and not _has_positive_cue(low, cond.with_cues):
+        missing.append("cues")
+    if cond.referral and not referral_ok:
+        missing.append("party")
+    if cond.realistic and not time_ok and (Slot.when in cond.slots or "time_estimate" in cond.tags):
+        missing.append("realistic")
+    if cond.examples and not missing:
+        if not any(matcher(s, list(cond.examples), lang) for s in _sentences(text)):
+            missing.append("examples")
+    return missing
+
+
+def update(
+    state: DialogueState,
+    text: str,
+    analysis: TurnAnalysis,
+    scenario: Scenario,
+    mood: object | None = None,
+    matcher: Matcher | None = None,
+    asked: tuple[list[str], bool, bool] | None = None,
+) -> DialogueState:
+    """The dialogue state after one trainee turn. ``mood``: the mood model's state after the same
+    turn (its anger, threat and outcome feed patience and endings); ``matcher``: see :class:`Matcher`."""
+    matcher = matcher or default_matcher()
+    params = load_params()
+    cues = params.cues
+    s = state.model_copy(deep=True)
+    s.turn += 1
+    s.reply, s.reveal, s.echo, s.ask_next = None, [], {}, None
+    low = text.lower()
+    has = analysis.has
+    tags = {t.value for t in analysis.tags}
+    slots = extract_slots(text, scenario)
+    did = TurnActs(slots=slots)
+
+    # Questions and evidence.
+    asked, asks, evidence = asked or asked_items(text, analysis, scenario, matcher)
+    did.asked = [i for i in asked if i not in s.told]
+    did.asked_again = [i for i in asked if i in s.told]
+    did.evidence_request = evidence and bool(did.asked)
+    did.unknown_question = asks and not asked
+    s.told.extend(did.asked)
+
+    did.apology = has(Tag.apology) and not analysis.stuffing
+    did.empathy = has(Tag.empathy) and not analysis.stuffing
+    did.acknowledge = has(Tag.acknowledge) and not analysis.stuffing
+    did.defensive = has(Tag.defensive)
+    did.hostile = has(Tag.hostile)
+    did.admission = _has_cue(low, cues["admission"]) and not did.defensive
+    did.remedy = has(Tag.compensation)
+    did.closing_question = _has_cue(low, cues["closing_question"])
+    did.security = _has_cue(low, cues["security"]) and (
+        analysis.referral_target == "security" or re.search(r"\b(call|calling|get|panggil\w*|memanggil|hubungi|minta)\b", low) is not None
+    )
+    words = _WORD.findall(low)
+    did.one_word = len(words) <= 2 and not tags and (not words or _has_cue(low, cues["one_word"]) or len(words) == 1)
+    other = _language(text)
+    did.other_language = other is not None and other != scenario.lang
+
+    # Keyword stuffing earns nothing: no need, no referral, no commitment.
+    stuffing = analysis.stuffing or stuffed(text)
+    if stuffing:
+        did.apology = did.empathy = did.acknowledge = did.admission = did.remedy = did.security = False
+        tags = set()
+        slots = {}
+        did.slots = {}
+
+    # Referral.
+    target = scenario.handling.referral.target
+    named = [c for c in scenario.handling.referral.accept_cues if len(c) > 1 and _has_cue(low, [c])]
+    names_party = (
+        not stuffing
+        and target in (ReferralTarget.other, ReferralTarget.legal)
+        and analysis.referral_matches is not False
+        and len(named) >= 2  # one generic word ("Samsat") does not say which office
+        and (Slot.place in slots or Slot.phone in slots)
+    )
+    if names_party and not has(Tag.referral):
+        # the right party with where or how to reach it is a referral, even in words the analysis missed
+        did.referral = "correct"
+        if s.referral_turn is None:
+            s.referral_turn = s.turn
+    if not stuffing and (has(Tag.referral) or (did.security and target is ReferralTarget.security)):
+        correct = target is not ReferralTarget.none and (
+            analysis.referral_matches is True or (did.security and target is ReferralTarget.security)
+        )
+        did.referral = "correct" if correct else "wrong"
+        if correct and s.referral_turn is None:
+            s.referral_turn = s.turn
+    if s.referral_turn is not None:
+        s.referral_text = (s.referral_text + " " + text).strip()[-3000:]
+    if did.security and s.security_turn is None:
+        s.security_turn = s.turn
+
+    # Needs: the best so far counts; met needs stay met.
+    # The nearest concrete promise counts: "by 5 p.m. today, and a claim within 14 days if lost".
+    frames = [d for d in (analysis.time_days, slot_days(slots)) if d is not None]
+    if Slot.day in slots and Slot.hours in slots and _SLOT_RX["relday"].search(slots[Slot.day].lower()):
+        frames.append(1.0)
+    realistic = not frames or min(frames) <= scenario.handling.max_days
+    needs = {n.id: n for n in effective_needs(scenario)}
+    for ns in s.needs:
+        spec = needs.get(ns.id)
+        if spec is None or ns.met_turn is not None or stuffing:
+            continue
+        referral_kind = spec.kind in ("referral", "safety") and s.referral_turn is not None
+        scope_text = s.referral_text if referral_kind else text
+        scope_slots = extract_slots(scope_text, scenario) if referral_kind else slots
+        closest: list[str] | None = None
+        for cond in spec.met_by:
+            missing = _condition_parts(
+                cond,
+                tags=tags | ({"referral"} if referral_kind else set()),
+                slots=scope_slots,
+                told=set(s.told),
+                low=scope_text.lower(),
+                text=scope_text,
+                referral_ok=s.referral_turn is not None,
+                time_ok=realistic,
+                matcher=matcher,
+                lang=scenario.lang,
+            )
+            if not missing:
+                ns.met_turn = s.turn
+                ns.evidence = text[:200]
+                did.needs_met.append(ns.id)
+                closest = None
+                break
+            if closest is None or len(missing) < len(closest):
+                closest = missing
+        if ns.met_turn is None and spec.kind == "referral" and did.referral == "correct" and closest:
+            did.referral_missing = closest
+
+    if did.referral == "wrong" and did.needs_met:
+        did.referral = None  # pointing to a self-service channel as part of a fix is no brush-off
+    # Times: a concrete commitment restated back; a vague one pushed on.
+    time_needs = [n for n in s.needs if needs.get(n.id) and needs[n.id].kind == "next_step"]
+    time_met_now = any(n.id in did.needs_met for n in time_needs)
+    if time_met_now:
+        did.commitment = slots.get(Slot.when) or slots.get(Slot.day) or slots.get(Slot.duration)
+    elif Slot.when in slots and "time_estimate" in tags and realistic and not any(n.met_turn for n in time_needs):
+        # concrete but not what the need asks (e.g. a day without hours): push for the rest
+        did.vague_time = bool(time_needs)
+    vague = not stuffing and _has_cue(low, cues["vague_time"]) and not time_met_now
+    if vague and not time_met_now and not did.commitment:
+        did.vague_time = did.vague_time or not all(n.met_turn for n in time_needs) or not time_needs
+    if time_met_now or ("time_estimate" in tags and realistic and Slot.when in slots and not did.vague_time):
+        s.time_given = True
+    if did.remedy:
+        s.remedy_offered = True
+    if did.apology:
+        s.apologies += 1
+    if did.admission:
+        s.fault_admitted = True
+
+    # On topic: the turn talks about the customer's problem or what they told (an explanation,
+    # a restatement), even when no tag or need fits.
+    topic = _tokens(" ".join([*scenario.problem_cues, *(knowledge_answer(scenario, i) or "" for i in s.told)]))
+    on_topic = len(_tokens(text) & topic) >= 2 or _has_cue(low, [c for c in scenario.problem_cues if len(c) > 3])
+    substance = bool(
+        (on_topic and not did.defensive and not did.hostile) or
+        did.asked or did.needs_met or did.admission or did.commitment or did.remedy
+        or (did.acknowledge and s.turn <= 2) or (did.apology and s.apologies == 1)
+        or (did.empathy and not did.defensive) or did.referral == "correct" or did.unknown_question
+        or did.asked_again
+    )
+    did.empty = not substance and not (did.defensive or did.hostile)
+    # Talking about the problem without meeting a need, asking, owning or committing: not empty,
+    # not progress either (a denial the analysis missed, or an explanation that does not land).
+    did.on_topic_only = on_topic and not did.empty and not (
+        did.asked or did.needs_met or did.admission or did.commitment or did.remedy or did.apology or did.empathy
+        or did.acknowledge or did.referral or did.unknown_question or did.asked_again
+    )
+
+    # Patience, for every temperament.
+    cost = params.patience.cost
+    spent = 0.0
+    if did.defensive:
+        spent += cost["defensive"]
+    if did.hostile:
+        spent += cost["hostile"]
+    if did.referral == "wrong":
+        spent += cost["wrong_referral"]
+    if did.security and target is not ReferralTarget.security:
+        spent += cost["defensive"]  # calling the guard on a customer who did not threaten anyone
+    if did.empty:
+        spent += cost["one_word"] if did.one_word else cost["empty"]
+    if did.on_topic_only:
+        spent += cost["on_topic_only"]
+    if did.closing_question and not s.required_met:
+        spent += cost["closing_question"]
+    if did.apology and s.apologies > 2 and not substance:
+        spent += cost["repeated_apology"]
+    if getattr(mood, "anger", 0.0) >= 9.5 and not did.needs_met:
+        spent += cost["furious"]  # a furious customer has less patience left for anything short of progress
+    if getattr(getattr(mood, "outcome", None), "value", None) == "escalated" or getattr(mood, "threat", 0) >= 10:
+        # the mood model's threat is at its peak: pressure on patience, not a one-shot ending
+        s.threats_made += 1
+        if not substance:
+            spent += cost["defensive"]
+    start = params.patience.start[scenario.persona.temperament]
+    if spent:
+        s.patience = max(0.0, s.patience - spent)
+    elif substance and not did.on_topic_only:
+        s.patience = min(start, s.patience + params.patience.regain)
+
+    s.did = did
+    m_threat = getattr(mood, "threat", None)
+    if m_threat is not None:
+        s.threat = float(m_threat)
+    s.outcome = _outcome(s, scenario, mood, params)
+    _plan_reply(s, scenario, mood)
+    return s
+
+
+def _outcome(s: DialogueState, scenario: Scenario, mood: object | None, params: DialogueParams) -> str | None:
+    threatened = s.threats_made > 0 or s.threat >= params.threat_escalates_at or scenario.threatening
+    fed_up = getattr(mood, "anger", 0.0) >= 9.5 and getattr(mood, "trust", 10.0) <= 0.5
+    if s.patience <= 0 or fed_up:
+        return "escalated" if threatened else "walked_away"
+    anger = getattr(mood, "anger", 0.0)
+    if s.needs and s.required_met and anger <= params.resolve_anger_max:
+        kinds = {n.kind for n in s.needs if n.required}
+        if "referral" in kinds:
+            return "referred"
+        return "resolved"
+    if s.turn >= scenario.max_turns:
+        return "turn_limit"
+    return None
+
+
+_CLOSING = {
+    "resolved": Situation.resolved,
+    "referred": Situation.accept_referral,
+    "walked_away": Situation.walked_away,
+    "escalated": Situation.escalated,
+    "turn_limit": Situation.turn_limit,
+}
+
+
+def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> None:
+    """Choose what the customer answers (``s.reply``), what they tell (``s.reveal``) and echo."""
+    d = s.did
+    s.reveal = list(d.asked)
+    if d.commitment:
+        s.echo["when"] = d.commitment
+    elif d.vague_time:
+        when = d.slots.get(Slot.when) or d.slots.get(Slot.day)
+        if when:
+            s.echo["when"] = when
+    for key in ("day", "hours", "amount", "place", "number"):
+        if key in d.slots:
+            s.echo[key if key != "hours" else "time"] = d.slots[key]
+    if d.referral_missing:
+        s.echo["missing"] = _missing_words(d.referral_missing, scenario)
+    if s.outcome is not None:
+        s.reply = _CLOSING[s.outcome]
+        return
+    mood_situation = getattr(mood, "situation", None)
+    threat_rose = scenario.threatening and mood_situation is Situation.threat
+    if d.security and s.security_turn == s.turn:
+        s.reply = Situation.security_called if scenario.handling.referral.target is ReferralTarget.security else Situation.angrier
+    elif d.asked:
+        if d.defensive or d.hostile:
+            s.reply = Situation.angrier
+        elif d.evidence_request:
+            s.reply = Situation.show_evidence
+        else:
+            s.reply = None  # the answers are the reply
+    elif d.defensive or d.hostile:
+        s.reply = Situation.angrier
+    elif d.referral == "wrong":
+        s.reply = Situation.wrong_referral
+    elif d.referral_missing:
+        s.reply = Situation.referral_missing
+    elif d.admission and s.fault_admitted and not d.commitment:
+        s.reply = Situation.admission
+    elif d.commitment:
+        s.reply = Situation.accept_commitment
+    elif d.vague_time:
+        s.reply = Situation.push_time
+    elif d.asked_again:
+        s.reply = Situation.fact_already_given
+    elif d.closing_question:
+        s.reply = Situation.closing_question
+    elif d.needs_met or d.remedy or d.referral == "correct":
+        s.reply = Situation.calmer
+    elif d.unknown_question:
+        s.reply = Situation.answer_unknown
+    elif threat_rose and not (d.empathy or d.acknowledge):
+        s.reply = Situation.threat
+    elif d.apology and s.apologies == 1:
+        s.reply = Situation.apology_accepted
+    elif d.apology and s.apologies > 2:
+        s.reply = Situation.empty_apology
+    elif d.empathy or d.acknowledge or d.apology:
+        s.reply = Situation.calmer
+    elif d.on_topic_only:
+        s.reply = Situation.not_convinced
+    elif d.one_word:
+        s.reply = Situation.one_word
+    elif d.other_language:
+        s.reply = Situation.other_language
+    else:
+        s.reply = Situation.unheard
+    if s.reply is Situation.threat:
+        s.threats_made += 1
+    # After a reaction that helps, the customer says what is still open.
+    if s.reply in (Situation.calmer, Situation.admission, Situation.accept_commitment, Situation.apology_accepted):
+        s.ask_next = _next_open(s, scenario)
+
+
+def _next_open(s: DialogueState, scenario: Scenario) -> str | None:
+    """The open required need the customer asks about next (remedy and time first; causes are the
+    trainee's to find)."""
+    order = {"next_step": 0, "remedy": 1, "number": 2}
+    open_ = [n for n in s.open_needs if n.required and n.kind in order]
+    if not open_ or s.turn < 2:
+        return None
+    if any(n.kind == "cause" and n.required for n in s.open_needs):
+        return None  # the cause is not found yet: a remedy or a date would be premature
+    return min(open_, key=lambda n: order[n.kind]).id
+
+
+def _missing_words(parts: list[str], scenario: Scenario) -> str:
+    words = load_params().missing.get(scenario.lang, {})
+    names = []
+    for part in parts:
+        key = part if part in words else ("party" if part == "party" else None)
+        if key and words.get(key) and words[key] not in names:
+            names.append(words[key])
+    if not names:
+        names = [words.get("place", "")]
+    joiner = " dan " if scenario.lang == "id" else " and "
+    return joiner.join(n for n in names if n)
+
+
+# --- what a line may assume -------------------------------------------------------------------
+def conditions_hold(state: DialogueState | None, conditions: list[LineCondition]) -> bool:
+    if not conditions:
+        return True
+    if state is None:
+        return False
+    d = state.did
+    facts = {
+        LineCondition.apologised: state.apologies > 0,
+        LineCondition.not_apologised: state.apologies == 0,
+        LineCondition.time_given: state.time_given,
+        LineCondition.no_time_given: not state.time_given,
+        LineCondition.remedy_offered: state.remedy_offered,
+        LineCondition.no_remedy: not state.remedy_offered,
+        LineCondition.first_turn: state.turn <= 1,
+        LineCondition.later_turn: state.turn > 1,
+        LineCondition.fault_admitted: state.fault_admitted,
+        LineCondition.threat_made: state.threats_made > 0 or state.threat >= load_params().threat_escalates_at,
+        LineCondition.defensive_turn: d.defensive or d.hostile,
+        LineCondition.referral_made: state.referral_turn is not None or d.referral is not None,
+        LineCondition.security_called: state.security_turn is not None,
+    }
+    return all(facts[c] for c in conditions)
+
+
+# --- authoring checks (self-play, the studio) -------------------------------------------------
+# Conditions a line of a situation can never meet (the situation implies the opposite).
+_NEVER = {
+    Situation.apology_accepted: {LineCondition.not_apologised},
+    Situation.empty_apology: {LineCondition.not_apologised, LineCondition.first_turn},
+    Situation.accept_commitment: {LineCondition.no_time_given},
+    Situation.fact_already_given: {LineCondition.first_turn},
+    Situation.security_called: set(),
+}
+_CONTRADICTIONS = [
+    {LineCondition.apologised, LineCondition.not_apologised},
+    {LineCondition.time_given, LineCondition.no_time_given},
+    {LineCondition.remedy_offered, LineCondition.no_remedy},
+    {LineCondition.first_turn, LineCondition.later_turn},
+]
+
+
+def lint(scenario: Scenario) -> list[str]:
+    """Authoring warnings: needs that can never be met, knowledge nobody can ask for by example,
+    line conditions that can never hold."""
+    warnings = []
+    h = scenario.handling
+    known = {f.id for f in scenario.hidden_facts} | {k.id for k in scenario.knowledge}
+    for need in effective_needs(scenario):
+        reasons = []
+        for cond in need.met_by:
+            if cond.referral and h.referral.target is ReferralTarget.none:
+                reasons.append("it needs a referral and the scenario has none")
+            elif set(cond.facts) - known:
+                reasons.append(f"it needs facts nobody can tell ({', '.join(sorted(set(cond.facts) - known))})")
+            elif cond.realistic and h.max_days == 0 and Slot.duration in cond.slots:
+                reasons.append("it needs a duration and handling.max_days is 0")
+            else:
+                reasons = []
+                break
+        if reasons:
+            warnings.append(f"need '{need.id}' can never be met: {'; '.join(dict.fromkeys(reasons))}")
+    for item in scenario.knowledge:
+        if not item.questions:
+            warnings.append(f"knowledge '{item.id}' has no example question: only its cue words can ask for it")
+    for situation, lines in scenario.lines.items():
+        for i, line in enumerate(lines):
+            conds = set(line_conditions(line))
+            where = f"lines.{situation.value}.{i}"
+            for pair in _CONTRADICTIONS:
+                if pair <= conds:
+                    warnings.append(f"{where}: the conditions {' and '.join(sorted(pair))} can never hold together")
+            never = conds & _NEVER.get(situation, set())
+            if never:
+                warnings.append(
+                    f"{where}: '{', '.join(sorted(never))}' can never hold when the customer says a '{situation.value}' line"
+                )
+            if LineCondition.referral_made in conds and h.referral.target is ReferralTarget.none and situation is Situation.accept_referral:
+                warnings.append(f"{where}: the scenario has no referral, so this line is never said")
+            if LineCondition.security_called in conds and h.referral.target is not ReferralTarget.security:
+                warnings.append(f"{where}: 'security_called' only holds in a scenario whose referral target is security")
+    return warnings
+
+
+# --- picking a line ---------------------------------------------------------------------------
+_SLOT_IN_LINE = re.compile(r"\{(\w+)\}")
+
+
+def fill(text: str, values: dict[str, str]) -> str | None:
+    """``text`` with its {slots} filled, or None when a slot has no value."""
+    names = _SLOT_IN_LINE.findall(text)
+    if any(not values.get(n) for n in names):
+        return None
+    out = _SLOT_IN_LINE.sub(lambda m: values[m.group(1)], text)
+    return out[0].upper() + out[1:] if out and out[0].islower() else out
+
+
+def voiced(text: str, scenario: Scenario, turn: int) -> str:
+    """A shared line in the persona's voice: their words for the bank's neutral ones, and now and
+    then one of their particles."""
+    voice = scenario.persona.voice
+    for plain, own in voice.words.items():
+        def repl(m: re.Match, own: str = own) -> str:
+            word = m.group(0)
+            return own[0].upper() + own[1:] if word[0].isupper() and own else own
+
+        text = re.sub(r"(?<!\w)" + re.escape(plain) + r"(?!\w)", repl, text, flags=re.IGNORECASE)
+    if voice.particles and turn % 2 == 1:
+        particle = voice.particles[turn // 2 % len(voice.particles)]
+        m = re.search(r"([.!?…]+)\s*$", text)
+        if m and particle.lower() not in text.lower():
+            text = f"{text[: m.start()]}, {particle}{m.group(1)}"
+    return text
+
+
+def choose_line(
+    scenario: Scenario,
+    situation: Situation,
+    state: DialogueState | None,
+    said: set[str],
+    pick: Callable[[list[str]], str],
+    values: dict[str, str] | None = None,
+) -> str | None:
+    """A fresh line for ``situation`` whose conditions hold and whose slots can be filled:
+    the scenario's own lines first, then the shared bank's in the persona's voice. None: none fits.
+    A walk-out or a time-out line must say the customer is leaving: lines that do come first."""
+    values = {**(state.echo if state else {}), **(values or {})}
+    if scenario.persona.voice.address:
+        values.setdefault("you", scenario.persona.voice.address)
+    own: list[str] = []
+    shared: list[str] = []
+    turn = state.turn if state else 0
+    for line, is_own in candidate_lines(scenario, situation):
+        if not conditions_hold(state, line_conditions(line)):
+            continue
+        text = fill(line_text(line), values)
+        if text is None:
+            continue
+        if not is_own:
+            text = voiced(text, scenario, turn)
+        if any(text in earlier for earlier in said):
+            continue
+        (own if is_own else shared).append(text)
+    if situation in (Situation.walked_away, Situation.turn_limit):
+        leaving = load_params().cues["leaving"]
+        own = [t for t in own if _has_cue(t.lower(), leaving)] or ([] if any(_has_cue(t.lower(), leaving) for t in shared) else own)
+        shared = [t for t in shared if _has_cue(t.lower(), leaving)] or shared
+    if own:
+        return pick(own)
+    if shared:
+        return pick(shared)
+    return None
+
+
+def need_asks(scenario: Scenario, need_id: str) -> list[str]:
+    need = next((n for n in effective_needs(scenario) if n.id == need_id), None)
+    return list(need.ask) if need else []
+
+
+def knowledge_answer(scenario: Scenario, item_id: str) -> str | None:
+    for f in scenario.hidden_facts:
+        if f.id == item_id:
+            return f.reveal.strip()
+    for k in scenario.knowledge:
+        if k.id == item_id:
+            return k.answer.strip()
+    return None
+
+
+def knowledge_item(scenario: Scenario, item_id: str) -> Knowledge | None:
+    return next((k for k in scenario.knowledge if k.id == item_id), None)

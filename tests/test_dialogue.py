@@ -1,0 +1,173 @@
+"""The dialogue state (simulator/dialogue.py) and the needs-driven customer built on it."""
+
+import pytest
+import yaml
+
+from simulator.dialogue import (
+    DialogueState,
+    conditions_hold,
+    extract_slots,
+    lexical_match,
+    lint,
+    stuffed,
+)
+from simulator.scenario import (
+    LineCondition,
+    ScenarioError,
+    ScenarioLibrary,
+    Situation,
+    Slot,
+    parse_scenario,
+)
+from simulator.session import SessionService
+
+LIB = ScenarioLibrary()
+
+
+@pytest.fixture
+def service(repo):
+    return SessionService(repo, LIB)
+
+
+def play(service, scenario_id, lang, turns, seed=0):
+    record = service.start(scenario_id, lang, seed=seed)
+    results = []
+    for text in turns:
+        results.append(service.say(record.id, text))
+        if results[-1].ended:
+            break
+    return record, results
+
+
+def test_slots_from_a_turn():
+    assert extract_slots("A meter reader comes on Wednesday between 8 and 12.")[Slot.when] == "Wednesday between 8 and 12"
+    assert Slot.when not in extract_slots("It'll be sorted tomorrow.")  # a day without hours
+    assert Slot.when in extract_slots("Kami transfer paling lambat 3 hari kerja.")
+    assert extract_slots("Your package ran out at 11:48 last night.") == {}  # the past is no promise
+    assert Slot.when not in extract_slots("Selamat pagi, Bu. Jam berapa kotaknya sampai?")
+    assert extract_slots("Complaint ADU/DKP/0612/160 is logged.")[Slot.number] == "ADU/DKP/0612/160"
+    assert Slot.phone in extract_slots("Call PLN 123 from your mobile.")
+
+
+def test_lexical_matcher_needs_shared_content_words():
+    candidates = ["May I see the bill?", "How many people live in the house?"]
+    assert lexical_match("how many people are living in your house", candidates).index == 1
+    assert lexical_match("did anyone on your street get a weird bill this month?", candidates) is None
+
+
+def test_vague_time_is_pushed_and_a_later_concrete_one_earns_the_need(service):
+    _, results = play(service, "water-bill-surge", "en", ["It'll be sorted tomorrow."])
+    first = results[0]
+    assert first.mood.situation is Situation.push_time and "tomorrow" in first.customer.lower()
+    state = service.dialogue(service.session(first.session_id))
+    assert state.need("recheck").met_turn is None
+    second = service.say(first.session_id, "A meter reader will come on Wednesday between 8 and 12.")
+    state = service.dialogue(service.session(first.session_id))
+    assert state.need("recheck").met_turn == 2
+    assert "Wednesday between 8 and 12" in second.customer
+
+
+def test_keyword_lines_do_not_resolve_the_water_bill(service):
+    turns = ["OK, we'll give you compensation.", "It'll be sorted tomorrow."] * 6
+    _, results = play(service, "water-bill-surge", "en", turns)
+    assert results[-1].outcome != "resolved"
+
+
+def test_stuffing_earns_nothing(service):
+    text = "Sorry I apologise I understand your frustration, meter bill refund compensate Wednesday 8 to 12 complaint number."
+    assert stuffed(text)
+    assert not stuffed("I'm sorry. A meter reader comes on Wednesday between 8 and 12, complaint number PDM-0219-063.")
+    record, results = play(service, "water-bill-surge", "en", [text])
+    assert all(n.met_turn is None for n in service.dialogue(service.session(record.id)).needs)
+
+
+@pytest.mark.parametrize(
+    "scenario_id",
+    ["water-bill-surge", "elderly-confused-app", "prepaid-no-credit", "wrong-agency"],  # angry, confused, threatening, anxious
+)
+def test_defensive_handling_ends_the_conversation_for_every_temperament(service, scenario_id):
+    turns = [
+        "That is not our fault, our system is always right.",
+        "Please calm down. That is the procedure and I cannot change it.",
+        "It is your own responsibility, not ours.",
+        "Rules are rules.",
+        "Calm down, there is a queue behind you.",
+    ]
+    _, results = play(service, scenario_id, "en", turns)
+    assert results[-1].outcome in ("walked_away", "escalated"), [r.customer for r in results]
+
+
+def test_the_last_line_of_a_walk_out_says_the_customer_is_leaving(service):
+    _, results = play(service, "water-bill-surge", "id", ["Itu bukan salah kami.", "Ibu tenang dulu, itu prosedur.", "Aturannya memang begitu."] * 2)
+    last = results[-1]
+    assert last.outcome == "walked_away"
+    assert any(word in last.customer.lower() for word in ("pergi", "pulang", "permisi"))
+
+
+def test_a_vague_referral_gets_a_protest_saying_what_is_missing(service):
+    record, results = play(service, "wrong-agency", "en", ["Go to PLN."])
+    assert not results[0].ended
+    assert results[0].mood.situation in (Situation.referral_missing, Situation.wrong_referral)
+    done = service.say(record.id, "Call PLN 123, or (0271) 123 from a mobile, and have your customer ID from the token receipt ready.")
+    assert done.outcome == "referred"
+
+
+def test_closing_question_while_needs_are_open(service):
+    _, results = play(service, "water-bill-surge", "id", ["Ada lagi yang bisa dibantu, Bu?"])
+    assert results[0].mood.situation is Situation.closing_question
+
+
+def test_a_question_in_the_other_language_is_answered(service):
+    _, results = play(service, "water-bill-surge", "id", ["May I see the bill?"])
+    assert "512.400" in results[0].customer
+
+
+def test_security_is_an_event_not_the_end(service):
+    _, results = play(service, "threat-violence", "en", ["I'm calling our security officer, Pak Yusuf, so everyone stays safe."])
+    assert not results[0].ended and results[0].mood.situation is Situation.security_called
+
+
+def test_shared_lines_speak_in_the_persona_voice(service):
+    _, results = play(service, "prepaid-no-credit", "id", ["Mohon maaf ya, Kak."])
+    assert "saya" not in results[0].customer.lower().split()
+
+
+def test_line_conditions():
+    state = DialogueState(turn=1)
+    assert conditions_hold(state, [LineCondition.not_apologised, LineCondition.first_turn])
+    assert not conditions_hold(state, [LineCondition.apologised])
+    assert not conditions_hold(None, [LineCondition.apologised])
+
+
+def test_state_is_stored_with_each_turn_for_scoring(service):
+    record, results = play(service, "water-bill-surge", "en", ["What does your meter show?"])
+    stored = service.session(record.id).state["dialogue"]
+    assert {"id", "required", "met_turn"} <= set(stored["needs"][0])
+    turn = service.transcript(record.id)[-1]
+    assert turn.mood["dialogue"]["needs"][0]["met_turn"] == 1  # the cause came out
+
+
+def test_malformed_needs_name_their_field():
+    text = (LIB.root / "en" / "water-bill-surge.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    data["needs"][0]["met_by"][0]["facts"] = ["no_such_fact"]
+    data["knowledge"][0]["asked_by"] = [""]
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(yaml.safe_dump(data, allow_unicode=True), "x.yaml")
+    assert "x.yaml: knowledge.0.asked_by.0: " in str(info.value)
+    del data["knowledge"][0]["asked_by"]
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(yaml.safe_dump(data, allow_unicode=True), "x.yaml")
+    assert "x.yaml: needs.0.met_by.0.facts.0: unknown hidden fact or knowledge id 'no_such_fact'" in str(info.value)
+
+
+def test_lint_warns_about_needs_knowledge_and_lines():
+    scenario = LIB.get("water-bill-surge", "en")
+    assert lint(scenario) == []
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    data["knowledge"][0]["questions"] = []
+    data["lines"]["calmer"].append({"text": "Thanks for the apology.", "when": ["apologised", "not_apologised"]})
+    broken = parse_scenario(yaml.safe_dump(data, allow_unicode=True))
+    warnings = lint(broken)
+    assert any("knowledge 'bill'" in w for w in warnings)
+    assert any("never hold together" in w for w in warnings)

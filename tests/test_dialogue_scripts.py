@@ -1,0 +1,107 @@
+"""Trainee scripts played through the session service: does the customer end the way a reader expects?
+
+``tests/data/dialogue_scripts.yaml`` (written by someone else, not tuned to): a list of
+``{id, scenario, lang, style, turns, expect: {outcomes, overall, note}}``. Each script is played
+with the offline customer until the customer ends the conversation or the turns run out (then
+the session is ended, ``abandoned``). The outcome must be one of ``expect.outcomes``. The overall
+score range is the scoring branch's to check; here it is only reported as a figure:
+
+    .venv/bin/python tests/test_dialogue_scripts.py    # pass rates (outcomes, score ranges), failures
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+DATA = Path(__file__).parent / "data" / "dialogue_scripts.yaml"
+SCRIPTS = yaml.safe_load(DATA.read_text(encoding="utf-8")) if DATA.exists() else []
+
+
+def play(service, script: dict) -> tuple[str, float, list[tuple[str, str]]]:
+    """(outcome, overall, transcript) of one script."""
+    record = service.start(script["scenario"], script["lang"], seed=0)
+    card = None
+    for text in script["turns"]:
+        result = service.say(record.id, text)
+        if result.ended:
+            card = result.scorecard
+            break
+    card = card or service.end(record.id)
+    transcript = [(t.speaker, t.text) for t in service.transcript(record.id)]
+    return card.outcome, card.overall, transcript
+
+
+def _in_range(value: float, expected) -> bool | None:
+    if not expected:
+        return None
+    if isinstance(expected, dict):
+        low, high = expected.get("min", 0), expected.get("max", 100)
+    else:
+        low, high = expected[0], expected[1]
+    return low <= value <= high
+
+
+#: Scripts the offline customer still gets wrong, with why (kept visible, not tuned away).
+KNOWN_FAILURES = {
+    "warranty-defect-id-long_uneven": "'diganti garansi' and 'seminggu dua minggu' read as a remedy and a time; the refusal of the tow is in another turn",
+    "elderly-confused-app-id-offscript": "chat abbreviations ('sy', 'bareng2') hide the step-by-step cue words",
+}
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    from simulator.session import SessionService
+    from simulator.store import open_repository
+
+    return SessionService(open_repository(f"sqlite:///{tmp_path_factory.mktemp('scripts') / 'scripts.db'}"))
+
+
+@pytest.mark.skipif(not SCRIPTS, reason="tests/data/dialogue_scripts.yaml is not there yet")
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s["id"] for s in SCRIPTS])
+def test_script_ends_as_expected(service, script):
+    if script["id"] in KNOWN_FAILURES:
+        pytest.xfail(KNOWN_FAILURES[script["id"]])
+    outcome, overall, transcript = play(service, script)
+    expected = script["expect"]["outcomes"]
+    lines = "\n".join(f"  {speaker}: {text}" for speaker, text in transcript)
+    assert outcome in expected, f"{script['id']} ({script['style']}): {outcome}, expected {expected}\n{lines}"
+
+
+def report(out=sys.stdout, scripts: list[dict] | None = None) -> dict:
+    """Pass rates over all scripts: outcomes, and score ranges (a figure, not an assertion)."""
+    scripts = SCRIPTS if scripts is None else scripts
+    from simulator.session import SessionService
+    from simulator.store import open_repository
+
+    service = SessionService(open_repository("sqlite://"))
+    outcome_ok = score_ok = scored = 0
+    by_style: dict[str, list[int]] = {}
+    for script in scripts:
+        outcome, overall, _ = play(service, script)
+        ok = outcome in script["expect"]["outcomes"]
+        outcome_ok += ok
+        stats = by_style.setdefault(script["style"], [0, 0])
+        stats[0] += ok
+        stats[1] += 1
+        in_range = _in_range(overall, script["expect"].get("overall"))
+        if in_range is not None:
+            scored += 1
+            score_ok += in_range
+        if not ok:
+            print(f"FAIL {script['id']} ({script['style']}): {outcome}, expected {script['expect']['outcomes']}", file=out)
+    n = len(scripts)
+    print(f"outcomes: {outcome_ok}/{n} ({100 * outcome_ok / max(n, 1):.0f}%)", file=out)
+    print(f"score ranges: {score_ok}/{scored} ({100 * score_ok / max(scored, 1):.0f}%)", file=out)
+    for style, (good, total) in sorted(by_style.items()):
+        print(f"  {style}: {good}/{total}", file=out)
+    return {"outcomes": (outcome_ok, n), "scores": (score_ok, scored), "by_style": by_style}
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    # Another file of the same format: tests/test_dialogue_scripts.py tests/data/gamed_scripts.yaml
+    report(scripts=yaml.safe_load(Path(sys.argv[1]).read_text(encoding="utf-8")) if len(sys.argv) > 1 else None)
