@@ -85,7 +85,7 @@ def ui_lang() -> str:
     return user.ui_lang if user else st.session_state.get("ui_lang", "en")
 
 
-def t(key: str, **values: object) -> str:
+def t(key: str, /, **values: object) -> str:
     return translate(key, ui_lang(), **values)
 
 
