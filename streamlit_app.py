@@ -154,7 +154,7 @@ def _sign_in_screen(repo) -> None:
                 st.error(t("auth_failed"))  # the same for unknown name, wrong password, disabled
             else:
                 st.session_state.pop(LANG_KEY, None)  # from now on the user's own language
-                st.session_state[USER_KEY] = user.id
+                context.start_sign_in(user.id)
                 st.rerun()  # same URL and query: a deep link opens after sign-in
     providers = _sso_providers()
     if providers:
@@ -222,6 +222,7 @@ def main() -> None:
     except SQLAlchemyError:
         _fail("shell_db_error", url=context.settings().database_url_display)
 
+    context.restore_sign_in()
     user = context.current_user()
     if user is None and _sso_providers():
         _sso_user(repo)
@@ -240,6 +241,7 @@ def main() -> None:
     current = st.navigation([home_page, *pages], position="sidebar" if user else "hidden")
 
     if user is None:
+        context.cookie_messenger()
         _language_choice()
         if auth.needs_first_admin(repo):
             _setup_screen(repo)
@@ -248,6 +250,7 @@ def main() -> None:
         return
 
     _sidebar(user, settings, repo)
+    context.cookie_messenger()
     current.run()
 
 

@@ -113,8 +113,12 @@ def create_user(
 
 
 def set_password(repo: Repository, user_id: int, password: str) -> None:
-    """Replace a user's password (the repository raises NotFoundError for an unknown id)."""
+    """Replace a user's password (the repository raises NotFoundError for an unknown id) and
+    sign out every browser that user was signed in on."""
+    from simulator.signins import revoke_user
+
     repo.set_password_hash(user_id, hash_password(password))
+    revoke_user(repo, user_id)
 
 
 def authenticate(repo: Repository, name: str, password: str) -> UserRecord | None:

@@ -6,6 +6,9 @@ without the role sees "not allowed" and nothing else, however they reached the U
 
 from __future__ import annotations
 
+import json
+from urllib.parse import quote
+
 import streamlit as st
 
 from simulator.auth import PASSWORD_MAX, PASSWORD_MIN
@@ -13,14 +16,21 @@ from simulator.config import Settings, load_settings
 from simulator.llm import llm_problem
 from simulator.scenario import Scenario, ScenarioLibrary, UnknownScenario
 from simulator.session import InputError, SessionService
+from simulator.signins import COOKIE_NAME, SignIns
 from simulator.studio import StudioLibrary
 from simulator.store.authoring import AuthoringStore
 from simulator.store.db import open_repository
 from simulator.store.models import NAME_MAX
 from simulator.store.repository import ConflictError, Repository, SessionRecord, UserRecord
+from ui.cookie_routes import SESSION_PATH, SIGN_OUT_PATH, build_signins
 from ui.i18n import translate
 
 USER_KEY = "user_id"
+#: The ``sign_ins`` row of this browser session, and its hand-off code until the cookie is set.
+SIGNIN_KEY = "sign_in_id"
+HANDOFF_KEY = "sign_in_handoff"
+#: Set on sign-out: the sign-in screen then asks the browser to delete the cookie.
+CLEAR_COOKIE_KEY = "sign_in_clear_cookie"
 
 
 def settings() -> Settings:
@@ -66,6 +76,69 @@ def service() -> SessionService:
     engine = "llm" if llm_problem(current, "customer") is None else "scripted"
     judge = "llm" if llm_problem(current, "judge") is None else None
     return _service(current.database_url, engine, judge)
+
+
+@st.cache_resource(show_spinner=False)
+def _signins(url: str) -> SignIns:
+    return build_signins(_repository(url))
+
+
+def signins() -> SignIns:
+    return _signins(settings().database_url)
+
+
+def browser_cookie() -> str | None:
+    """The sign-in cookie the browser sent with this session's websocket (None: none)."""
+    try:
+        return st.context.cookies.get(COOKIE_NAME)
+    except Exception:  # no browser (bare mode, AppTest)
+        return None
+
+
+def restore_sign_in() -> None:
+    """Once per run, before anything reads the user: sign in from the cookie of a fresh browser
+    session (reload, link, new tab), or sign out a session whose sign-in was revoked or expired."""
+    sign_in_id = st.session_state.get(SIGNIN_KEY)
+    if sign_in_id is not None:
+        if not signins().still_valid(sign_in_id):
+            for key in (USER_KEY, SIGNIN_KEY, HANDOFF_KEY):
+                st.session_state.pop(key, None)
+        return
+    if st.session_state.get(USER_KEY) is not None or st.session_state.get(CLEAR_COOKIE_KEY):
+        return
+    found = signins().resolve(browser_cookie())
+    if found is not None:
+        st.session_state[USER_KEY] = found.user_id
+        st.session_state[SIGNIN_KEY] = found.sign_in_id
+
+
+def start_sign_in(user_id: int) -> None:
+    """After the password was checked: remember the user and prepare the cookie hand-off."""
+    pending = signins().start(user_id)
+    st.session_state[USER_KEY] = user_id
+    st.session_state[SIGNIN_KEY] = pending.sign_in_id
+    st.session_state[HANDOFF_KEY] = pending.code
+    st.session_state.pop(CLEAR_COOKIE_KEY, None)
+
+
+def _post_script(path: str, body: str) -> str:
+    return (
+        "<script>fetch(" + json.dumps(path) + ", {method: 'POST', credentials: 'same-origin', "
+        "headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: " + json.dumps(body) + "});</script>"
+    )
+
+
+def cookie_messenger() -> None:
+    """Have the browser fetch the HttpOnly cookie for a fresh sign-in, or delete it after a
+    sign-out. The code is a signed, single-use, two-minute value (never the cookie itself)."""
+    code = st.session_state.get(HANDOFF_KEY)
+    if code is not None:
+        if signins().redeemed(st.session_state[SIGNIN_KEY]):
+            st.session_state.pop(HANDOFF_KEY, None)
+        else:
+            st.html(_post_script(SESSION_PATH, "code=" + quote(code)), unsafe_allow_javascript=True)
+    elif st.session_state.pop(CLEAR_COOKIE_KEY, False):
+        st.html(_post_script(SIGN_OUT_PATH, ""), unsafe_allow_javascript=True)
 
 
 def current_user() -> UserRecord | None:
@@ -162,9 +235,13 @@ def sign_out() -> None:
     otherwise the shell would sign them straight back in.
     """
     lang = ui_lang()
+    sign_in_id = st.session_state.get(SIGNIN_KEY)
+    if sign_in_id is not None:
+        signins().revoke(sign_in_id)  # the cookie is worthless from now on, in every tab
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state[LANG_KEY] = lang  # the sign-in screen keeps speaking the user's language
+    st.session_state[CLEAR_COOKIE_KEY] = True  # ...and has the browser delete the cookie
     if st.user.get("is_logged_in"):
         st.logout()  # redirects and starts a new session
     else:
