@@ -37,6 +37,10 @@ PAGES = (
     ("views/groups.py", "groups", "nav_groups", ":material/groups:", ("admin",)),
 )
 
+#: Where each role lands on "/": trainees practise, trainers and HR watch their teams, admins
+#: manage people. Every page linked from a landing page is one the role may open.
+LANDING = {"trainee": "practice", "trainer": "dashboard", "hr": "dashboard", "admin": "admin"}
+
 st.set_page_config(page_title="Tenang", page_icon=":material/support_agent:", layout="wide")
 
 
@@ -230,7 +234,11 @@ def main() -> None:
 
     pages, visible = _pages(user)
 
-    def home() -> None:  # "/" opens the first page of the user's menu
+    def home() -> None:  # "/" opens where this role's work is (else the first page of the menu)
+        landing = LANDING.get(user.role) if user else None
+        for page in visible:
+            if page.url_path == landing:
+                st.switch_page(page)
         if visible:
             st.switch_page(visible[0])
         st.info(t("shell_no_pages"))

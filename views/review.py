@@ -191,8 +191,13 @@ def send(session_id: str) -> None:
 
 
 def session_list() -> None:
-    st.info(t("review_pick_session"))
-    st.page_link(HERE / "progress.py", label=t("review_to_progress"))
+    """No session chosen: point to where this role's sessions are listed (a page it may open)."""
+    if user.role in ("trainee",):
+        st.info(t("review_pick_session"))
+        st.page_link(HERE / "progress.py", label=t("review_to_progress"))
+    else:
+        st.info(t("review_pick_session_staff"))
+        st.page_link(HERE / "dashboard.py", label=t("review_to_dashboard"))
 
 
 # --------------------------------------------------------------------------- the page
