@@ -111,7 +111,7 @@ def _setup_screen(repo) -> None:
     """The one-time screen of an empty database: create the first administrator."""
     st.title(t("setup_title"))
     st.write(t("setup_intro"))
-    with st.form("setup", clear_on_submit=True):
+    with st.form("setup"):  # an error keeps what was typed (clear_on_submit would wipe it)
         name = st.text_input(t("field_name"), max_chars=NAME_MAX, key="setup_name")
         password, again = _password_inputs(repeat=True, prefix="setup")
         submitted = st.form_submit_button(t("setup_button"), type="primary")

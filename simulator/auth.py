@@ -39,8 +39,9 @@ __all__ = [
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024  # hashing is deliberately slow; do not let anyone hash megabytes
-# Letters/digits/underscore of any script, plus . @ + -, words separated by single spaces.
-_NAME_RE = re.compile(r"[\w.@+\-]+(?: [\w.@+\-]+)*")
+# Letters/digits/underscore of any script, plus . @ + - ' , ( ), words separated by single spaces
+# ("Bu Ratna (Admin)", "Dewi O'Neil"). Names are always shown escaped, never as markup.
+_NAME_RE = re.compile(r"[\w.@+\-'(),]+(?: [\w.@+\-'(),]+)*")
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile (library defaults)
 _dummy_hash: str | None = None
@@ -55,7 +56,8 @@ def validate_name(name: object) -> str:
         raise ValueError(f"name: must be 1-{NAME_MAX} characters, got {len(name)}: {name!r}")
     if not _NAME_RE.fullmatch(name):
         raise ValueError(
-            f"name: only letters, digits, '_', '.', '@', '+', '-' and single spaces between words "
+            f"name: only letters, digits, '_', '.', '@', '+', '-', an apostrophe, ',', '(', ')' and single "
+            f"spaces between words "
             f"are allowed, got {name!r}"
         )
     return name
