@@ -165,14 +165,14 @@ def what_if(record, turns: list) -> None:
         t("review_pick_turn"), list(labels), format_func=labels.__getitem__, key="whatif_turn"
     )
     # No max_chars: Streamlit would cut an overlong text silently; svc.branch refuses it instead.
-    text = st.text_area(t("review_new_reply"), key="whatif_text", height=100)
-    if st.button(t("review_branch_button"), type="primary", key="whatif_go"):
-        try:
-            result = svc.branch(record.id, chosen_idx, text)
-        except InputError as exc:
-            st.error(input_error(exc))
-        else:
-            go(session=result.session_id)
+    st.text_area(t("review_new_reply"), key="whatif_text", height=100)
+    st.button(t("review_branch_button"), type="primary", key="whatif_go", on_click=start_branch, args=(record.id,))
+    refused = st.session_state.pop("whatif_refused", None)
+    if refused:
+        st.error(refused)
+    target = st.session_state.pop("whatif_opened", None)
+    if target:
+        go(session=target)
     branches = [s for s in repo.list_sessions(user_id=record.user_id) if s.parent_id == record.id]
     if branches:
         st.markdown(f"**{t('review_branches')}**")
@@ -181,6 +181,18 @@ def what_if(record, turns: list) -> None:
             score = f"{branch.overall:.0f}" if branch.overall is not None else t("practice_outcome_none")
             if st.button(t("review_open_branch", n=n, score=score), key=f"branch_{branch.id}"):
                 go(session=branch.id)
+
+
+def start_branch(session_id: str) -> None:
+    """The what-if button's callback: branch, then empty the box (a callback may, the page may
+    not once the box is drawn) so the next what-if does not start from the old words."""
+    try:
+        result = svc.branch(session_id, st.session_state.get("whatif_turn"), st.session_state.get("whatif_text") or "")
+    except InputError as exc:
+        st.session_state["whatif_refused"] = input_error(exc)  # the text stays, to fix it
+    else:
+        st.session_state["whatif_text"] = ""
+        st.session_state["whatif_opened"] = result.session_id
 
 
 def send(session_id: str) -> None:

@@ -96,6 +96,7 @@ def test_what_if_creates_a_branch_and_shows_both_scores(app, ana, played, servic
     turns = service.transcript(branch_id)
     assert [t.text for t in turns[:2]] == [service.transcript(played.id)[0].text, better]
     assert [i.value for i in at.main.info][0] == tr("review_is_branch", n=1)
+    assert at.text_area(key="whatif_text").value == ""  # the box does not keep the old words
     # the original is untouched
     assert len(service.transcript(played.id)) == 2 * len(LINES) + 1
 
