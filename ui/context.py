@@ -6,8 +6,7 @@ without the role sees "not allowed" and nothing else, however they reached the U
 
 from __future__ import annotations
 
-import json
-from urllib.parse import quote
+import re
 
 import streamlit as st
 
@@ -23,6 +22,7 @@ from simulator.store.db import open_repository
 from simulator.store.models import NAME_MAX
 from simulator.store.repository import ConflictError, Repository, SessionRecord, UserRecord
 from ui.cookie_routes import SESSION_PATH, SIGN_OUT_PATH, build_signins
+from ui import html as raw_html
 from ui.i18n import translate
 
 USER_KEY = "user_id"
@@ -121,13 +121,6 @@ def start_sign_in(user_id: int) -> None:
     st.session_state.pop(CLEAR_COOKIE_KEY, None)
 
 
-def _post_script(path: str, body: str) -> str:
-    return (
-        "<script>fetch(" + json.dumps(path) + ", {method: 'POST', credentials: 'same-origin', "
-        "headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: " + json.dumps(body) + "});</script>"
-    )
-
-
 def cookie_messenger() -> None:
     """Have the browser fetch the HttpOnly cookie for a fresh sign-in, or delete it after a
     sign-out. The code is a signed, single-use, two-minute value (never the cookie itself)."""
@@ -136,9 +129,9 @@ def cookie_messenger() -> None:
         if signins().redeemed(st.session_state[SIGNIN_KEY]):
             st.session_state.pop(HANDOFF_KEY, None)
         else:
-            st.html(_post_script(SESSION_PATH, "code=" + quote(code)), unsafe_allow_javascript=True)
+            raw_html.post_to(SESSION_PATH, {"code": code})
     elif st.session_state.pop(CLEAR_COOKIE_KEY, False):
-        st.html(_post_script(SIGN_OUT_PATH, ""), unsafe_allow_javascript=True)
+        raw_html.post_to(SIGN_OUT_PATH, {})
 
 
 def current_user() -> UserRecord | None:
@@ -201,7 +194,19 @@ def escape_md(text: str) -> str:
     """``text`` with Markdown punctuation escaped, for user- or scenario-authored text inside
     Markdown: no HTML, no links or images, no emphasis, no ``:material/...:`` icons or ``:red[...]``
     colours (``:`` is escaped too, which also stops ``http://`` auto-links) and no ``&`` entities."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~$:&=^" else ch for ch in str(text))
+    text = _unlink(str(text))
+    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~$:&=^" else ch for ch in text)
+
+
+#: An invisible word joiner, put where GitHub-flavoured Markdown would otherwise turn plain text
+#: into a link. Backslash escapes do not stop that: the link finder runs on the decoded text.
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?<=:/)(?=/)|(?<=www)(?=\.)|(?<=@)")
+
+
+def _unlink(text: str) -> str:
+    """``text`` with "https://", "www." and "name@host" broken invisibly, so they stay plain text."""
+    return _AUTOLINK.sub(WORD_JOINER, text)
 
 
 def role_label(role: str) -> str:

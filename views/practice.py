@@ -16,6 +16,7 @@ from simulator.analysis_types import Tag
 from simulator.scenario import LANGUAGES, Scenario, Temperament, UnknownScenario
 from simulator.scoring import applies as scoring_applies
 from simulator.session import InputError, SavingFailed
+from ui import html as raw_html
 from ui.i18n import translate
 from ui.context import authoring, escape_md, input_error, library, repository, require_role, scenario_or_stop, service, t, ui_lang
 
@@ -283,37 +284,8 @@ def mood_meter(turns: list) -> None:
             delta=change if change else None,
             delta_color=colour,
         )
-        st.html(mood_bar(value, higher_is_better=colour == "normal"))
-
-
-#: Okabe-Ito colours (safe for colour-blind readers): good, so-so, bad. The word is shown too.
-MOOD_COLOURS = {"good": "#0072B2", "mid": "#E69F00", "bad": "#D55E00"}
-
-
-def mood_level(value: float, higher_is_better: bool) -> str:
-    goodness = value if higher_is_better else 10 - value
-    return "good" if goodness >= 6 else "mid" if goodness >= 3.5 else "bad"
-
-
-def mood_bar(value: float, higher_is_better: bool) -> str:
-    """A bar coloured by what the value means (high anger is bad, high trust is good); numbers
-    and interface words only, never user text."""
-    level = mood_level(value, higher_is_better)
-    width = min(max(value / 10, 0.0), 1.0) * 100
-    colour = MOOD_COLOURS[level]
-    word = t(f"practice_level_{level}")
-    return (
-        f'<div class="tenang-mood-bar" data-level="{level}" style="display:flex;align-items:center;gap:.5rem">'
-        f'<div style="flex:1;height:.6rem;border-radius:.3rem;background:#e5e7eb">'
-        f'<div style="width:{width:.0f}%;height:100%;border-radius:.3rem;background:{colour}"></div></div>'
-        f'<span style="font-size:.8rem;color:{colour};font-weight:600">{word}</span></div>'
-    )
-
-
-STICKY_CSS = (
-    "<style>.st-key-practice_side{position:sticky;top:3.75rem;align-self:flex-start;z-index:2;"
-    "background:var(--background-color, #fff)}</style>"
-)
+        words = {level: t(f"practice_level_{level}") for level in ("good", "mid", "bad")}
+        raw_html.mood_bar(value, higher_is_better=colour == "normal", words=words)
 
 
 def outcome_label(outcome: str | None) -> str:
@@ -450,7 +422,7 @@ def conversation(session_id: str) -> None:
     # No max_chars: Streamlit would cut an overlong reply silently; the service refuses it instead.
     st.chat_input(t("practice_input_placeholder"), key="reply", on_submit=send, args=(session_id,))
     chat, side = st.columns([3, 1])
-    st.html(STICKY_CSS)
+    raw_html.sticky("practice_side")
     with side, st.container(key="practice_side"):  # sticky: stays in sight however long the chat
         mood_meter(turns)
         coach = st.toggle(t("practice_coach"), key="coach", help=t("practice_coach_help"))
