@@ -16,7 +16,8 @@ import streamlit as st
 
 from simulator import analytics, charts
 from simulator.session import InputError
-from ui.context import escape_md, input_error, repository, require_role, scenario_or_stop, service, t
+from ui import formatting as fmt
+from ui.context import escape_md, input_error, repository, require_role, scenario_or_stop, service, t, ui_lang
 
 STAFF = ("trainer", "hr", "admin")
 
@@ -141,12 +142,14 @@ def side_by_side(original, branch) -> None:
             continue
         was = before.score if before and before.applies else None
         now = dim.score if dim.applies else None
+        lang = ui_lang()
         rows.append(
             {
                 t("review_col_dimension"): dim.label,
-                t("review_original"): was,
-                t("review_this_branch"): now,
-                t("review_col_change"): (now - was) if was is not None and now is not None else None,
+                t("review_original"): fmt.number(was, lang, 0),
+                t("review_this_branch"): fmt.number(now, lang, 0),
+                t("review_col_change"): fmt.signed(now - was, lang, 0) if was is not None and now is not None
+                else fmt.MISSING,
             }
         )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

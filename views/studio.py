@@ -136,13 +136,14 @@ def scenario_rows() -> list[dict]:
             {
                 t("studio_col_id"): scenario.id,
                 t("studio_col_title"): scenario.title,
-                t("studio_col_lang"): scenario.lang,
+                t("studio_col_lang"): choice_label("lang", scenario.lang),
+                "_lang": scenario.lang,
                 t("studio_col_temperament"): choice_label("persona.temperament", scenario.persona.temperament.value),
                 t("studio_col_difficulty"): scenario.difficulty,
                 t("studio_col_source"): t("studio_source_builtin"),
                 t("studio_col_state"): t("studio_state_published", version="—").replace(" (v—)", ""),
                 t("studio_col_played"): s.played if s else 0,
-                t("studio_col_average"): round(s.average, 1) if s and s.average is not None else None,
+                t("studio_col_average"): fmt.number(s.average if s else None, ui_lang()),
             }
         )
     for summary in store.summaries():
@@ -164,13 +165,14 @@ def scenario_rows() -> list[dict]:
             {
                 t("studio_col_id"): summary.scenario_id,
                 t("studio_col_title"): title,
-                t("studio_col_lang"): summary.lang,
+                t("studio_col_lang"): choice_label("lang", summary.lang),
+                "_lang": summary.lang,
                 t("studio_col_temperament"): choice_label("persona.temperament", temperament),
                 t("studio_col_difficulty"): difficulty,
                 t("studio_col_source"): t("studio_source_authored") + f" v{summary.latest}",
                 t("studio_col_state"): state,
                 t("studio_col_played"): s.played if s else 0,
-                t("studio_col_average"): round(s.average, 1) if s and s.average is not None else None,
+                t("studio_col_average"): fmt.number(s.average if s else None, ui_lang()),
             }
         )
     return rows
@@ -180,9 +182,10 @@ def list_tab() -> None:
     if st.button(t("studio_new"), key="studio_new", type="primary", icon=":material/add:"):
         go(new="1", lang=ui_lang())  # the template speaks the interface language
     rows = scenario_rows()
-    st.dataframe(rows, hide_index=True, key="studio_table")
-    options = [f"{r[t('studio_col_id')]}|{r[t('studio_col_lang')]}" for r in rows]
-    labels = {o: f"{o.split('|')[0]} ({o.split('|')[1]}) — {r[t('studio_col_title')]}" for o, r in zip(options, rows)}
+    st.dataframe([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], hide_index=True,
+                 key="studio_table")
+    options = [f"{r[t('studio_col_id')]}|{r['_lang']}" for r in rows]
+    labels = {o: f"{r[t('studio_col_title')]} ({r[t('studio_col_lang')]})" for o, r in zip(options, rows)}
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     choice = left.selectbox(t("studio_open_label"), options, format_func=labels.__getitem__, key="studio_pick")
     if right.button(t("studio_open"), key="studio_open") and choice:
@@ -262,16 +265,17 @@ def assign_tab() -> None:
     current = store.assignments()
     if not current:
         st.caption(t("studio_assign_none"))
+    titles = {(sc.id, sc.lang): sc.title for sc in lib.all()}
     for a in current:
-        left, right = st.columns([5, 1])
-        left.write(
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        left.markdown(
             t(
                 "studio_assign_row",
-                scenario=escape_md(a.scenario_id),
-                lang=escape_md(a.lang),
+                scenario=escape_md(titles.get((a.scenario_id, a.lang), a.scenario_id)),
+                lang=choice_label("lang", a.lang),
                 who=escape_md(a.user_name or a.group_name or "?"),
-                due=a.due_date.isoformat() if a.due_date else t("studio_none"),
-                mark=f"{a.pass_mark:.0f}" if a.pass_mark is not None else t("studio_none"),
+                due=fmt.day(a.due_date, ui_lang()) if a.due_date else t("studio_none"),
+                mark=fmt.number(a.pass_mark, ui_lang(), 0) if a.pass_mark is not None else t("studio_none"),
             )
         )
         if right.button(t("studio_assign_remove"), key=f"as_del_{a.id}"):

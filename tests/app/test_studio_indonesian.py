@@ -81,3 +81,17 @@ def test_test_drive_tags_are_words(app, trainer, repo):
     assert captions, [c.value for c in at.caption]
     assert tr("review_tag_question", "id") in captions[-1] or tr("review_tag_apology", "id") in captions[-1]
     assert not re.search(r"\b(question|apology|time_estimate)\b", captions[-1])
+
+
+def test_the_assignment_list_shows_and_removes_assignments(app, trainer, repo, make_user):
+    trainee = make_user("dewi", "trainee")
+    AuthoringStore(repo).assign("water-bill-surge", "id", user_id=trainee.id, pass_mark=70.0)
+    at = open_page(app(trainer), PAGE)
+    assert not at.exception
+    rows = [m.value for m in at.markdown if "dewi" in m.value]
+    assert rows and "water-bill-surge" not in rows[0] and "Bahasa Indonesia" in rows[0], rows
+    remove = next(b for b in at.button if str(b.key).startswith("as_del_"))
+    remove.click().run()
+    assert not at.exception
+    assert AuthoringStore(repo).assignments() == []
+    assert not [m.value for m in at.markdown if "dewi" in m.value]
