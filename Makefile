@@ -25,7 +25,7 @@ browser:
 	  else echo "note: $(CHROMIUM) is missing; install Debian's chromium to run the browser tests"; fi; }
 
 run: setup
-	$(BIN)/streamlit run streamlit_app.py
+	$(BIN)/streamlit run app.py
 
 # `make test` runs every test on SQLite, then the database tests again on a real PostgreSQL
 # (scripts/pg-test-server installs Debian's postgresql when missing and starts a throwaway

@@ -37,6 +37,10 @@ PAGES = (
     ("views/groups.py", "groups", "nav_groups", ":material/groups:", ("admin",)),
 )
 
+#: Where each role lands on "/": trainees practise, trainers and HR watch their teams, admins
+#: manage people. Every page linked from a landing page is one the role may open.
+LANDING = {"trainee": "practice", "trainer": "dashboard", "hr": "dashboard", "admin": "admin"}
+
 st.set_page_config(page_title="Tenang", page_icon=":material/support_agent:", layout="wide")
 
 
@@ -107,7 +111,7 @@ def _setup_screen(repo) -> None:
     """The one-time screen of an empty database: create the first administrator."""
     st.title(t("setup_title"))
     st.write(t("setup_intro"))
-    with st.form("setup", clear_on_submit=True):
+    with st.form("setup"):  # an error keeps what was typed (clear_on_submit would wipe it)
         name = st.text_input(t("field_name"), max_chars=NAME_MAX, key="setup_name")
         password, again = _password_inputs(repeat=True, prefix="setup")
         submitted = st.form_submit_button(t("setup_button"), type="primary")
@@ -154,7 +158,7 @@ def _sign_in_screen(repo) -> None:
                 st.error(t("auth_failed"))  # the same for unknown name, wrong password, disabled
             else:
                 st.session_state.pop(LANG_KEY, None)  # from now on the user's own language
-                st.session_state[USER_KEY] = user.id
+                context.start_sign_in(user.id)
                 st.rerun()  # same URL and query: a deep link opens after sign-in
     providers = _sso_providers()
     if providers:
@@ -222,6 +226,7 @@ def main() -> None:
     except SQLAlchemyError:
         _fail("shell_db_error", url=context.settings().database_url_display)
 
+    context.restore_sign_in()
     user = context.current_user()
     if user is None and _sso_providers():
         _sso_user(repo)
@@ -229,7 +234,11 @@ def main() -> None:
 
     pages, visible = _pages(user)
 
-    def home() -> None:  # "/" opens the first page of the user's menu
+    def home() -> None:  # "/" opens where this role's work is (else the first page of the menu)
+        landing = LANDING.get(user.role) if user else None
+        for page in visible:
+            if page.url_path == landing:
+                st.switch_page(page)
         if visible:
             st.switch_page(visible[0])
         st.info(t("shell_no_pages"))
@@ -240,6 +249,7 @@ def main() -> None:
     current = st.navigation([home_page, *pages], position="sidebar" if user else "hidden")
 
     if user is None:
+        context.cookie_messenger()
         _language_choice()
         if auth.needs_first_admin(repo):
             _setup_screen(repo)
@@ -248,6 +258,7 @@ def main() -> None:
         return
 
     _sidebar(user, settings, repo)
+    context.cookie_messenger()
     current.run()
 
 

@@ -39,8 +39,9 @@ __all__ = [
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024  # hashing is deliberately slow; do not let anyone hash megabytes
-# Letters/digits/underscore of any script, plus . @ + -, words separated by single spaces.
-_NAME_RE = re.compile(r"[\w.@+\-]+(?: [\w.@+\-]+)*")
+# Letters/digits/underscore of any script, plus . @ + - ' , ( ), words separated by single spaces
+# ("Bu Ratna (Admin)", "Dewi O'Neil"). Names are always shown escaped, never as markup.
+_NAME_RE = re.compile(r"[\w.@+\-'(),]+(?: [\w.@+\-'(),]+)*")
 
 #: argon2id parameters: the OWASP Password Storage Cheat Sheet's first recommended configuration
 #: (m = 19 MiB, t = 2, p = 1). About 0.1 s per hash on one core here (0.3 s on a busy machine),
@@ -63,7 +64,8 @@ def validate_name(name: object) -> str:
         raise ValueError(f"name: must be 1-{NAME_MAX} characters, got {len(name)}: {name!r}")
     if not _NAME_RE.fullmatch(name):
         raise ValueError(
-            f"name: only letters, digits, '_', '.', '@', '+', '-' and single spaces between words "
+            f"name: only letters, digits, '_', '.', '@', '+', '-', an apostrophe, ',', '(', ')' and single "
+            f"spaces between words "
             f"are allowed, got {name!r}"
         )
     return name
@@ -121,8 +123,12 @@ def create_user(
 
 
 def set_password(repo: Repository, user_id: int, password: str) -> None:
-    """Replace a user's password (the repository raises NotFoundError for an unknown id)."""
+    """Replace a user's password (the repository raises NotFoundError for an unknown id) and
+    sign out every browser that user was signed in on."""
+    from simulator.signins import revoke_user
+
     repo.set_password_hash(user_id, hash_password(password))
+    revoke_user(repo, user_id)
 
 
 def authenticate(repo: Repository, name: str, password: str) -> UserRecord | None:

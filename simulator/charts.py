@@ -44,7 +44,8 @@ def _layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
         height=height,
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
         title={"text": title} if title else None,
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        # a long legend scrolls within a third of the figure instead of outgrowing it on a phone
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "maxheight": 0.3},
         hovermode="x unified",
     )
     return fig
@@ -219,7 +220,7 @@ def heatmap(levels: pd.DataFrame, labels: Mapping[str, str] | None = None, ids: 
     columns = [(labels or {}).get(k, k) for k in levels.columns]
     custom = [[(ids or {}).get(name, -1)] * len(columns) for name in names]
     fig = go.Figure(go.Heatmap(
-        z=levels.to_numpy(dtype=float), x=columns, y=names, zmin=0, zmax=100, colorscale="RdYlGn",
+        z=levels.to_numpy(dtype=float), x=columns, y=names, zmin=0, zmax=100, colorscale="Cividis",
         customdata=custom, hovertemplate="%{y} · %{x}: %{z:.0f}<extra></extra>",
         colorbar={"title": {"text": _t(texts, "score", "Score")}},
     ))

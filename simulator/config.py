@@ -9,6 +9,11 @@ Keys (the same names in the environment and as top-level keys of secrets.toml):
 ``OPENAI_BASE_URL``        any OpenAI-compatible server (vLLM, Ollama, a hosted API).
 ``TENANG_CUSTOMER_MODEL``  model name for the LLM customer engine.
 ``TENANG_JUDGE_MODEL``     model name for the LLM judge.
+``TENANG_SESSION_SECRET``  key that signs the sign-in cookie; unset: a random key generated once
+                           and kept in the database (shared by every replica).
+``TENANG_SESSION_IDLE_MINUTES``  a sign-in unused this long ends (default 480).
+``TENANG_SESSION_MAX_HOURS``     a sign-in ends this long after the password was typed, used or
+                           not (default 168, one week).
 
 Precedence: environment > secrets.toml > default. An empty (or whitespace-only) value counts
 as not set, so ``OPENAI_API_KEY=`` in the environment does not shadow secrets.toml.
@@ -24,7 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 DEFAULT_DATABASE_URL = "sqlite:///data/tenang.db"
 DEFAULT_SECRETS_PATH = Path(".streamlit/secrets.toml")
@@ -36,6 +41,9 @@ KEYS: dict[str, str] = {
     "openai_base_url": "OPENAI_BASE_URL",
     "customer_model": "TENANG_CUSTOMER_MODEL",
     "judge_model": "TENANG_JUDGE_MODEL",
+    "session_secret": "TENANG_SESSION_SECRET",
+    "session_idle_minutes": "TENANG_SESSION_IDLE_MINUTES",
+    "session_max_hours": "TENANG_SESSION_MAX_HOURS",
 }
 
 _URL_PASSWORD = re.compile(r"(?P<head>://[^:/?#@]*:)(?P<password>[^@/?#]*)(?P<tail>@)")
@@ -60,6 +68,9 @@ class Settings(BaseModel):
     openai_base_url: str | None = None
     customer_model: str | None = None
     judge_model: str | None = None
+    session_secret: SecretStr | None = None
+    session_idle_minutes: int = Field(default=480, ge=1, le=60 * 24 * 30)
+    session_max_hours: int = Field(default=168, ge=1, le=24 * 366)
     #: Where each field's value came from: "env", "secrets" or "default" (for an "about" view).
     sources: dict[str, str] = {}
 
@@ -136,6 +147,8 @@ def load_settings(
         source = "env"
         if value is None and key in secrets:
             raw = secrets[key]
+            if isinstance(raw, int) and not isinstance(raw, bool) and field.startswith("session_"):
+                raw = str(raw)  # TENANG_SESSION_IDLE_MINUTES = 30 (a TOML number) is fine
             if not isinstance(raw, str):
                 raise ConfigError(
                     f"{secrets_path}: {key} must be a string, got {type(raw).__name__}"

@@ -52,15 +52,26 @@ def _problems(source: str, exc: ValidationError) -> list[tuple[str, str, str]]:
     return problems
 
 
+def yaml_error_mark(exc: yaml.YAMLError):
+    """Where a YAML syntax error really is. For "while scanning a quoted scalar" (an unclosed
+    quote) and the like, the scanner only notices at the end of the text; the start of what it
+    was scanning (``context_mark``) is the line to fix."""
+    context = getattr(exc, "context", None) or ""
+    if context.startswith("while scanning") and getattr(exc, "context_mark", None) is not None:
+        return exc.context_mark
+    return getattr(exc, "problem_mark", None)
+
+
 def parse_yaml(text: str, model: type[M], source: str = "<text>", expected: str = "a mapping") -> M:
     """Parse YAML text (safely) and validate it as ``model``; DataFileError names source and field."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark = yaml_error_mark(exc)
         where = f"line {mark.line + 1}" if mark else "(root)"
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise DataFileError([(source, where, f"invalid YAML: {reason}")]) from None
+        column = f" (column {mark.column + 1})" if mark else ""
+        raise DataFileError([(source, where, f"invalid YAML: {reason}{column}")]) from None
     if not isinstance(data, dict):
         raise DataFileError([(source, "(root)", f"expected {expected}")])
     try:

@@ -17,6 +17,7 @@ import json
 import math
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -50,17 +51,52 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def sessions_table(frame: pd.DataFrame) -> pd.DataFrame:
+@dataclass(frozen=True)
+class ExportLabels:
+    """How a person's export reads (the dashboard's, in the interface language): column
+    ``headers`` by code, and value labels per column code (outcome, role, lang, scenario_id,
+    passed, dimension). Codes without a label are kept. Without labels (the command line) the
+    files keep the stable codes and ISO 8601 text dates."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Mapping[Any, str]] = field(default_factory=dict)
+    sheets: Mapping[str, str] = field(default_factory=dict)
+
+
+def _iso_text(column: pd.Series) -> pd.Series:
+    return column.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _excel_time(column: pd.Series) -> pd.Series:
+    """Real date-times for Excel (which has no time zones): UTC, without the zone."""
+    return column.dt.tz_convert("UTC").dt.tz_localize(None)
+
+
+def _dates(table: pd.DataFrame, how) -> pd.DataFrame:
+    for name in ("started_at", "ended_at"):
+        if name in table.columns:
+            table[name] = how(table[name])
+    return table
+
+
+def _labelled(table: pd.DataFrame, labels: ExportLabels | None) -> pd.DataFrame:
+    if labels is None:
+        return table
+    out = table.copy()
+    for column, names in labels.values.items():
+        if column in out.columns:
+            out[column] = out[column].map(lambda v, names=names: names.get(v, v) if not pd.isna(v) else v)
+    return out.rename(columns=dict(labels.headers))
+
+
+def sessions_table(frame: pd.DataFrame, labels: ExportLabels | None = None, *, text_dates: bool = True) -> pd.DataFrame:
     """One row per session with the dimension scores as columns (what the CSV holds)."""
     cols = [c for c in SESSION_COLUMNS if c in frame.columns] + [k for k in DIMENSIONS if k in frame.columns]
-    out = frame[cols].copy()
-    for name in ("started_at", "ended_at"):
-        if name in out.columns:
-            out[name] = out[name].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return out.reset_index(drop=True)
+    out = _dates(frame[cols].copy(), _iso_text if text_dates else _excel_time).reset_index(drop=True)
+    return _labelled(out, labels)
 
 
-def scores_table(frame: pd.DataFrame) -> pd.DataFrame:
+def scores_table(frame: pd.DataFrame, labels: ExportLabels | None = None, *, text_dates: bool = True) -> pd.DataFrame:
     """One row per session and dimension that applied: ``session_id``, ``user``,
     ``scenario_id``, ``lang``, ``ended_at``, ``dimension``, ``score``."""
     dims = [k for k in DIMENSIONS if k in frame.columns]
@@ -68,25 +104,34 @@ def scores_table(frame: pd.DataFrame) -> pd.DataFrame:
     long = frame[ids + dims].melt(id_vars=ids, var_name="dimension", value_name="score").dropna(subset=["score"])
     order = {k: i for i, k in enumerate(DIMENSIONS)}
     long = long.assign(_o=long["dimension"].map(order)).sort_values(["ended_at", "session_id", "_o"], kind="stable")
-    long["ended_at"] = long["ended_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return long.drop(columns="_o").reset_index(drop=True)
+    long = _dates(long.drop(columns="_o").reset_index(drop=True), _iso_text if text_dates else _excel_time)
+    return _labelled(long, labels)
 
 
-def to_csv(frame: pd.DataFrame) -> bytes:
+def to_csv(frame: pd.DataFrame, labels: ExportLabels | None = None) -> bytes:
     """CSV (UTF-8 with BOM, so spreadsheet programs detect the encoding) of ``sessions_table``."""
-    return safe_frame(sessions_table(frame)).to_csv(index=False, float_format="%.1f").encode("utf-8-sig")
+    return safe_frame(sessions_table(frame, labels)).to_csv(index=False, float_format="%.1f").encode("utf-8-sig")
 
 
-def scores_csv(frame: pd.DataFrame) -> bytes:
-    return safe_frame(scores_table(frame)).to_csv(index=False, float_format="%.1f").encode("utf-8-sig")
+def scores_csv(frame: pd.DataFrame, labels: ExportLabels | None = None) -> bytes:
+    return safe_frame(scores_table(frame, labels)).to_csv(index=False, float_format="%.1f").encode("utf-8-sig")
 
 
-def to_xlsx(frame: pd.DataFrame) -> bytes:
-    """An Excel workbook with two sheets: ``sessions`` and ``scores``."""
+def to_xlsx(frame: pd.DataFrame, labels: ExportLabels | None = None) -> bytes:
+    """An Excel workbook with two sheets (``sessions`` and ``scores``, or their labels); dates
+    are real Excel date-times (UTC), shown as ``yyyy-mm-dd hh:mm``; scores rounded to 0.1."""
+    sheets = {"sessions": "sessions", "scores": "scores", **dict((labels.sheets if labels else {}))}
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        safe_frame(sessions_table(frame)).to_excel(writer, sheet_name="sessions", index=False)
-        safe_frame(scores_table(frame)).to_excel(writer, sheet_name="scores", index=False)
+    with pd.ExcelWriter(buffer, engine="openpyxl", datetime_format="yyyy-mm-dd hh:mm") as writer:
+        for key, table in (("sessions", sessions_table(frame, labels, text_dates=False)),
+                           ("scores", scores_table(frame, labels, text_dates=False))):
+            numbers = table.select_dtypes("number").columns
+            table[numbers] = table[numbers].round(1)
+            safe_frame(table).to_excel(writer, sheet_name=sheets[key][:31], index=False)
+            sheet = writer.sheets[sheets[key][:31]]
+            for cells in sheet.columns:  # wide enough to read the header
+                width = max(len(str(cells[0].value or "")), 10)
+                sheet.column_dimensions[cells[0].column_letter].width = min(width + 2, 40)
     return buffer.getvalue()
 
 

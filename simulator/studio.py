@@ -496,3 +496,82 @@ def form_data(values: dict[str, Any]) -> dict[str, Any]:
     if lines:
         data["lines"] = lines
     return data
+
+
+# --------------------------------------------------------------------------- findings for people
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem of a scenario text, for the studio to say in plain words: the field path
+    (``persona.mood.anger``, ``hidden_facts.0.id``; ``(yaml)`` for a syntax error), a code
+    (``missing``, ``less_than_equal``, ``yaml``, ...; pydantic's error types and a few of our
+    own), the numbers the message needs, and where in the text (1-based line and column)."""
+
+    field: str
+    code: str
+    ctx: dict[str, Any]
+    line: int | None = None
+    column: int | None = None
+
+
+def _node_at(root: Any, path: tuple) -> Any:
+    """The YAML node of ``path`` in a composed document (the deepest one that exists)."""
+    node = root
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            nxt = next((v for k, v in node.value if getattr(k, "value", None) == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            nxt = node.value[part]
+        else:
+            nxt = None
+        if nxt is None:
+            break
+        node = nxt
+    return node
+
+
+_OWN_MESSAGES = {"referral target 'other' needs": "referral_party", "duplicate hidden fact": "duplicate_fact"}
+
+
+def findings(text: str, builtin_ids: Iterable[str] = ()) -> list[Finding]:
+    """Every problem of ``text`` as a :class:`Finding` ([] when it is a valid authored scenario)."""
+    from pydantic import ValidationError
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        from simulator.datafile import yaml_error_mark
+
+        mark = yaml_error_mark(exc)
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None) or ""
+        code = "yaml_unclosed" if "quoted scalar" in context else "yaml_colon" if "mapping values" in reason else "yaml"
+        return [Finding("(yaml)", code, {"reason": reason}, mark.line + 1 if mark else None,
+                        mark.column + 1 if mark else None)]
+    if not isinstance(data, dict):
+        return [Finding("(root)", "not_mapping", {}, 1, 1)]
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:  # pragma: no cover - safe_load succeeded
+        root = None
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        found = []
+        for err in exc.errors(include_input=False):
+            loc = tuple(err["loc"])
+            code = err["type"]
+            if code == "value_error":
+                code = next((c for start, c in _OWN_MESSAGES.items() if start in err["msg"]), "other")
+            ctx = {k: (v if isinstance(v, (int, float, str)) else str(v)) for k, v in (err.get("ctx") or {}).items()}
+            node = _node_at(root, loc) if root is not None else None
+            mark = getattr(node, "start_mark", None)
+            found.append(Finding(".".join(str(p) for p in loc) or "(root)", code, ctx,
+                                 mark.line + 1 if mark else None, mark.column + 1 if mark else None))
+        return found
+    if scenario.id in set(builtin_ids):
+        node = _node_at(root, ("id",)) if root is not None else None
+        mark = getattr(node, "start_mark", None)
+        return [Finding("id", "builtin_id", {}, mark.line + 1 if mark else None, mark.column + 1 if mark else None)]
+    return []

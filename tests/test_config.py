@@ -54,6 +54,9 @@ def test_env_beats_secrets_beats_default(secrets_file):
         "openai_base_url": "default",
         "customer_model": "env",
         "judge_model": "secrets",
+        "session_secret": "default",
+        "session_idle_minutes": "default",
+        "session_max_hours": "default",
     }
 
 
@@ -115,3 +118,14 @@ def test_settings_are_immutable():
     settings = Settings()
     with pytest.raises(Exception):
         settings.database_url = "sqlite:///other.db"
+
+
+def test_sign_in_session_keys(secrets_file):
+    secrets_file.write_text("TENANG_SESSION_IDLE_MINUTES = 30\nTENANG_SESSION_SECRET = \"k\"\n")
+    settings = load_settings(env={"TENANG_SESSION_MAX_HOURS": "12"}, secrets_path=secrets_file)
+    assert (settings.session_idle_minutes, settings.session_max_hours) == (30, 12)
+    assert settings.session_secret.get_secret_value() == "k" and "k'" not in repr(settings)
+    defaults = load_settings(env={}, secrets_path=secrets_file.with_name("none.toml"))
+    assert (defaults.session_idle_minutes, defaults.session_max_hours) == (480, 168)
+    with pytest.raises(ConfigError, match="TENANG_SESSION_MAX_HOURS"):
+        load_settings(env={"TENANG_SESSION_MAX_HOURS": "0"}, secrets_path=secrets_file)

@@ -509,3 +509,14 @@ def test_referral_other_without_accept_cues_is_rejected():
     data["handling"]["referral"]["accept_cues"] = []
     with pytest.raises(ScenarioError, match="handling.referral: .*accept_cues"):
         parse_scenario(yaml.safe_dump(data, allow_unicode=True), "w.yaml")
+
+
+def test_an_unclosed_quote_is_reported_on_its_own_line():
+    """The scanner only notices at the end of the file; the problem is where the quote opened."""
+    from simulator.scenario import ScenarioError, parse_scenario
+
+    text = 'id: x\nlang: id\ntitle: "Tagihan naik\n' + "summary: a\n" * 6
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario(text, "f.yaml")
+    (problem,) = refused.value.problems
+    assert problem[:2] == ("f.yaml", "line 3") and "column 8" in problem[2]

@@ -6,6 +6,7 @@ without the role sees "not allowed" and nothing else, however they reached the U
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -19,14 +20,22 @@ from simulator.llm import llm_problem
 from simulator.rubric import Rubric, load_rubric
 from simulator.scenario import LANGUAGES, Scenario, ScenarioLibrary, UnknownScenario, load_line_bank
 from simulator.session import InputError, SessionService
+from simulator.signins import COOKIE_NAME, SignIns
 from simulator.studio import StudioLibrary
 from simulator.store.authoring import AuthoringStore
 from simulator.store.db import open_repository
 from simulator.store.models import NAME_MAX
 from simulator.store.repository import ConflictError, Repository, SessionRecord, UserRecord
+from ui.cookie_routes import SESSION_PATH, SIGN_OUT_PATH, build_signins
+from ui import html as raw_html
 from ui.i18n import translate
 
 USER_KEY = "user_id"
+#: The ``sign_ins`` row of this browser session, and its hand-off code until the cookie is set.
+SIGNIN_KEY = "sign_in_id"
+HANDOFF_KEY = "sign_in_handoff"
+#: Set on sign-out: the sign-in screen then asks the browser to delete the cookie.
+CLEAR_COOKIE_KEY = "sign_in_clear_cookie"
 
 # What one script run looked up once and reuses (the signed-in user, the settings): a page calls
 # t(), ui_lang() and repository() dozens of times per rerun, and each used to re-read the user
@@ -111,6 +120,62 @@ def service() -> SessionService:
     return _service(current.database_url, engine, judge)
 
 
+@st.cache_resource(show_spinner=False)
+def _signins(url: str) -> SignIns:
+    return build_signins(_repository(url))
+
+
+def signins() -> SignIns:
+    return _signins(settings().database_url)
+
+
+def browser_cookie() -> str | None:
+    """The sign-in cookie the browser sent with this session's websocket (None: none)."""
+    try:
+        return st.context.cookies.get(COOKIE_NAME)
+    except Exception:  # no browser (bare mode, AppTest)
+        return None
+
+
+def restore_sign_in() -> None:
+    """Once per run, before anything reads the user: sign in from the cookie of a fresh browser
+    session (reload, link, new tab), or sign out a session whose sign-in was revoked or expired."""
+    sign_in_id = st.session_state.get(SIGNIN_KEY)
+    if sign_in_id is not None:
+        if not signins().still_valid(sign_in_id):
+            for key in (USER_KEY, SIGNIN_KEY, HANDOFF_KEY):
+                st.session_state.pop(key, None)
+        return
+    if st.session_state.get(USER_KEY) is not None or st.session_state.get(CLEAR_COOKIE_KEY):
+        return
+    found = signins().resolve(browser_cookie())
+    if found is not None:
+        st.session_state[USER_KEY] = found.user_id
+        st.session_state[SIGNIN_KEY] = found.sign_in_id
+
+
+def start_sign_in(user_id: int) -> None:
+    """After the password was checked: remember the user and prepare the cookie hand-off."""
+    pending = signins().start(user_id)
+    st.session_state[USER_KEY] = user_id
+    st.session_state[SIGNIN_KEY] = pending.sign_in_id
+    st.session_state[HANDOFF_KEY] = pending.code
+    st.session_state.pop(CLEAR_COOKIE_KEY, None)
+
+
+def cookie_messenger() -> None:
+    """Have the browser fetch the HttpOnly cookie for a fresh sign-in, or delete it after a
+    sign-out. The code is a signed, single-use, two-minute value (never the cookie itself)."""
+    code = st.session_state.get(HANDOFF_KEY)
+    if code is not None:
+        if signins().redeemed(st.session_state[SIGNIN_KEY]):
+            st.session_state.pop(HANDOFF_KEY, None)
+        else:
+            raw_html.post_to(SESSION_PATH, {"code": code})
+    elif st.session_state.pop(CLEAR_COOKIE_KEY, False):
+        raw_html.post_to(SIGN_OUT_PATH, {})
+
+
 def current_user() -> UserRecord | None:
     """The signed-in, active user of this browser session, re-read from the database."""
     user_id = st.session_state.get(USER_KEY)
@@ -133,7 +198,7 @@ def ui_lang() -> str:
     return user.ui_lang if user else st.session_state.get("ui_lang", "en")
 
 
-def t(key: str, **values: object) -> str:
+def t(key: str, /, **values: object) -> str:
     return translate(key, ui_lang(), **values)
 
 
@@ -176,7 +241,19 @@ def escape_md(text: str) -> str:
     """``text`` with Markdown punctuation escaped, for user- or scenario-authored text inside
     Markdown: no HTML, no links or images, no emphasis, no ``:material/...:`` icons or ``:red[...]``
     colours (``:`` is escaped too, which also stops ``http://`` auto-links) and no ``&`` entities."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~$:&=^" else ch for ch in str(text))
+    text = _unlink(str(text))
+    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~$:&=^" else ch for ch in text)
+
+
+#: An invisible word joiner, put where GitHub-flavoured Markdown would otherwise turn plain text
+#: into a link. Backslash escapes do not stop that: the link finder runs on the decoded text.
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?<=:/)(?=/)|(?<=www)(?=\.)|(?<=@)")
+
+
+def _unlink(text: str) -> str:
+    """``text`` with "https://", "www." and "name@host" broken invisibly, so they stay plain text."""
+    return _AUTOLINK.sub(WORD_JOINER, text)
 
 
 def role_label(role: str) -> str:
@@ -210,9 +287,13 @@ def sign_out() -> None:
     otherwise the shell would sign them straight back in.
     """
     lang = ui_lang()
+    sign_in_id = st.session_state.get(SIGNIN_KEY)
+    if sign_in_id is not None:
+        signins().revoke(sign_in_id)  # the cookie is worthless from now on, in every tab
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state[LANG_KEY] = lang  # the sign-in screen keeps speaking the user's language
+    st.session_state[CLEAR_COOKIE_KEY] = True  # ...and has the browser delete the cookie
     if st.user.get("is_logged_in"):
         st.logout()  # redirects and starts a new session
     else:

@@ -26,8 +26,11 @@ def _strings() -> dict[str, dict[str, str]]:
     return merged
 
 
-def translate(key: str, lang: str, **values: object) -> str:
-    """The string ``key`` in ``lang`` (``en`` when unknown), with ``{name}`` placeholders filled."""
+def translate(key: str, lang: str, /, **values: object) -> str:
+    """The string ``key`` in ``lang`` (``en`` when unknown), with ``{name}`` placeholders filled.
+
+    ``key`` and ``lang`` are positional-only, so a placeholder may itself be called ``lang`` or
+    ``key`` (``t("studio_assign_row", lang=...)`` once crashed with "multiple values")."""
     texts = _strings().get(key)
     if texts is None:
         raise KeyError(f"no interface string '{key}'")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from simulator import auth
 from simulator.store.models import NAME_MAX, ROLES
+from ui.i18n import UI_LANGS
 from ui.context import LANG_LABELS, escape_md, repository, require_role, role_label, t, user_error
 
 me = require_role("admin")  # before anything else is rendered
@@ -48,9 +49,31 @@ st.dataframe(
 
 # --------------------------------------------------------------------------- add a user
 st.subheader(t("admin_create_header"))
-with st.form("admin_create", clear_on_submit=True):
+NEW_USER_KEYS = ("admin_new_name", "admin_new_role", "admin_new_lang", "admin_new_email",
+                 "admin_new_password", "admin_new_password2")
+
+
+def _browser_lang() -> str:
+    """The language this browser asks for (id or en), else the admin's own interface language."""
+    locale = (st.context.locale or "").lower()
+    if locale.startswith(("id", "in")):
+        return "id"
+    return "en" if locale.startswith("en") else me.ui_lang
+
+
+lang_names = {code: LANG_LABELS[code] for code in UI_LANGS}
+# An error keeps what was typed (no clear_on_submit); a success clears the fields (below).
+with st.form("admin_create"):
     name = st.text_input(t("field_name"), max_chars=NAME_MAX, key="admin_new_name")
     role = st.selectbox(t("admin_field_role"), ROLES, format_func=role_label, key="admin_new_role")
+    new_lang = st.selectbox(
+        t("admin_field_lang"),
+        list(lang_names),
+        index=list(lang_names).index(_browser_lang()),
+        format_func=lang_names.__getitem__,
+        key="admin_new_lang",
+        help=t("admin_field_lang_help"),
+    )
     email = st.text_input(t("field_email"), key="admin_new_email")
     password = st.text_input(
         t("field_password"), type="password", max_chars=auth.PASSWORD_MAX, key="admin_new_password"
@@ -70,6 +93,9 @@ if create:
         except ValueError as error:
             st.error(user_error(error))
         else:
+            repo.set_user_lang(new.id, new_lang)
+            for key in NEW_USER_KEYS:
+                st.session_state.pop(key, None)
             _flash(t("admin_created", name=escape_md(new.name), role=role_label(new.role)))
 
 # --------------------------------------------------------------------------- disable / enable

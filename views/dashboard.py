@@ -16,6 +16,7 @@ import streamlit as st
 
 from simulator import analytics, charts, exports
 from simulator.store.teams import TeamStore
+from ui import formatting as fmt
 from ui.context import repository, require_role, service, settings, t, ui_lang
 
 HERE = Path(__file__).resolve().parent
@@ -60,9 +61,23 @@ texts = {
     **{f"outcome_{k}": v for k, v in outcome_labels.items()},
 }
 
+def show_chart(fig, **kwargs):
+    """A plotly figure with the interface language's decimal and thousands separators and
+    numeric dates (plotly's month names are English only)."""
+    fig.update_layout(separators=",." if lang == "id" else ".,")
+    fig.update_xaxes(hoverformat="%d/%m/%Y") if lang == "id" else None
+    return st.plotly_chart(fig, **kwargs)
+
+
+# Streamlit's own "Choose options" and "Select all" are English only: our placeholder instead,
+# and no "Select all" in the Indonesian interface.
+choose = {"placeholder": t("dash_choose"), "select_all": lang != "id"}
+
 st.title(t("dash_title"))
 members = store.memberships()
 frame = load_sessions(settings().database_url, store.data_version(), members, store.assignments())
+if not frame.empty:  # people in no team form a named series, not an unnamed "—"
+    frame = frame.assign(team=frame["team"].replace(analytics.NO_TEAM, t("dash_no_team")))
 if frame.empty:
     st.info(t("dash_empty"))
     st.stop()
@@ -72,18 +87,20 @@ groups = store.list_groups()
 first_day = frame["when"].min().date()
 last_day = frame["when"].max().date()
 with st.container(border=True):
-    a, b, c, d, e = st.columns([2, 2, 2, 1, 1])
+    # two rows, so no filter is squeezed until its chips show only "×"
+    a, b, c = st.columns(3)
+    d, e = st.columns(2)
     team_ids = a.multiselect(t("dash_filter_team"), [g.id for g in groups],
-                             format_func={g.id: g.name for g in groups}.__getitem__, key="dash_team")
+                             format_func={g.id: g.name for g in groups}.__getitem__, key="dash_team", **choose)
     period = b.date_input(t("dash_filter_period"), value=(max(first_day, last_day - timedelta(days=83)), last_day),
                           min_value=first_day, max_value=last_day, key="dash_period")
     scen = c.multiselect(t("dash_filter_scenario"), sorted(frame["scenario_id"].unique()),
-                         format_func=lambda s: scenario_names.get(s, s), key="dash_scenario")
+                         format_func=lambda s: scenario_names.get(s, s), key="dash_scenario", **choose)
     langs = d.multiselect(t("dash_filter_lang"), ["id", "en"], format_func=lambda x: t(f"practice_lang_{x}"),
-                          key="dash_lang")
+                          key="dash_lang", **choose)
     roles = e.multiselect(t("dash_filter_role"), sorted(frame["role"].unique()), default=["trainee"]
                           if "trainee" in set(frame["role"]) else None, format_func=lambda r: t(f"role_{r}"),
-                          key="dash_role")
+                          key="dash_role", **choose)
 start, end = (period if isinstance(period, (tuple, list)) and len(period) == 2 else (first_day, last_day))
 user_ids = members.loc[members["group_id"].isin(team_ids), "user_id"].unique() if team_ids else None
 undated = analytics.filter_sessions(frame, user_ids=user_ids, scenarios=scen, langs=langs, roles=roles)
@@ -92,13 +109,14 @@ view = analytics.filter_sessions(undated, start=start, end=end)
 # ----------------------------------------------------------------------------- headline
 head = analytics.headline(undated, start, end)
 cols = st.columns(4)
-for col, key, fmt in zip(cols, ("active_trainees", "sessions", "average_overall", "pass_rate"),
-                         ("{:.0f}", "{:.0f}", "{:.1f}", "{:.0f}%"), strict=True):
+for col, key, digits in zip(cols, ("active_trainees", "sessions", "average_overall", "pass_rate"), (0, 0, 1, 0),
+                            strict=True):
     value, change = head[key]["value"], head[key]["change"]
-    shown = fmt.format(value) if pd.notna(value) else "—"
-    delta = (fmt.replace("%", " pt").format(change) if pd.notna(change) else None)
-    col.metric(t(f"dash_metric_{key}"), shown, delta=delta if delta and not delta.startswith("0") else None,
-               help=t("dash_metric_change_help"))
+    shown = fmt.percent(value, lang) if key == "pass_rate" else fmt.number(value, lang, digits)
+    delta = None
+    if pd.notna(change) and round(float(change), digits) != 0:
+        delta = fmt.signed(change, lang, digits) + (" " + t("dash_points") if key == "pass_rate" else "")
+    col.metric(t(f"dash_metric_{key}"), shown, delta=delta, help=t("dash_metric_change_help"))
 if view.empty:
     st.info(t("dash_no_match"))
     st.stop()
@@ -131,20 +149,20 @@ tabs = st.tabs([t("dash_tab_progress"), t("dash_tab_skills"), t("dash_tab_scenar
 # ----------------------------------------------------------------------------- progress
 with tabs[0]:
     st.subheader(t("dash_progress_team"))
-    st.plotly_chart(charts.weekly_chart(analytics.weekly_progress(view, "team", ROLLING_WEEKS), texts),
+    show_chart(charts.weekly_chart(analytics.weekly_progress(view, "team", ROLLING_WEEKS), texts),
                     key="dash_chart_team_weekly")
     st.subheader(t("dash_progress_trainee"))
     attention = analytics.needs_attention(view, ATTENTION_N, STUCK_BELOW)
     default_people = list(attention["user_id"][:TRAINEE_LINES]) or list(people.index[:TRAINEE_LINES])
     chosen = st.multiselect(t("dash_pick_trainees"), list(people.index), default=default_people,
-                            format_func=people.__getitem__, key="dash_trainees", max_selections=20)
+                            format_func=people.__getitem__, key="dash_trainees", max_selections=20, **choose)
     weekly_people = analytics.weekly_progress(view[view["user_id"].isin(chosen)], "user", ROLLING_WEEKS)
-    event = st.plotly_chart(charts.weekly_chart(weekly_people, texts, ids=ids_by_name), key="dash_chart_trainee_weekly",
+    event = show_chart(charts.weekly_chart(weekly_people, texts, ids=ids_by_name), key="dash_chart_trainee_weekly",
                             on_select="rerun", selection_mode="points")
     if (uid := picked(event)) is not None:
         select_person(int(uid))
     st.subheader(t("dash_progress_dimensions"))
-    st.plotly_chart(charts.dimension_weekly_chart(analytics.weekly_dimensions(view), labels, texts),
+    show_chart(charts.dimension_weekly_chart(analytics.weekly_dimensions(view), labels, texts),
                     key="dash_chart_dim_weekly")
 
 # ----------------------------------------------------------------------------- skills heatmap
@@ -154,31 +172,34 @@ with tabs[1]:
     weakest = levels.mean(axis=1).sort_values().index[:HEATMAP_ROWS]
     if len(levels) > HEATMAP_ROWS:
         st.caption(t("dash_heatmap_weakest", n=HEATMAP_ROWS, total=len(levels)))
-    event = st.plotly_chart(charts.heatmap(levels.loc[weakest], labels, ids_by_name, texts), key="dash_chart_heatmap",
+    event = show_chart(charts.heatmap(levels.loc[weakest], labels, ids_by_name, texts), key="dash_chart_heatmap",
                             on_select="rerun", selection_mode="points")
     if (uid := picked(event)) is not None:
         select_person(int(uid))
     team_levels = view.groupby("team")[list(levels.columns)].mean()
     st.subheader(t("dash_heatmap_teams"))
-    st.plotly_chart(charts.heatmap(team_levels, labels, None, texts, height=80 + 40 * len(team_levels)),
+    show_chart(charts.heatmap(team_levels, labels, None, texts, height=80 + 40 * len(team_levels)),
                     key="dash_chart_team_heatmap")
 
 # ----------------------------------------------------------------------------- scenarios, outcomes
 with tabs[2]:
     summary = analytics.scenario_summary(view)
     st.subheader(t("dash_scenarios"))
-    st.plotly_chart(charts.scenario_box(view, list(summary["scenario_id"]), scenario_names, texts),
+    show_chart(charts.scenario_box(view, list(summary["scenario_id"]), scenario_names, texts),
                     key="dash_chart_scenarios")
-    st.dataframe(summary.assign(scenario_id=summary["scenario_id"].map(lambda s: scenario_names.get(s, s))).rename(
-        columns={"scenario_id": t("progress_col_scenario"), "sessions": t("dash_col_sessions"),
-                 "mean": t("dash_mean"), "median": t("dash_col_median"), "pass_rate": t("dash_col_pass_rate")}),
-        hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame({
+        t("progress_col_scenario"): summary["scenario_id"].map(lambda s: scenario_names.get(s, s)),
+        t("dash_col_sessions"): summary["sessions"].map(lambda v: fmt.number(v, lang, 0)),
+        t("dash_mean"): summary["mean"].map(lambda v: fmt.number(v, lang)),
+        t("dash_col_median"): summary["median"].map(lambda v: fmt.number(v, lang)),
+        t("dash_col_pass_rate"): summary["pass_rate"].map(lambda v: fmt.percent(v, lang)),
+    }), hide_index=True, width="stretch")
     st.subheader(t("dash_outcomes"))
     mix = analytics.outcome_mix(view, by="scenario_id")
     mix["key"] = mix["key"].map(lambda s: scenario_names.get(s, s))
     overall_mix = analytics.outcome_mix(view)
-    st.plotly_chart(charts.outcome_chart(overall_mix, outcome_labels, texts, height=160), key="dash_chart_outcomes_all")
-    st.plotly_chart(charts.outcome_chart(mix, outcome_labels, texts), key="dash_chart_outcomes")
+    show_chart(charts.outcome_chart(overall_mix, outcome_labels, texts, height=160), key="dash_chart_outcomes_all")
+    show_chart(charts.outcome_chart(mix, outcome_labels, texts), key="dash_chart_outcomes")
 
 # ----------------------------------------------------------------------------- learning
 with tabs[3]:
@@ -186,15 +207,17 @@ with tabs[3]:
     st.caption(t("dash_learning_curve_help"))
     curve = analytics.learning_curve(undated[undated["user_id"].isin(view["user_id"].unique())], max_attempt=60,
                                      min_trainees=3)
-    st.plotly_chart(charts.learning_curve_chart(curve, texts), key="dash_chart_learning")
+    show_chart(charts.learning_curve_chart(curve, texts), key="dash_chart_learning")
     st.subheader(t("dash_proficiency"))
     proficiency = analytics.time_to_proficiency(undated[undated["user_id"].isin(view["user_id"].unique())])
     reached = proficiency["attempts"].notna()
     a, b, c = st.columns(3)
     a.metric(t("dash_proficient"), f"{int(reached.sum())} / {len(proficiency)}")
-    b.metric(t("dash_median_attempts"), f"{proficiency.loc[reached, 'attempts'].median():.0f}" if reached.any() else "—")
-    c.metric(t("dash_median_days"), f"{proficiency.loc[reached, 'days'].median():.0f}" if reached.any() else "—")
-    st.plotly_chart(charts.proficiency_chart(proficiency, texts), key="dash_chart_proficiency")
+    b.metric(t("dash_median_attempts"), fmt.number(proficiency.loc[reached, "attempts"].median(), lang, 0)
+             if reached.any() else fmt.MISSING)
+    c.metric(t("dash_median_days"), fmt.number(proficiency.loc[reached, "days"].median(), lang, 0)
+             if reached.any() else fmt.MISSING)
+    show_chart(charts.proficiency_chart(proficiency, texts), key="dash_chart_proficiency")
 
 # ----------------------------------------------------------------------------- attention
 with tabs[4]:
@@ -211,8 +234,9 @@ with tabs[4]:
         ]
         table = pd.DataFrame({
             t("dash_col_trainee"): attention["user"], t("dash_col_team"): attention["team"],
-            t("dash_col_sessions"): attention["sessions"], t("dash_col_recent"): attention["recent_mean"].round(1),
-            t("dash_col_change"): attention["change"].round(1), t("dash_col_reason"): reasons,
+            t("dash_col_sessions"): attention["sessions"],
+            t("dash_col_recent"): attention["recent_mean"].map(lambda v: fmt.number(v, lang)),
+            t("dash_col_change"): attention["change"].map(lambda v: fmt.signed(v, lang)), t("dash_col_reason"): reasons,
             t("progress_col_review"): [f"review?session={s}" for s in attention["last_session"]],
         })
         event = st.dataframe(table, hide_index=True, width="stretch", key="dash_attention_table",
@@ -229,11 +253,19 @@ with tabs[5]:
     stamp = f"{start:%Y%m%d}-{end:%Y%m%d}"
     origin = (st.context.url or exports.DEFAULT_HOME_PAGE).split("/dashboard")[0].split("?")[0]
     a, b, c, d = st.columns(4)
-    a.download_button(t("dash_download_csv"), data=lambda: exports.to_csv(view), file_name=f"tenang-sessions-{stamp}.csv",
+    export_labels = exports.ExportLabels(
+        headers={**{code: t(f"dash_x_{code}") for code in exports.SESSION_COLUMNS},
+                 "dimension": t("dash_x_dimension"), "score": t("dash_x_score"), **labels},
+        values={"outcome": outcome_labels, "role": {r: t(f"role_{r}") for r in ("trainee", "trainer", "hr", "admin")},
+                "lang": {x: t(f"practice_lang_{x}") for x in ("id", "en")}, "scenario_id": scenario_names,
+                "passed": {True: t("dash_x_yes"), False: t("dash_x_no")}, "dimension": labels},
+        sheets={"sessions": t("dash_x_sheet_sessions"), "scores": t("dash_x_sheet_scores")},
+    )
+    a.download_button(t("dash_download_csv"), data=lambda: exports.to_csv(view, export_labels), file_name=f"tenang-sessions-{stamp}.csv",
                       mime="text/csv", on_click="ignore", key="dash_dl_csv")
-    b.download_button(t("dash_download_scores"), data=lambda: exports.scores_csv(view),
+    b.download_button(t("dash_download_scores"), data=lambda: exports.scores_csv(view, export_labels),
                       file_name=f"tenang-scores-{stamp}.csv", mime="text/csv", on_click="ignore", key="dash_dl_scores")
-    c.download_button(t("dash_download_xlsx"), data=lambda: exports.to_xlsx(view), file_name=f"tenang-{stamp}.xlsx",
+    c.download_button(t("dash_download_xlsx"), data=lambda: exports.to_xlsx(view, export_labels), file_name=f"tenang-{stamp}.xlsx",
                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
                       key="dash_dl_xlsx")
     d.download_button(t("dash_download_xapi"), data=lambda: exports.to_xapi_json(view, origin, titles),
@@ -249,19 +281,21 @@ person = st.selectbox(t("dash_pick_person"), list(people.index), format_func=peo
                       placeholder=t("dash_pick_person_hint"), key="dash_person")
 if person is not None:
     mine = view[view["user_id"] == person]
-    st.caption(t("dash_person_facts", team=mine["team"].iloc[-1], n=len(mine), mean=mine["overall"].mean()))
-    event = st.plotly_chart(charts.person_sessions_chart(mine, float(mine["pass_mark"].median()), texts),
+    st.caption(t("dash_person_facts", team=mine["team"].iloc[-1], n=len(mine), mean=fmt.number(mine["overall"].mean(), lang)))
+    event = show_chart(charts.person_sessions_chart(mine, float(mine["pass_mark"].median()), texts),
                             key="dash_chart_person", on_select="rerun", selection_mode="points")
     session_id = picked(event, 1)
     if session_id is not None:
-        st.page_link(HERE / "review.py", label=t("dash_open_session", id=session_id), query_params={"session": session_id},
-                     icon=":material/open_in_new:")
+        when = mine.loc[mine["session_id"] == session_id, "when"]
+        st.page_link(HERE / "review.py", query_params={"session": session_id}, icon=":material/open_in_new:",
+                     label=t("dash_open_session", name=people[person],
+                             date=fmt.moment(when.iloc[0].to_pydatetime(), lang) if len(when) else fmt.MISSING))
     recent = mine.sort_values("when", ascending=False).head(50)
     st.dataframe(pd.DataFrame({
-        t("progress_col_when"): recent["when"].dt.strftime("%Y-%m-%d %H:%M"),
+        t("progress_col_when"): recent["when"].map(lambda w: fmt.moment(w.to_pydatetime(), lang)),
         t("progress_col_scenario"): recent["scenario_id"].map(lambda s: scenario_names.get(s, s)),
         t("practice_outcome"): recent["outcome"].map(lambda o: outcome_labels.get(o, o)),
-        t("practice_overall"): recent["overall"],
+        t("practice_overall"): recent["overall"].map(lambda v: fmt.number(v, lang, 0)),
         t("progress_col_review"): [f"review?session={s}" for s in recent["session_id"]],
     }), hide_index=True, width="stretch", key="dash_person_sessions",
         column_config={t("progress_col_review"): st.column_config.LinkColumn(display_text=t("progress_open_review"))})

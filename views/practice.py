@@ -14,7 +14,10 @@ import streamlit as st
 
 from simulator.analysis_types import Tag
 from simulator.scenario import LANGUAGES, Scenario, Temperament, UnknownScenario
+from simulator.scoring import applies as scoring_applies
 from simulator.session import InputError, SavingFailed
+from ui import html as raw_html
+from ui.i18n import translate
 from ui.context import authoring, escape_md, input_error, library, repository, require_role, scenario_or_stop, service, t, ui_lang
 
 HERE = Path(__file__).resolve().parent  # sibling pages, wherever the folder lives
@@ -38,16 +41,30 @@ def temperament_label(scenario: Scenario) -> str:
     return t(f"practice_temperament_{scenario.persona.temperament.value}")
 
 
+def minutes_estimate(scenario: Scenario) -> tuple[int, int]:
+    """About how long a run takes: a minute or so per exchange, a short one up to the turn limit."""
+    return max(3, round(scenario.max_turns * 0.5)), max(5, scenario.max_turns)
+
+
 def scenario_facts(scenario: Scenario) -> str:
     stars = "★" * scenario.difficulty + "☆" * (3 - scenario.difficulty)
+    low, high = minutes_estimate(scenario)
     return " · ".join(
         [
             t("practice_difficulty_value", stars=stars),
             temperament_label(scenario),
             escape_md(scenario.sector),
             t(f"practice_lang_{scenario.lang}"),
+            t("practice_minutes", low=low, high=high),
         ]
     )
+
+
+def done_badge(best: float | None) -> str:
+    """"Done · best 72" for a scenario this trainee has finished, else "not tried yet"."""
+    if best is None:
+        return t("practice_badge_new")
+    return t("practice_badge_done", best=f"{best:.0f}")
 
 
 # --------------------------------------------------------------------------- the scenario list
@@ -129,9 +146,10 @@ def picker() -> None:
     ]
     if not shown:
         st.info(t("practice_no_match"))
+    best = authoring().best_scores(user.id)
     for scenario in shown:
         with st.container(border=True):
-            st.markdown(f"**{escape_md(scenario.title)}**")
+            st.markdown(f"**{escape_md(scenario.title)}** &nbsp; {done_badge(best.get((scenario.id, scenario.lang)))}")
             st.caption(scenario_facts(scenario))
             st.markdown(escape_md(scenario.briefing.setting))  # not the summary: it gives the cause away
             if st.button(t("practice_open_briefing"), key=f"open_{scenario.id}_{scenario.lang}"):
@@ -149,6 +167,17 @@ def briefing_body(scenario: Scenario) -> None:
     st.markdown(f"**{t('practice_customer')}** {escape_md(scenario.persona.name)} ({temperament_label(scenario)})")
 
 
+def scored_on(scenario: Scenario) -> None:
+    """What the scorecard will look at for this scenario, and the scenario's learning points."""
+    lang = ui_lang()
+    rubric = svc.rubric
+    names = [dim.label.get(lang) for dim in rubric.dimensions.values() if scoring_applies(dim, scenario, [])]
+    st.markdown(f"**{t('practice_scored_on')}** " + ", ".join(escape_md(n) for n in names))
+    if scenario.learning_points:
+        st.markdown(f"**{t('practice_learning_points')}**")
+        st.markdown("\n".join(f"- {escape_md(point)}" for point in scenario.learning_points))
+
+
 def briefing(scenario_id: str, lang: str) -> None:
     try:
         scenario = library().get(scenario_id, lang)
@@ -160,6 +189,7 @@ def briefing(scenario_id: str, lang: str) -> None:
     with st.container(border=True):
         st.markdown(f"#### {t('practice_briefing')}")
         briefing_body(scenario)
+        scored_on(scenario)
     left, right = st.columns(2)
     if left.button(t("practice_start"), type="primary", key="start"):
         record = svc.start(scenario.id, scenario.lang, user_id=user.id)
@@ -254,7 +284,8 @@ def mood_meter(turns: list) -> None:
             delta=change if change else None,
             delta_color=colour,
         )
-        st.progress(min(max(value / 10, 0.0), 1.0))
+        words = {level: t(f"practice_level_{level}") for level in ("good", "mid", "bad")}
+        raw_html.mood_bar(value, higher_is_better=colour == "normal", words=words)
 
 
 def outcome_label(outcome: str | None) -> str:
@@ -310,6 +341,31 @@ def send(session_id: str) -> None:
         st.session_state["practice_unsaved"] = exc.text  # shown for copying: the input has cleared
     except InputError as exc:
         st.session_state["practice_refused"] = input_error(exc)
+        st.session_state["practice_kept"] = text  # the chat box has cleared: keep the words
+
+
+def send_kept(session_id: str) -> None:
+    """Send the refused text after the trainee shortened or fixed it."""
+    text = st.session_state.get("practice_kept_text") or ""
+    try:
+        svc.say(session_id, text)
+    except InputError as exc:
+        st.session_state["practice_refused"] = input_error(exc)
+        st.session_state["practice_kept"] = text
+    else:
+        st.session_state.pop("practice_kept_text", None)
+
+
+def close_conversation(session_id: str, lang: str) -> None:
+    """The closing move: "Thank you, is there anything else?" in the scenario's language. The
+    customer answers it; if that does not end the conversation, the session ends here."""
+    try:
+        svc.say(session_id, translate("practice_closing_line", lang))
+    except InputError as exc:
+        st.session_state["practice_refused"] = input_error(exc)
+        return
+    if svc.session(session_id).status == "active":
+        svc.end(session_id)
 
 
 def stream_reply(session_id: str, text: str) -> None:
@@ -350,7 +406,8 @@ def conversation(session_id: str) -> None:
         st.info(f"{banner} {t('practice_outcome')}: **{outcome_label(record.outcome)}**")
         with st.expander(t("practice_transcript"), expanded=False):
             show_turns(turns)
-        if last is not None and last.speaker == "customer" and record.outcome != "abandoned":
+        closed = len(turns) > 1 and turns[-2].text == translate("practice_closing_line", scenario.lang)
+        if last is not None and last.speaker == "customer" and (record.outcome != "abandoned" or closed):
             with st.chat_message("assistant", avatar=mood_face(last.mood)):
                 st.markdown(escape_md(last.text))
         scorecard(card, turns)
@@ -365,10 +422,20 @@ def conversation(session_id: str) -> None:
     # No max_chars: Streamlit would cut an overlong reply silently; the service refuses it instead.
     st.chat_input(t("practice_input_placeholder"), key="reply", on_submit=send, args=(session_id,))
     chat, side = st.columns([3, 1])
-    with side:
+    raw_html.sticky("practice_side")
+    with side, st.container(key="practice_side"):  # sticky: stays in sight however long the chat
         mood_meter(turns)
         coach = st.toggle(t("practice_coach"), key="coach", help=t("practice_coach_help"))
-        st.button(t("practice_end"), key="end", type="primary", on_click=svc.end, args=(session_id,))
+        st.button(
+            t("practice_close"),
+            key="close",
+            type="primary",
+            help=t("practice_close_help", line=translate("practice_closing_line", scenario.lang)),
+            on_click=close_conversation,
+            args=(session_id, scenario.lang),
+            width="stretch",
+        )
+        st.button(t("practice_end"), key="end", on_click=svc.end, args=(session_id,), width="stretch")
     with chat:
         show_turns(turns)
         pending = st.session_state.pop("practice_pending", None)
@@ -379,7 +446,13 @@ def conversation(session_id: str) -> None:
             unsaved = st.session_state.pop("practice_unsaved", None)
             if unsaved:
                 st.code(unsaved, language=None, wrap_lines=True)
-        elif coach:
+        kept = st.session_state.pop("practice_kept", None)
+        if kept is not None:  # the refused words, to shorten or fix and send again
+            st.session_state["practice_kept_text"] = kept
+        if st.session_state.get("practice_kept_text"):
+            st.text_area(t("practice_kept_label"), key="practice_kept_text", height=120)
+            st.button(t("practice_kept_send"), key="practice_kept_go", on_click=send_kept, args=(session_id,))
+        if coach and not refused:
             hint = coach_hint(turns)
             if hint:
                 st.warning(t(hint), icon=":material/lightbulb:")

@@ -16,7 +16,8 @@ import streamlit as st
 
 from simulator import analytics, charts
 from simulator.session import InputError
-from ui.context import escape_md, input_error, repository, require_role, scenario_or_stop, service, t
+from ui import formatting as fmt
+from ui.context import escape_md, input_error, repository, require_role, scenario_or_stop, service, t, ui_lang
 
 STAFF = ("trainer", "hr", "admin")
 
@@ -141,12 +142,14 @@ def side_by_side(original, branch) -> None:
             continue
         was = before.score if before and before.applies else None
         now = dim.score if dim.applies else None
+        lang = ui_lang()
         rows.append(
             {
                 t("review_col_dimension"): dim.label,
-                t("review_original"): was,
-                t("review_this_branch"): now,
-                t("review_col_change"): (now - was) if was is not None and now is not None else None,
+                t("review_original"): fmt.number(was, lang, 0),
+                t("review_this_branch"): fmt.number(now, lang, 0),
+                t("review_col_change"): fmt.signed(now - was, lang, 0) if was is not None and now is not None
+                else fmt.MISSING,
             }
         )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
@@ -165,14 +168,14 @@ def what_if(record, turns: list) -> None:
         t("review_pick_turn"), list(labels), format_func=labels.__getitem__, key="whatif_turn"
     )
     # No max_chars: Streamlit would cut an overlong text silently; svc.branch refuses it instead.
-    text = st.text_area(t("review_new_reply"), key="whatif_text", height=100)
-    if st.button(t("review_branch_button"), type="primary", key="whatif_go"):
-        try:
-            result = svc.branch(record.id, chosen_idx, text)
-        except InputError as exc:
-            st.error(input_error(exc))
-        else:
-            go(session=result.session_id)
+    st.text_area(t("review_new_reply"), key="whatif_text", height=100)
+    st.button(t("review_branch_button"), type="primary", key="whatif_go", on_click=start_branch, args=(record.id,))
+    refused = st.session_state.pop("whatif_refused", None)
+    if refused:
+        st.error(refused)
+    target = st.session_state.pop("whatif_opened", None)
+    if target:
+        go(session=target)
     branches = [s for s in repo.list_sessions(user_id=record.user_id) if s.parent_id == record.id]
     if branches:
         st.markdown(f"**{t('review_branches')}**")
@@ -183,6 +186,18 @@ def what_if(record, turns: list) -> None:
                 go(session=branch.id)
 
 
+def start_branch(session_id: str) -> None:
+    """The what-if button's callback: branch, then empty the box (a callback may, the page may
+    not once the box is drawn) so the next what-if does not start from the old words."""
+    try:
+        result = svc.branch(session_id, st.session_state.get("whatif_turn"), st.session_state.get("whatif_text") or "")
+    except InputError as exc:
+        st.session_state["whatif_refused"] = input_error(exc)  # the text stays, to fix it
+    else:
+        st.session_state["whatif_text"] = ""
+        st.session_state["whatif_opened"] = result.session_id
+
+
 def send(session_id: str) -> None:
     try:
         svc.say(session_id, st.session_state.get("branch_reply") or "")
@@ -191,8 +206,13 @@ def send(session_id: str) -> None:
 
 
 def session_list() -> None:
-    st.info(t("review_pick_session"))
-    st.page_link(HERE / "progress.py", label=t("review_to_progress"))
+    """No session chosen: point to where this role's sessions are listed (a page it may open)."""
+    if user.role in ("trainee",):
+        st.info(t("review_pick_session"))
+        st.page_link(HERE / "progress.py", label=t("review_to_progress"))
+    else:
+        st.info(t("review_pick_session_staff"))
+        st.page_link(HERE / "dashboard.py", label=t("review_to_dashboard"))
 
 
 # --------------------------------------------------------------------------- the page

@@ -20,7 +20,8 @@ from simulator.selfplay import selfplay
 from simulator.session import InputError, SessionService
 from simulator.store.repository import ConflictError
 from simulator import studio
-from ui.context import authoring, escape_md, input_error, library, repository, require_role, t
+from ui import formatting as fmt
+from ui.context import authoring, escape_md, input_error, library, repository, require_role, t, ui_lang
 
 user = require_role("trainer", "admin")
 repo = repository()
@@ -59,6 +60,65 @@ def problem_lines(problems: list) -> list[str]:
     return [line.replace("`", "'") for line in studio.format_problems(problems)]
 
 
+def _maybe(key: str, **values) -> str | None:
+    try:
+        return t(key, **values)
+    except KeyError:
+        return None
+
+
+def field_label(path: str) -> str:
+    """A field's name in the interface language (never its YAML key)."""
+    parts = path.split(".")
+    if parts[0] == "hidden_facts" and len(parts) >= 2 and parts[1].isdigit():
+        head = f"{t('sf_hidden_facts')} {int(parts[1]) + 1}"
+        return head if len(parts) == 2 else f"{head}: {_maybe('sf_hidden_facts_' + parts[2]) or t('sf_hidden_facts')}"
+    if parts[0] == "lines" and len(parts) >= 2:
+        return f"{t('sf_lines')}: {_maybe('sf_lines_' + parts[1]) or t('sf_lines')}"
+    return _maybe("sf_" + "_".join(parts)) or _maybe("sf_" + "_".join(parts[:-1])) or t("sf_root")
+
+
+def field_help(path: str) -> str | None:
+    parts = path.split(".")
+    if parts[0] == "hidden_facts" and len(parts) == 3:
+        return _maybe("sfh_hidden_facts_" + parts[2])
+    return _maybe("sfh_" + "_".join(parts))
+
+
+CHOICE_KEYS = {"lang": "lang", "persona.temperament": "temperament", "fault": "fault",
+               "handling.referral.target": "target"}
+
+
+def choice_label(key: str, value: str) -> str:
+    return _maybe(f"sfc_{CHOICE_KEYS[key]}_{value}") or str(value)
+
+
+def _number(value) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return fmt.number(value, ui_lang(), 0 if float(value).is_integer() else 1)
+    return str(value)
+
+
+def explain(finding: studio.Finding) -> str:
+    """One problem in plain words: which field, where in the text, what to do."""
+    ctx = {k: _number(v) for k, v in finding.ctx.items()}
+    code = {"int_parsing": "whole_number", "int_type": "whole_number", "int_from_float": "whole_number",
+            "float_parsing": "number", "float_type": "number", "bool_parsing": "bool", "bool_type": "bool",
+            "string_type": "text", "list_type": "list", "dict_type": "section", "model_type": "section",
+            "model_attributes_type": "section"}.get(finding.code, finding.code)
+    if code == "enum":
+        key = finding.field.split(".")
+        key = ".".join(p for p in key if not p.isdigit())
+        options = CHOICES.get(key, [])
+        ctx["choices"] = ", ".join(choice_label(key, o) for o in options) if key in CHOICE_KEYS else ", ".join(options)
+    if code == "too_short":
+        ctx.setdefault("min_length", "1")
+    message = _maybe(f"sferr_{code}", **ctx) or t("sferr_other")
+    label = t("sf_yaml") if finding.field == "(yaml)" else field_label(finding.field)
+    where = t("sferr_where", line=finding.line, column=finding.column) if finding.line else None
+    return f"{label}" + (f" ({where})" if where else "") + f": {message}"
+
+
 def fingerprint(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
@@ -76,13 +136,14 @@ def scenario_rows() -> list[dict]:
             {
                 t("studio_col_id"): scenario.id,
                 t("studio_col_title"): scenario.title,
-                t("studio_col_lang"): scenario.lang,
-                t("studio_col_temperament"): scenario.persona.temperament.value,
+                t("studio_col_lang"): choice_label("lang", scenario.lang),
+                "_lang": scenario.lang,
+                t("studio_col_temperament"): choice_label("persona.temperament", scenario.persona.temperament.value),
                 t("studio_col_difficulty"): scenario.difficulty,
                 t("studio_col_source"): t("studio_source_builtin"),
                 t("studio_col_state"): t("studio_state_published", version="—").replace(" (v—)", ""),
                 t("studio_col_played"): s.played if s else 0,
-                t("studio_col_average"): round(s.average, 1) if s and s.average is not None else None,
+                t("studio_col_average"): fmt.number(s.average if s else None, ui_lang()),
             }
         )
     for summary in store.summaries():
@@ -104,13 +165,14 @@ def scenario_rows() -> list[dict]:
             {
                 t("studio_col_id"): summary.scenario_id,
                 t("studio_col_title"): title,
-                t("studio_col_lang"): summary.lang,
-                t("studio_col_temperament"): temperament,
+                t("studio_col_lang"): choice_label("lang", summary.lang),
+                "_lang": summary.lang,
+                t("studio_col_temperament"): choice_label("persona.temperament", temperament),
                 t("studio_col_difficulty"): difficulty,
                 t("studio_col_source"): t("studio_source_authored") + f" v{summary.latest}",
                 t("studio_col_state"): state,
                 t("studio_col_played"): s.played if s else 0,
-                t("studio_col_average"): round(s.average, 1) if s and s.average is not None else None,
+                t("studio_col_average"): fmt.number(s.average if s else None, ui_lang()),
             }
         )
     return rows
@@ -118,11 +180,12 @@ def scenario_rows() -> list[dict]:
 
 def list_tab() -> None:
     if st.button(t("studio_new"), key="studio_new", type="primary", icon=":material/add:"):
-        go(new="1")
+        go(new="1", lang=ui_lang())  # the template speaks the interface language
     rows = scenario_rows()
-    st.dataframe(rows, hide_index=True, key="studio_table")
-    options = [f"{r[t('studio_col_id')]}|{r[t('studio_col_lang')]}" for r in rows]
-    labels = {o: f"{o.split('|')[0]} ({o.split('|')[1]}) — {r[t('studio_col_title')]}" for o, r in zip(options, rows)}
+    st.dataframe([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], hide_index=True,
+                 key="studio_table")
+    options = [f"{r[t('studio_col_id')]}|{r['_lang']}" for r in rows]
+    labels = {o: f"{r[t('studio_col_title')]} ({r[t('studio_col_lang')]})" for o, r in zip(options, rows)}
     left, right = st.columns([4, 1], vertical_alignment="bottom")
     choice = left.selectbox(t("studio_open_label"), options, format_func=labels.__getitem__, key="studio_pick")
     if right.button(t("studio_open"), key="studio_open") and choice:
@@ -202,16 +265,17 @@ def assign_tab() -> None:
     current = store.assignments()
     if not current:
         st.caption(t("studio_assign_none"))
+    titles = {(sc.id, sc.lang): sc.title for sc in lib.all()}
     for a in current:
-        left, right = st.columns([5, 1])
-        left.write(
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        left.markdown(
             t(
                 "studio_assign_row",
-                scenario=escape_md(a.scenario_id),
-                lang=escape_md(a.lang),
+                scenario=escape_md(titles.get((a.scenario_id, a.lang), a.scenario_id)),
+                lang=choice_label("lang", a.lang),
                 who=escape_md(a.user_name or a.group_name or "?"),
-                due=a.due_date.isoformat() if a.due_date else t("studio_none"),
-                mark=f"{a.pass_mark:.0f}" if a.pass_mark is not None else t("studio_none"),
+                due=fmt.day(a.due_date, ui_lang()) if a.due_date else t("studio_none"),
+                mark=fmt.number(a.pass_mark, ui_lang(), 0) if a.pass_mark is not None else t("studio_none"),
             )
         )
         if right.button(t("studio_assign_remove"), key=f"as_del_{a.id}"):
@@ -266,8 +330,31 @@ def yaml_changed() -> None:
     set_draft(st.session_state[RAW])
 
 
+def _untouched_template(values: dict) -> str | None:
+    """A new scenario whose language was just switched before anything else was edited: the
+    template in the new language (so an Indonesian scenario never starts from English text)."""
+    lang = values.get("lang")
+    if st.session_state.get(KEY) != ("new", "") or lang not in LANGUAGES:
+        return None
+    sid = values.get("id") or "new-scenario"
+    for other in LANGUAGES:
+        if other == lang:
+            continue
+        try:
+            before = studio.parse_scenario(studio.to_yaml(studio.form_data({**values, "lang": other})))
+            if before == studio.parse_scenario(studio.skeleton(sid, other)):
+                return studio.skeleton(sid, lang)
+        except (ScenarioError, ValueError):
+            return None
+    return None
+
+
 def form_changed() -> None:
     values = {k[len(FORM):]: v for k, v in st.session_state.items() if str(k).startswith(FORM)}
+    template = _untouched_template(values)
+    if template is not None:
+        set_draft(template)
+        return
     text = studio.to_yaml(studio.form_data(values))
     st.session_state[DRAFT] = text
     st.session_state[RAW] = text
@@ -284,58 +371,66 @@ def form_tab() -> None:
         st.info(t("studio_form_invalid_data"))
         return
     left, right = st.columns([3, 2])
+    dims = {key: dim.label.get(ui_lang()) for key, dim in load_rubric().dimensions.items()}
     with left:
-        def field(key: str, label: str | None = None) -> None:
+        # The number of hidden facts changes which fields the form has: outside the form.
+        st.number_input(t("studio_form_fact_count"), min_value=0, max_value=20, step=1,
+                        key=FORM + "hidden_facts.count", on_change=form_changed)
+        form = st.form("studio_form", border=False)  # typing reruns nothing until "Apply"
+
+        def field(key: str) -> None:
             kind = studio.FORM_FIELDS.get(key) or studio.FACT_FIELDS[key.rsplit(".", 1)[-1]]
-            label = label or key
+            label, help_text = field_label(key), field_help(key)
             k = FORM + key
             if key in CHOICES:
-                st.selectbox(label, CHOICES[key], key=k, on_change=form_changed)
+                names = {v: choice_label(key, v) for v in CHOICES[key]}  # worked out now, not later
+                st.selectbox(label, CHOICES[key], key=k, help=help_text, format_func=names.__getitem__)
             elif kind == "bool":
-                st.checkbox(label, key=k, on_change=form_changed)
+                st.checkbox(label, key=k, help=help_text)
             elif kind == "int":
-                st.number_input(label, step=1, key=k, on_change=form_changed)
+                st.number_input(label, step=1, key=k, help=help_text)
             elif kind == "float":
-                st.number_input(label, min_value=0.0, max_value=10.0, step=0.5, key=k, on_change=form_changed)
+                st.number_input(label, min_value=0.0, max_value=10.0, step=0.5, key=k, help=help_text)
             elif kind == "list":
-                st.multiselect(label, RUBRIC_KEYS, key=k, on_change=form_changed)
+                st.multiselect(label, RUBRIC_KEYS, key=k, help=help_text, format_func=lambda v: dims.get(v, v),
+                               placeholder=t("dash_choose"), select_all=ui_lang() != "id")
             elif kind == "lines":
-                st.text_area(label, key=k, on_change=form_changed, help=t("studio_form_lines_hint"), height=90)
+                st.text_area(label, key=k, help=help_text or t("studio_form_lines_hint"), height=90)
             elif key in LONG or key.endswith(".reveal"):
-                st.text_area(label, key=k, on_change=form_changed, height=80)
+                st.text_area(label, key=k, height=80, help=help_text)
             else:
-                st.text_input(label, key=k, on_change=form_changed)
+                st.text_input(label, key=k, help=help_text)
 
-        with st.expander(t("studio_form_general"), expanded=True):
-            for key in ("id", "lang", "title", "summary", "sector", "difficulty", "max_turns", "opening",
-                        "problem_cues", "fault", "learning_points"):
-                field(key)
-        with st.expander(t("studio_form_briefing")):
-            for key in ("briefing.role", "briefing.setting", "briefing.goal"):
-                field(key)
-        with st.expander(t("studio_form_persona")):
-            for key in ("persona.name", "persona.age", "persona.temperament", "persona.mood.anger",
-                        "persona.mood.trust", "persona.mood.threat", "persona.speaking_style"):
-                field(key)
-        with st.expander(t("studio_form_facts")):
-            st.number_input(t("studio_form_fact_count"), min_value=0, max_value=20, step=1,
-                            key=FORM + "hidden_facts.count", on_change=form_changed)
-            for i in range(int(st.session_state.get(FORM + "hidden_facts.count") or 0)):
-                st.markdown(f"**{t('studio_form_fact', n=i + 1)}**")
-                for name, kind in studio.FACT_FIELDS.items():
-                    key = f"hidden_facts.{i}.{name}"
-                    st.session_state.setdefault(FORM + key, False if kind == "bool" else "")
+        with form:
+            st.form_submit_button(t("studio_form_apply"), type="primary", on_click=form_changed, key="studio_form_apply_top")
+            with st.expander(t("studio_form_general"), expanded=True):
+                for key in ("id", "lang", "title", "summary", "sector", "difficulty", "max_turns", "opening",
+                            "problem_cues", "fault", "learning_points"):
                     field(key)
-        with st.expander(t("studio_form_handling")):
-            for key in ("handling.referral.target", "handling.referral.party", "handling.referral.contact",
-                        "handling.referral.accept_cues", "handling.compensation_due", "handling.time_frame",
-                        "handling.max_days", "handling.needs_cause", "handling.key_behaviours"):
-                field(key)
-        with st.expander(t("studio_form_lines")):
-            for situation in Situation:
-                st.text_area(
-                    f"lines.{situation.value}", key=FORM + f"lines.{situation.value}", on_change=form_changed, height=68
-                )
+            with st.expander(t("studio_form_briefing")):
+                for key in ("briefing.role", "briefing.setting", "briefing.goal"):
+                    field(key)
+            with st.expander(t("studio_form_persona")):
+                for key in ("persona.name", "persona.age", "persona.temperament", "persona.mood.anger",
+                            "persona.mood.trust", "persona.mood.threat", "persona.speaking_style"):
+                    field(key)
+            with st.expander(t("studio_form_facts")):
+                for i in range(int(st.session_state.get(FORM + "hidden_facts.count") or 0)):
+                    st.markdown(f"**{t('studio_form_fact', n=i + 1)}**")
+                    for name, kind in studio.FACT_FIELDS.items():
+                        key = f"hidden_facts.{i}.{name}"
+                        st.session_state.setdefault(FORM + key, False if kind == "bool" else "")
+                        field(key)
+            with st.expander(t("studio_form_handling")):
+                for key in ("handling.referral.target", "handling.referral.party", "handling.referral.contact",
+                            "handling.referral.accept_cues", "handling.compensation_due", "handling.time_frame",
+                            "handling.max_days", "handling.needs_cause", "handling.key_behaviours"):
+                    field(key)
+            with st.expander(t("studio_form_lines")):
+                for situation in Situation:
+                    st.text_area(field_label(f"lines.{situation.value}"), key=FORM + f"lines.{situation.value}", height=68,
+                                 help=t("studio_form_lines_hint"))
+            st.form_submit_button(t("studio_form_apply"), type="primary", on_click=form_changed, key="studio_form_apply")
     with right:
         st.markdown(f"**{t('studio_preview')}**")
         st.code(st.session_state[DRAFT], language="yaml")
@@ -385,9 +480,11 @@ def drive_tab(sid: str, lang: str, latest) -> None:
                 if turn.speaker == "trainee":
                     analysis = turn.analysis or {}
                     tags = analysis.get("tags") or []
-                    caption = t("studio_drive_tags", tags=", ".join(tags)) if tags else t("studio_drive_no_tags")
+                    names = [_maybe(f"review_tag_{tag}") or tag for tag in tags]
+                    caption = t("studio_drive_tags", tags=", ".join(names)) if tags else t("studio_drive_no_tags")
                     if analysis.get("referral_target"):
-                        caption += " · " + t("studio_drive_referral", target=analysis["referral_target"])
+                        target = analysis["referral_target"]
+                        caption += " · " + t("studio_drive_referral", target=_maybe(f"sfc_target_{target}") or target)
                     st.caption(caption)
         if record.status == "active":
             with st.form("drive_form", clear_on_submit=True):
@@ -404,13 +501,17 @@ def drive_tab(sid: str, lang: str, latest) -> None:
                 svc.end(record.id)
                 st.rerun()
         else:
-            st.success(t("studio_drive_ended", outcome=record.outcome or "?", overall=record.overall or 0.0))
+            st.success(t("studio_drive_ended", outcome=outcome_label(record.outcome), overall=record.overall or 0.0))
     with side:
         mood = next((turn.mood for turn in reversed(turns) if turn.mood), {}) or {}
         st.markdown(f"**{t('studio_mood')}**")
         for name in ("anger", "trust", "threat"):
             value = float(mood.get(name, 0.0))
             st.progress(min(max(value / 10, 0.0), 1.0), text=f"{t('practice_' + name)}: {value:.1f} / 10")
+
+
+def outcome_label(outcome: str | None) -> str:
+    return (_maybe(f"practice_outcome_{outcome}") if outcome else None) or t("practice_outcome_none")
 
 
 def selfplay_tab(scenario: Scenario | None) -> None:
@@ -434,7 +535,9 @@ def selfplay_tab(scenario: Scenario | None) -> None:
     report = stored[1]
     st.dataframe(
         [
-            {t("studio_col_bot"): name, t("studio_col_overall"): round(bot.overall, 1), t("studio_col_outcome"): bot.outcome}
+            {t("studio_col_bot"): _maybe(f"studio_bot_{name}") or name,
+             t("studio_col_overall"): fmt.number(bot.overall, ui_lang(), 0),
+             t("studio_col_outcome"): outcome_label(bot.outcome)}
             for name, bot in report.bots.items()
         ],
         hide_index=True,
@@ -577,13 +680,16 @@ def editor(sid: str | None, lang: str | None, new: bool) -> None:
         st.caption(t("studio_status_new"))
 
     if problems:
-        st.error(t("studio_invalid") + "\n\n" + "\n".join("- `" + line.replace("`", "'") + "`" for line in problem_lines(problems)))
+        found = studio.findings(draft, [] if builtin else lib.builtin_ids())
+        lines = [explain(f) for f in found] or problem_lines(problems)
+        st.error(t("studio_invalid") + "\n\n" + "\n".join("- " + escape_md(line) for line in lines))
     else:
         st.success(t("studio_valid"))
         if studio.untranslated(draft):
             st.caption(t("studio_translate_left", n=studio.untranslated(draft)))
 
-    buttons = st.columns(5)
+    row = st.container(horizontal=True)  # buttons take the width their words need, and wrap
+    buttons = [row] * 5
     if not builtin and buttons[0].button(t("studio_save"), key="studio_save", type="primary", icon=":material/save:"):
         save_draft(sid, lang)
     if not builtin and latest is not None:

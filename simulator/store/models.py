@@ -261,3 +261,27 @@ class SessionSummary(Base):
 #: The per-dimension columns of :class:`SessionSummary` (the rubric's dimension keys).
 SUMMARY_DIMENSIONS: tuple[str, ...] = ("listening", "empathy", "apology", "non_defensive", "diagnosis", "referral",
                                        "commitment", "resolution", "composure")
+class SignIn(Base):
+    """One browser's sign-in (the ``tenang_session`` cookie): kept so it can be revoked.
+
+    Only hashes are stored: ``token_hash`` of the cookie's random token (set when the browser
+    redeems the one-time ``handoff_hash`` code), so a database leak signs nobody in."""
+
+    __tablename__ = "sign_ins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    handoff_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AppSecret(Base):
+    """Generated secrets every replica shares (the cookie signing key when none is configured)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Engine, delete, func, or_, select
+from sqlalchemy import Engine, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,7 @@ from simulator.store.models import (
     SUMMARY_DIMENSIONS,
     UI_LANGS,
     PracticeSession,
+    SignIn,
     Score,
     SessionSummary,
     Turn,
@@ -452,6 +453,12 @@ class Repository:
         with self._write() as session:
             row = self._user_row(session, user_id)
             row.active = active
+            if not active:  # a disabled user's browsers are signed out too
+                session.execute(
+                    update(SignIn)
+                    .where(SignIn.user_id == user_id, SignIn.revoked_at.is_(None))
+                    .values(revoked_at=utcnow())
+                )
             return _to_user(row)
 
     def set_user_lang(self, user_id: int, lang: str) -> UserRecord:

@@ -35,7 +35,7 @@ def open_page(at: AppTest, page: str, **params: str) -> AppTest:
 
 def unescape(markdown: str) -> str:
     """The text of Markdown written with ui.context.escape_md."""
-    return re.sub(r"\\(.)", r"\1", markdown)
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
 def raw_texts(at: AppTest) -> str:

@@ -159,3 +159,17 @@ def test_admin_page_speaks_the_admins_language(app, admin, repo):
     at = app(admin, script=ADMIN_PAGE).run()
     assert at.title[0].value == translate("admin_title", "id")
     assert translate("admin_col_name", "id") in at.dataframe[0].value.columns
+
+
+def test_new_account_language_defaults_to_the_browser_and_errors_keep_the_input(app, admin, repo):
+    at = app(admin, script=ADMIN_PAGE)
+    at.context = {"locale": "id-ID"}
+    at.run()
+    assert at.selectbox(key="admin_new_lang").value == "id"
+    create(at, "de/wi", "trainee", "a-good-password")
+    assert at.error and at.text_input(key="admin_new_name").value == "de/wi"  # kept for fixing
+    create(at, "Bu Ratna (Admin)", "trainer", "a-good-password")
+    assert not at.exception and not at.error
+    made = repo.get_user_by_name("Bu Ratna (Admin)")
+    assert made is not None and made.ui_lang == "id"
+    assert at.text_input(key="admin_new_name").value == ""  # cleared after the success

@@ -96,6 +96,7 @@ def test_what_if_creates_a_branch_and_shows_both_scores(app, ana, played, servic
     turns = service.transcript(branch_id)
     assert [t.text for t in turns[:2]] == [service.transcript(played.id)[0].text, better]
     assert [i.value for i in at.main.info][0] == tr("review_is_branch", n=1)
+    assert at.text_area(key="whatif_text").value == ""  # the box does not keep the old words
     # the original is untouched
     assert len(service.transcript(played.id)) == 2 * len(LINES) + 1
 
@@ -125,7 +126,11 @@ def test_what_if_creates_a_branch_and_shows_both_scores(app, ana, played, servic
         tr("review_col_change"),
     ]
     original_scores = {r.dimension: r.score for r in repo.get_scores(played.id) if r.applies}
-    assert sorted(compare[tr("review_original")].dropna()) == sorted(original_scores.values())
+    from ui.formatting import MISSING, number
+
+    shown = [v for v in compare[tr("review_original")] if v != MISSING]
+    assert sorted(shown) == sorted(number(v, "en", 0) for v in original_scores.values())
+    assert "None" not in compare.astype(str).to_numpy().ravel().tolist()
 
     # the original lists its branch, and the branch links back
     at.button(key="to_original").click().run()

@@ -1,5 +1,5 @@
 """Shared by the end-to-end browser tests (tests/e2e): the skip/fail rule when Chromium or
-Playwright is missing, the environment and users of a throwaway app, ``streamlit run`` on a free
+Playwright is missing, the environment and users of a throwaway app, ``streamlit run app.py`` on a free
 port until healthy, a configured browser tab and the sign-in form.
 
 Playwright is imported only inside the functions that need it, so that importing this module
@@ -96,14 +96,15 @@ def add_user(env: dict[str, str], name: str, role: str = "trainee") -> None:
 
 @contextmanager
 def streamlit_server(workdir: Path, env: dict[str, str]) -> Iterator[str]:
-    """`streamlit run streamlit_app.py` on 127.0.0.1:<free port>; yields its base URL once
+    """`streamlit run app.py` (the app with its sign-in cookie routes, as `make run` starts it) on
+    127.0.0.1:<free port>; yields its base URL once
     /_stcore/health answers (60 s at most), and stops it afterwards. Its output goes to
     ``workdir/streamlit.log``."""
     port = free_port()
     log_path = workdir / "streamlit.log"
     log = log_path.open("w")
     command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
         "--server.headless", "true",
         "--server.address", "127.0.0.1",
         "--server.port", str(port),

@@ -70,7 +70,7 @@ def test_trainer_authors_drives_checks_publishes_and_trainee_plays(server, brows
     editor.fill("id: [broken")
     editor.blur()
     expect(page.get_by_text(en("studio_invalid"))).to_be_visible()
-    expect(page.get_by_text("invalid YAML").first).to_be_visible()
+    expect(page.get_by_text(en("sf_yaml") + " (" + en("sferr_where", line=1, column=12)).first).to_be_visible()
     draft = studio.skeleton(SCENARIO, "en").replace("New scenario", "Opening hours complaint")
     expect(editor).to_have_count(1)  # the run after the edit has finished (no stale copy left)
     editor.fill(draft)
@@ -89,7 +89,7 @@ def test_trainer_authors_drives_checks_publishes_and_trainee_plays(server, brows
     page.get_by_label(en("studio_drive_reply")).fill("I'm sorry about the bill. Since when is your bill this high?")
     page.get_by_role("button", name=en("studio_drive_send")).click()
     expect(messages).to_have_count(3)
-    expect(page.get_by_text(re.compile(r"^Tags: .*question"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Tags: .*" + re.escape(en("review_tag_question"))))).to_be_visible()
     expect(page.get_by_text(re.compile(r"Anger: \d+\.\d / 10"))).to_be_visible()
 
     # 3. the self-play check with its progress bar
@@ -111,8 +111,8 @@ def test_trainer_authors_drives_checks_publishes_and_trainee_plays(server, brows
     page.get_by_label(en("practice_filter_lang")).click()
     page.get_by_role("option", name=en("practice_lang_en")).click()
     expect(page.get_by_text("Opening hours complaint")).to_be_visible()
-    page.goto(f"{base}/practice?scenario={SCENARIO}&lang=en")  # a new browser session: sign in again
-    sign_in(page, "ana", "trainee")
+    page.goto(f"{base}/practice?scenario={SCENARIO}&lang=en")  # a new browser session: still signed in
+    expect(page.get_by_test_id("stSidebar")).to_contain_text(signed_in_text("ana", "trainee"))
     expect(page.get_by_role("heading", name="Opening hours complaint")).to_be_visible()
     page.get_by_role("button", name=en("practice_start")).click()
     expect(page).to_have_url(re.compile(r"/practice\?session="))

@@ -66,7 +66,13 @@ def assert_inert(at: AppTest, *expected: str) -> None:
     joined = "\n".join(texts)
     for value in expected:
         assert escape_md(value) in joined, f"escaped {value!r} not found"
-    assert not [b for b in at.get("html")], "st.html must not be used"
+    # raw HTML: only ui/html.py's fixed pieces, and no user text inside them
+    pieces = ('<div class="tenang-mood-bar"', "<style>.st-key-", '<script>fetch("/_tenang/')
+    for block in at.get("html"):
+        body = str(block.proto.body)
+        assert body.startswith(pieces), f"unexpected raw HTML: {body[:80]!r}"
+        for value in expected:
+            assert value not in body
 
 
 @pytest.fixture
@@ -184,10 +190,27 @@ def test_no_authored_text_reaches_markdown_unescaped():
 
 
 def test_unsafe_allow_html_and_raw_html_are_never_used():
+    """Raw HTML only in ui/html.py, whose few fixed pieces take numbers, constants, escaped
+    interface words and JSON (checked below), never user or scenario text."""
     for path in SOURCES:
         source = path.read_text(encoding="utf-8")
         assert "unsafe_allow_html" not in source, path
-        assert "st.html(" not in source and "components.html(" not in source, path
+        assert "components.html(" not in source, path
+        if path.name != "html.py" or path.parent.name != "ui":
+            assert "st.html(" not in source, path
+
+
+def test_the_raw_html_pieces_escape_what_they_are_given(monkeypatch):
+    from ui import html as raw_html
+
+    shown: list[str] = []
+    monkeypatch.setattr(raw_html.st, "html", lambda body, **_: shown.append(body))
+    raw_html.mood_bar(9.9, higher_is_better=False, words={"good": "x", "mid": "y", "bad": "<img src=x onerror=alert(1)>"})
+    assert "<img" not in shown[-1] and "&lt;img" in shown[-1] and 'data-level="bad"' in shown[-1]
+    raw_html.post_to("/_tenang/session", {"code": "</script><script>alert(1)</script>"})
+    assert shown[-1].count("<script>") == 1 and "</script><script>" not in shown[-1]
+    with pytest.raises(ValueError):
+        raw_html.sticky("x{}</style><script>")
 
 
 def test_streamed_model_reply_is_inert(app, make_user, repo, server, monkeypatch):
@@ -223,3 +246,18 @@ def test_streamed_model_reply_is_inert(app, make_user, repo, server, monkeypatch
         assert not live.search(text), f"live {live.pattern!r} streamed in {text!r}"
     assert escape_md(PAYLOADS[3]) in text
     assert_inert(at, PAYLOADS[3])  # and drawn again from the database, escaped
+
+
+def test_bare_urls_and_addresses_do_not_become_links():
+    """GitHub-flavoured Markdown links "https://...", "www...." and "a@b.c" even when escaped
+    (its link finder works on the decoded text); escape_md breaks them with an invisible joiner.
+    The pattern is the one remark-gfm uses (mdast-util-gfm-autolink-literal)."""
+    import re as _re
+
+    from ui.context import WORD_JOINER, escape_md
+
+    text = "see https://evil.example/x, WWW.evil.example and ana@evil.example"
+    shown = _re.sub(r"\\(.)", r"\1", escape_md(text))
+    assert not _re.search(r"(?i)(https?://|www(?=\.))", shown)
+    assert not _re.search(r"[-.\w+]+@[-\w]+(?:\.[-\w]+)+", shown)
+    assert shown.replace(WORD_JOINER, "") == text  # the reader sees the same words

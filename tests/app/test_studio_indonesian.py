@@ -1,0 +1,97 @@
+"""The studio for an Indonesian trainer: an Indonesian template, every form field labelled in
+Indonesian (never a YAML key), problems in plain Indonesian with the right line and column, and
+readable test-drive tags."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from simulator import studio
+from simulator.store.authoring import AuthoringStore
+from tests.app.page_support import open_page, texts, tr
+
+PAGE = "views/studio.py"
+YAML_KEY = re.compile(r"^[a-z_]+(\.[a-z0-9_]+)+$|^[a-z_]+$")
+
+
+@pytest.fixture
+def trainer(make_user, repo):
+    user = make_user("Bu Ratna (Pelatih)", "trainer")
+    return repo.set_user_lang(user.id, "id")
+
+
+def _button(at, key):
+    return next(b for b in at.button if b.key == key)
+
+
+def test_new_scenario_in_indonesian_from_the_form(app, trainer, repo):
+    at = open_page(app(trainer), PAGE)
+    _button(at, "studio_new").click().run()
+    assert not at.exception
+    assert at.query_params["lang"] in ("id", ["id"])
+    draft = at.text_area(key="st_yaml").value
+    assert "lang: id" in draft and "Skenario baru" in draft and "New scenario" not in draft
+
+    labels = [w.label for kind in ("text_input", "text_area", "number_input", "selectbox", "checkbox", "multiselect")
+              for w in getattr(at, kind) if str(w.key or "").startswith("sf_")]
+    assert len(labels) > 30
+    raw = [label for label in labels if YAML_KEY.match(label) or label in studio.FORM_FIELDS]
+    assert not raw, raw
+    temperament = at.selectbox(key="sf_persona.temperament")
+    assert "Marah" in temperament.options and "angry" not in temperament.options
+
+    at.text_input(key="sf_id").set_value("air-mati")
+    at.text_input(key="sf_title").set_value("Air mati tiga hari")
+    _button(at, "studio_form_apply").click().run()
+    assert not at.exception and tr("studio_valid", "id") in texts(at)
+    _button(at, "studio_save").click().run()
+    saved = AuthoringStore(repo).latest("air-mati", "id")
+    assert saved is not None and "Air mati tiga hari" in saved.yaml_text
+
+
+def test_problems_are_plain_indonesian_with_line_and_column(app, trainer):
+    at = open_page(app(trainer), PAGE, new="1", lang="id")
+    broken = studio.skeleton("air-mati", "id").replace("title: Skenario baru", 'title: "Skenario baru', 1)
+    line = next(i for i, text in enumerate(broken.splitlines(), 1) if text.startswith("title:"))
+    at.text_area(key="st_yaml").set_value(broken).run()
+    shown = texts(at)
+    assert tr("sferr_where", "id", line=line, column=8) in shown, shown
+    assert tr("sferr_yaml_unclosed", "id") in shown
+
+    bad = studio.skeleton("air-mati", "id").replace("anger: 6", "anger: 12").replace("difficulty: 1", "difficulty: x")
+    at.text_area(key="st_yaml").set_value(bad).run()
+    shown = texts(at)
+    assert tr("sf_persona_mood_anger", "id") in shown and tr("sferr_less_than_equal", "id", le="10") in shown
+    assert tr("sf_difficulty", "id") in shown and tr("sferr_whole_number", "id") in shown
+    for english in ("Input should", "valid integer", "persona.mood.anger", "less than or equal"):
+        assert english not in shown
+
+
+def test_test_drive_tags_are_words(app, trainer, repo):
+    store = AuthoringStore(repo)
+    store.save_version("air-mati", "id", studio.skeleton("air-mati", "id"), trainer.id)
+    at = open_page(app(trainer), PAGE, edit="air-mati", lang="id")
+    _button(at, "drive_start").click().run()
+    at.text_input(key="drive_reply").input("Mohon maaf, Bu. Sejak kapan tagihannya naik?")
+    next(b for b in at.button if b.label == tr("studio_drive_send", "id")).click().run()
+    assert not at.exception
+    captions = [c.value for c in at.caption if c.value.startswith(tr("studio_drive_tags", "id", tags="")[:4])]
+    assert captions, [c.value for c in at.caption]
+    assert tr("review_tag_question", "id") in captions[-1] or tr("review_tag_apology", "id") in captions[-1]
+    assert not re.search(r"\b(question|apology|time_estimate)\b", captions[-1])
+
+
+def test_the_assignment_list_shows_and_removes_assignments(app, trainer, repo, make_user):
+    trainee = make_user("dewi", "trainee")
+    AuthoringStore(repo).assign("water-bill-surge", "id", user_id=trainee.id, pass_mark=70.0)
+    at = open_page(app(trainer), PAGE)
+    assert not at.exception
+    rows = [m.value for m in at.markdown if "dewi" in m.value]
+    assert rows and "water-bill-surge" not in rows[0] and "Bahasa Indonesia" in rows[0], rows
+    remove = next(b for b in at.button if str(b.key).startswith("as_del_"))
+    remove.click().run()
+    assert not at.exception
+    assert AuthoringStore(repo).assignments() == []
+    assert not [m.value for m in at.markdown if "dewi" in m.value]
