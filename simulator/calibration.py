@@ -344,10 +344,18 @@ def format_ci(value: float | None, ci: Sequence[float | None] | None, digits: in
 # --------------------------------------------------------------------------- labelled export
 
 
+def sector_slug(text: str) -> str:
+    """A scenario's sector as a corpus slug: "water utility (PDAM)" -> "water-utility"."""
+    import re
+
+    plain = re.sub(r"\(.*?\)", " ", text or "").lower()
+    return "-".join(re.findall(r"[a-z0-9]+", plain)) or "other"
+
+
 def label_records(turns: pd.DataFrame, sectors: Mapping[tuple[str, str], str]) -> list[dict[str, Any]]:
     """Corrected turns (see ``CalibrationStore.corrected_turns``) as corpus records, in
-    docs/labelling.md's format and key order. ``sectors``: (scenario id, lang) -> sector
-    ("other" when the scenario is unknown)."""
+    docs/labelling.md's format and key order. ``sectors``: (scenario id, lang) or (scenario id,
+    "") -> sector slug ("other" when the scenario is unknown)."""
     records = []
     for row in turns.itertuples(index=False):
         sector = sectors.get((row.scenario_id, row.lang)) or sectors.get((row.scenario_id, "")) or "other"
@@ -422,3 +430,28 @@ def training_mix(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     corrected = sum(1 for i in ids if i.startswith(CORRECTION_ID_PREFIX))
     return {"examples": len(ids), "from_corrections": corrected,
             "corrections_share": round(corrected / len(ids), 4) if ids else 0.0}
+
+
+# --------------------------------------------------------------------------- picking a set
+
+
+def pick_sessions(candidates: pd.DataFrame, *, scenarios: Sequence[str] = (), langs: Sequence[str] = (),
+                  low: float | None = None, high: float | None = None, sample: int | None = None,
+                  seed: int | None = None) -> list[str]:
+    """Session ids for a calibration set from ``candidates`` (``session_id``, ``scenario_id``,
+    ``lang``, ``overall``): filtered by scenario, language and automatic overall score range
+    (inclusive), then a random sample of ``sample`` (all when None or more than there are)."""
+    frame = candidates
+    if scenarios:
+        frame = frame[frame["scenario_id"].isin(list(scenarios))]
+    if langs:
+        frame = frame[frame["lang"].isin(list(langs))]
+    if low is not None:
+        frame = frame[frame["overall"] >= low]
+    if high is not None:
+        frame = frame[frame["overall"] <= high]
+    ids = sorted(frame["session_id"])
+    if sample is not None and sample < len(ids):
+        rng = np.random.default_rng(seed)
+        ids = sorted(rng.choice(ids, size=sample, replace=False).tolist())
+    return ids

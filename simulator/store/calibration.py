@@ -27,6 +27,7 @@ from simulator.analysis_types import TAG_ORDER
 from simulator.rubric import DIMENSIONS
 from simulator.store.db import read_session
 from simulator.store.models import (
+    AuditEvent,
     NAME_MAX,
     REFERRAL_TARGETS,
     CalibrationSet,
@@ -45,6 +46,10 @@ from simulator.store.repository import ConflictError, NotFoundError, Repository,
 
 TAG_NAMES: tuple[str, ...] = tuple(tag.value for tag in TAG_ORDER)
 COMMENT_MAX = 2000
+#: Audit actions, written in the same transaction as the change they record.
+GRADE_SESSION = "grade_session"
+CORRECT_TAGS = "correct_tags"
+CREATE_SET = "create_calibration_set"
 
 
 class _Record(BaseModel):
@@ -154,6 +159,9 @@ class CalibrationStore:
                     created_at=utcnow()).returning(CalibrationSet.id)).scalar_one()
                 conn.execute(insert(CalibrationSetSession), [{"set_id": set_id, "session_id": s} for s in sessions])
                 conn.execute(insert(CalibrationSetGrader), [{"set_id": set_id, "user_id": g} for g in graders])
+                conn.execute(insert(AuditEvent).values(
+                    at=utcnow(), actor_id=created_by, action=CREATE_SET, target=f"calibration_set:{set_id}",
+                    detail_json={"name": name, "sessions": len(sessions), "graders": graders, "demo": demo}))
         except IntegrityError:
             raise ConflictError(f"name: already taken: {name!r}") from None
         return self.get_set(set_id)
@@ -215,6 +223,10 @@ class CalibrationStore:
                 {"submission_id": sub_id, "dimension": key, "score": value, "comment": notes.get(key)}
                 for key, value in checked.items()
             ])
+            conn.execute(insert(AuditEvent).values(
+                at=utcnow(), actor_id=grader_id, action=GRADE_SESSION, target=f"session:{session_id}"[:128],
+                detail_json={"submission": sub_id, "set": set_id, "scores": checked, "comments": sorted(notes),
+                             "demo": demo}))
         return next(g for g in self.grades(session_ids=[session_id], latest=False) if g.id == sub_id)
 
     def grades(self, *, session_ids: Sequence[str] | None = None, grader_id: int | None = None,
@@ -280,6 +292,10 @@ class CalibrationStore:
             cid = conn.execute(insert(TagCorrection).values(
                 turn_id=turn_id, session_id=turn.session_id, corrector_id=corrector_id, tags_json=tags,
                 referral_target=referral_target, demo=demo, created_at=utcnow()).returning(TagCorrection.id)).scalar_one()
+            conn.execute(insert(AuditEvent).values(
+                at=utcnow(), actor_id=corrector_id, action=CORRECT_TAGS, target=f"turn:{turn_id}",
+                detail_json={"session": turn.session_id, "tags": tags, "referral_target": referral_target,
+                             "correction": cid, "demo": demo}))
         return next(c for c in self.corrections(latest=False, turn_ids=[turn_id]) if c.id == cid)
 
     def corrections(self, *, session_ids: Sequence[str] | None = None, turn_ids: Sequence[int] | None = None,
