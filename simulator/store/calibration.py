@@ -264,6 +264,14 @@ class CalibrationStore:
             records = sorted(last.values(), key=lambda r: (r.submitted_at, r.id))
         return records
 
+    def version(self) -> tuple[int, int, int, int]:
+        """(gradings, latest grading id, corrections, latest correction id): changes with every
+        new grade or correction; the dashboard keys its cache on it."""
+        with self.engine.connect() as conn:
+            subs = conn.execute(select(func.count(), func.max(GradeSubmission.id))).one()
+            fixes = conn.execute(select(func.count(), func.max(TagCorrection.id))).one()
+        return int(subs[0] or 0), int(subs[1] or 0), int(fixes[0] or 0), int(fixes[1] or 0)
+
     def has_submitted(self, session_id: str, grader_id: int) -> bool:
         query = select(func.count()).where(GradeSubmission.session_id == session_id,
                                            GradeSubmission.grader_id == grader_id)
@@ -394,18 +402,6 @@ class CalibrationStore:
                                             PracticeSession.overall, PracticeSession.user_id)
                                      .where(PracticeSession.id.in_(ids[chunk:chunk + 500]))).all()
         return pd.DataFrame(rows, columns=["session_id", "lang", "scenario_id", "overall", "user_id"])
-
-    def demo_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-        """Insert rows into ``grade_submissions`` (returning ids), ``grade_scores`` or
-        ``tag_corrections`` in one transaction; for ``seed-demo``."""
-        tables = {"grade_submissions": GradeSubmission, "grade_scores": GradeScore, "tag_corrections": TagCorrection}
-        model = tables[table]
-        with self.engine.begin() as conn:
-            if table == "grade_submissions":
-                return [conn.execute(insert(model).values(**row).returning(model.id)).scalar_one() for row in rows]
-            if rows:
-                conn.execute(insert(model), list(rows))
-        return []
 
 
 __all__ = ["CalibrationStore", "CorrectionRecord", "GradeRecord", "SetRecord", "TAG_NAMES", "check_grades",
