@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
 
 from simulator.analysis_types import TAG_ORDER
@@ -86,8 +87,10 @@ def quadratic_kappa(a: Sequence[float], b: Sequence[float], step: int) -> float:
     """Quadratic-weighted Cohen's kappa of two raters' scores on the grading scale (scikit-learn).
     NaN when it is undefined (both raters gave one and the same score throughout)."""
     with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        return float(cohen_kappa_score(snap(a, step), snap(b, step), weights="quadratic", labels=grade_scale(step)))
+        return float(cohen_kappa_score(snap(a, step), snap(b, step), weights="quadratic", labels=grade_scale(step),
+                                       replace_undefined_by=np.nan))
 
 
 def spearman(a: Sequence[float], b: Sequence[float]) -> float:
