@@ -8,6 +8,8 @@ refused. Rules and storage live in simulator.grading and simulator.store.calibra
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -17,6 +19,7 @@ from simulator.store.repository import ConflictError
 from ui import grading as grading_ui
 from ui.context import escape_md, repository, require_role, service, t, ui_lang
 
+HERE = Path(__file__).resolve().parent
 user = require_role("trainer", "hr", "admin")
 repo = repository()
 grading = grading_ui.grading()
@@ -47,15 +50,13 @@ for record in mine:
     with st.expander(escape_md(t("calib_set_line", name=record.name, done=done, total=len(record.session_ids))),
                      expanded=done < len(record.session_ids)):
         facts = store.session_facts(list(record.session_ids)).set_index("session_id")
-        st.dataframe(pd.DataFrame({
-            t("calib_col_scenario"): [titles.get(facts.at[s, "scenario_id"], facts.at[s, "scenario_id"])
-                                      for s in record.session_ids],
-            t("calib_col_lang"): [facts.at[s, "lang"] for s in record.session_ids],
-            t("calib_col_status"): [t("calib_status_done") if s in graded else t("calib_status_todo")
-                                    for s in record.session_ids],
-            t("calib_col_open"): [f"review?session={s}" for s in record.session_ids],
-        }), hide_index=True, width="stretch", key=f"calib_mine_{record.id}",
-            column_config={t("calib_col_open"): st.column_config.LinkColumn(display_text=t("calib_open"))})
+        for n, sid in enumerate(record.session_ids, 1):
+            scenario_id = facts.at[sid, "scenario_id"]
+            status = t("calib_status_done") if sid in graded else t("calib_status_todo")
+            st.page_link(HERE / "review.py", query_params={"session": sid},
+                         label=t("calib_session_link", n=n, title=titles.get(scenario_id, scenario_id),
+                                 language=facts.at[sid, "lang"], status=status),
+                         icon=":material/task_alt:" if sid in graded else ":material/rate_review:")
 
 # ----------------------------------------------------------------------------- build a set
 if user.role in SET_BUILDERS:
