@@ -318,8 +318,9 @@ def seed_calibration(repo: Repository, *, seed: int = 7, now: datetime | None = 
                 continue
             tags = list((turn.analysis or {}).get("tags") or [])
             target = (turn.analysis or {}).get("referral_target")
-            flip = TAG_NAMES[int(rng.integers(0, len(TAG_NAMES)))]
-            tags = [t for t in tags if t != flip] if flip in tags else [*tags, flip]
+            if rng.random() < 0.5:  # half the reviewed turns: the trainer fixes one tag; else confirms
+                flip = TAG_NAMES[int(rng.integers(0, len(TAG_NAMES)))]
+                tags = [t for t in tags if t != flip] if flip in tags else [*tags, flip]
             if "referral" in tags:
                 target = target or "other"
             else:

@@ -88,6 +88,8 @@ def grade_form(service: GradingService, user: UserRecord, record: SessionRecord)
 
 def grades_table(service: GradingService, user: UserRecord, record: SessionRecord, auto: dict[str, float] | None) -> None:
     """The current grades of a session the user may see (with comments), next to the automatic score."""
+    if service.is_blind(user, record.id):
+        return  # nothing to show, not even whether anyone else has graded yet
     try:
         grades = service.visible_grades(user, record.id)
     except NotAllowed:
@@ -237,19 +239,26 @@ def agreement_tab(user: UserRecord) -> None:
         st.caption(t("agree_tags_none"))
     else:
         st.caption(t("agree_tags_help", n=tags["turns"], f1=format_ci(tags["micro_f1"], None)))
+        def figures(name: str) -> list[float]:
+            return [float("nan") if v[name] is None else v[name] for v in tags["tags"].values()]
+
         st.dataframe(pd.DataFrame({
             t("agree_col_tag"): [t(f"review_tag_{tag}") for tag in tags["tags"]],
-            t("agree_col_precision"): [v["precision"] for v in tags["tags"].values()],
-            t("agree_col_recall"): [v["recall"] for v in tags["tags"].values()],
-            t("agree_col_f1"): [v["f1"] for v in tags["tags"].values()],
+            t("agree_col_precision"): figures("precision"),
+            t("agree_col_recall"): figures("recall"),
+            t("agree_col_f1"): figures("f1"),
             t("agree_col_support"): [v["support"] for v in tags["tags"].values()],
         }), hide_index=True, width="stretch", key="agree_tags_table")
 
     worst = [d for d in report["disagreements"] if d["session_id"] not in hidden]
+    titles: dict[str, str] = {}
+    for scenario in service.library.all():
+        if scenario.lang == ui_lang() or scenario.id not in titles:
+            titles[scenario.id] = scenario.title
     if worst:
         st.subheader(t("agree_worst"))
         st.dataframe(pd.DataFrame({
-            t("calib_col_scenario"): [d["scenario_id"] for d in worst],
+            t("calib_col_scenario"): [titles.get(d["scenario_id"], d["scenario_id"]) for d in worst],
             t("calib_col_lang"): [d["lang"] for d in worst],
             t("agree_col_diff"): [d["mean_diff"] for d in worst],
             t("agree_col_worst"): [f"{labels.get(d['worst_dimension'], d['worst_dimension'])}: "

@@ -78,7 +78,7 @@ def grade_next(page, n: int, level: int) -> None:
     expect(blind).to_have_count(0)  # submitted: the score is no longer hidden
     expect(overall).to_be_visible()
     page.get_by_role("link", name=en("nav_calibration")).click()
-    expect(page.get_by_role("heading", name=en("calib_title"))).to_be_visible()
+    expect(page.get_by_role("heading", name=en("calib_title"), exact=True)).to_be_visible()
 
 
 def test_two_graders_grade_ten_sessions_blind_and_the_agreement_tab_shows_kappa(server, browser):
@@ -90,7 +90,7 @@ def test_two_graders_grade_ten_sessions_blind_and_the_agreement_tab_shows_kappa(
         try:
             page.goto(f"{server}/calibration")
             fill_sign_in(page, grader)
-            expect(page.get_by_role("heading", name=en("calib_title"))).to_be_visible()
+            expect(page.get_by_role("heading", name=en("calib_title"), exact=True)).to_be_visible()
             for i in range(len(sessions)):
                 grade_next(page, i + 1, level=UNANCHORED[(i + g) % len(UNANCHORED)])
         finally:
