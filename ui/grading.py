@@ -239,8 +239,8 @@ def agreement_tab(user: UserRecord) -> None:
         st.caption(t("agree_tags_none"))
     else:
         st.caption(t("agree_tags_help", n=tags["turns"], f1=format_ci(tags["micro_f1"], None)))
-        def figures(name: str) -> list[float]:
-            return [float("nan") if v[name] is None else v[name] for v in tags["tags"].values()]
+        def figures(name: str) -> list[str]:  # "—" where undefined (the tag never occurs on either side)
+            return [format_ci(v[name], None) for v in tags["tags"].values()]
 
         st.dataframe(pd.DataFrame({
             t("agree_col_tag"): [t(f"review_tag_{tag}") for tag in tags["tags"]],
