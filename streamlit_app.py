@@ -35,6 +35,7 @@ PAGES = (
     ("views/model.py", "model", "nav_model", ":material/smart_toy:", ("admin",)),
     ("views/dashboard.py", "dashboard", "nav_dashboard", ":material/insights:", ("hr", "trainer", "admin")),
     ("views/groups.py", "groups", "nav_groups", ":material/groups:", ("admin",)),
+    ("views/calibration.py", "calibration", "nav_calibration", ":material/rule:", ("trainer", "hr", "admin")),
 )
 
 #: Where each role lands on "/": trainees practise, trainers and HR watch their teams, admins

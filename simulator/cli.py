@@ -399,10 +399,86 @@ def cmd_seed_demo(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 
     repo = open_repository(load_settings().database_url)
     result = seed_demo(repo, args.trainees, args.sessions, password_hash=password_hash, seed=args.seed,
-                       transcripts=not args.no_transcripts, progress=progress)
+                       transcripts=not args.no_transcripts, calibration=not args.no_calibration, progress=progress)
     print(f"seeded {result.trainees} trainees in {', '.join(result.teams)}, {result.sessions} sessions, "
           f"{result.scores} scores, {result.turns} turns in {time.perf_counter() - started:.1f} s "
-          f"(staff: demo-hr, demo-trainer)", file=out)
+          f"(staff: demo-hr, demo-trainer, demo-trainer-2)", file=out)
+    if result.calibration_set:
+        print(f"demo calibration set '{result.calibration_set}': {result.gradings} gradings, "
+              f"{result.corrections} tag corrections (marked as demo data)", file=out)
+    return 0
+
+
+# -- agreement / export-labels (issue 15) ---------------------------------------------------------
+AGREEMENT_EPILOG = """\
+Automatic vs. human: per session, the automatic score against the graders' mean; human vs.
+human: the first two graders of each session. kappa: quadratic-weighted Cohen's kappa on the
+rubric's grading steps; spearman: rank correlation; mad: mean absolute difference in points;
+[low, high]: 95% bootstrap interval over sessions (fixed seed: the dashboard shows the same).
+--json prints {"set","demo","sessions","graders","dimensions":{key:{"auto_human_kappa",
+"auto_human_kappa_ci",...,"human_human_kappa",...,"by_lang":{"id":{...},"en":{...}}}},
+"tags":{"turns","micro_f1","tags":{tag:{"precision","recall","f1","support"}}},
+"disagreements":[{"session_id","link",...}]}."""
+
+
+def _grading_service():
+    from simulator.grading import GradingService
+    from simulator.store.db import open_repository
+
+    return GradingService(open_repository(load_settings().database_url))
+
+
+def cmd_agreement(args: argparse.Namespace, out: TextIO) -> int:
+    from simulator.calibration import format_ci
+    from simulator.store.repository import NotFoundError
+
+    if args.resamples < 0:
+        raise UsageError("--resamples must be 0 or more")
+    service = _grading_service()
+    try:
+        report = service.report(args.set, resamples=args.resamples)
+    except NotFoundError as exc:
+        raise UsageError(f"--set: {exc}") from None
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False), file=out)
+        return 0
+    scope = f"set '{report['set']}'" if report["set"] else "all graded sessions"
+    demo = "  (includes demo data)" if report["demo"] else ""
+    print(f"Agreement over {scope}: {report['sessions']} session(s), {report['graders']} grader(s){demo}", file=out)
+    if not report["sessions"]:
+        print("No graded sessions yet: grade sessions on the review page, or run seed-demo.", file=out)
+        return 0
+    print(f"{'dimension':15} {'auto-human kappa':26} {'n':>3}  {'human-human kappa':26} {'n':>3}  "
+          f"{'auto-human spearman':26} {'mad':>6}", file=out)
+    for key, e in report["dimensions"].items():
+        print(f"{key:15} {format_ci(e['auto_human_kappa'], e['auto_human_kappa_ci']):26} {e['auto_human_n']:>3}  "
+              f"{format_ci(e['human_human_kappa'], e['human_human_kappa_ci']):26} {e['human_human_n']:>3}  "
+              f"{format_ci(e['auto_human_spearman'], e['auto_human_spearman_ci']):26} "
+              f"{(e['auto_human_mad'] if e['auto_human_mad'] is not None else float('nan')):6.1f}", file=out)
+    tags = report["tags"]
+    if tags["turns"]:
+        f1 = ", ".join(f"{tag} {v['f1']:.2f}" for tag, v in tags["tags"].items() if v["f1"] is not None)
+        print(f"Tags ({tags['turns']} corrected turns): micro F1 {format_ci(tags['micro_f1'], None)}; {f1}", file=out)
+    if report["disagreements"]:
+        print("Biggest disagreements (mean |auto - human| over dimensions):", file=out)
+        for d in report["disagreements"]:
+            print(f"  {d['mean_diff']:5.1f}  {d['scenario_id']:28} {d['lang']}  {d['link']}", file=out)
+    return 0
+
+
+def cmd_export_labels(args: argparse.Namespace, out: TextIO) -> int:
+    from simulator.calibration import to_jsonl
+
+    records = _grading_service().label_records(include_demo=args.include_demo)
+    text = to_jsonl(records)
+    if args.out in (None, "-"):
+        out.write(text)
+        return 0
+    try:
+        Path(args.out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write {args.out}: {exc}") from None
+    print(f"wrote {len(records)} corrected turn(s) to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -474,6 +550,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--password-stdin", action="store_true", help="one shared password for the demo users, on stdin")
     p.add_argument("--no-transcripts", action="store_true", help="scores only, no conversation turns (faster)")
+    p.add_argument("--no-calibration", action="store_true", help="no demo calibration set, grades or tag corrections")
+
+    p = sub.add_parser("agreement", help="how well the automatic score agrees with trainers' grades (and they with each other)",
+                       epilog=AGREEMENT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--set", help="a calibration set's name (default: every graded session)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples for the intervals (0: none)")
+
+    p = sub.add_parser("export-labels", help="corrected trainee turns as labelled JSON Lines (the analyser's corpus format)")
+    p.add_argument("--out", help="file to write (default: standard output)")
+    p.add_argument("--include-demo", action="store_true", help="also the demo corrections made by seed-demo")
     return parser
 
 
@@ -503,6 +590,10 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, stdin: TextIO
                 return cmd_export(args, out)
             case "seed-demo":
                 return cmd_seed_demo(args, out, stdin)
+            case "agreement":
+                return cmd_agreement(args, out)
+            case "export-labels":
+                return cmd_export_labels(args, out)
     except (UsageError, UnknownScenario, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -15,7 +15,14 @@ actually played, so 1000 trainees × 50 sessions take seconds):
 * sessions spread over the months since the team started, 3-15 minutes each;
 * transcripts: each session gets the transcript a self-play bot of similar quality produced
   on that scenario (played once per scenario and language), so the review page shows a
-  conversation that fits the score.
+  conversation that fits the score;
+* calibration (issue 15): a calibration set "Demo calibration" of 12 sessions graded by two
+  demo trainers, and tag corrections on some of their trainee turns, so the agreement report
+  is not empty on a fresh install. Everything here is flagged ``demo`` (the set, the gradings,
+  the corrections; ``export-labels`` leaves demo corrections out unless asked). The graders'
+  scores are plausible, not real: each dimension has a "true" level near the automatic score,
+  and each grader sees it with their own bias and noise, so they agree with each other more
+  than with the automatic score.
 
 Demo users get no password (they cannot sign in) unless one shared password is given.
 """
@@ -56,6 +63,20 @@ class SeedResult:
     scores: int
     turns: int
     teams: list[str]
+    calibration_set: str | None = None
+    gradings: int = 0
+    corrections: int = 0
+
+
+CALIBRATION_SET = "Demo calibration"
+CALIBRATION_SESSIONS = 12
+DEMO_GRADERS = ("demo-trainer", "demo-trainer-2")
+DEMO_COMMENTS = {
+    "en": ("Demo grade: restated the problem only late.", "Demo grade: a concrete day was missing.",
+           "Demo grade: calm throughout."),
+    "id": ("Nilai demo: masalahnya baru diulang di akhir.", "Nilai demo: belum ada hari yang jelas.",
+           "Nilai demo: tenang sepanjang percakapan."),
+}
 
 
 def _names(rng: np.random.Generator, n: int, taken: set[str]) -> list[str]:
@@ -104,6 +125,7 @@ def seed_demo(
     password_hash: str | None = None,
     seed: int = 7,
     transcripts: bool = True,
+    calibration: bool = True,
     now: datetime | None = None,
     progress: Progress | None = None,
 ) -> SeedResult:
@@ -139,7 +161,7 @@ def seed_demo(
             teams.append(existing[name])
         else:
             teams.append(store.create_group(name, "team", start))
-    staff = [("demo-hr", "hr"), ("demo-trainer", "trainer")]
+    staff = [("demo-hr", "hr"), *((name, "trainer") for name in DEMO_GRADERS)]
     user_rows = [{"name": n, "role": r, "password_hash": password_hash, "email": None, "active": True, "ui_lang": "en",
                   "created_at": now} for n, r in staff if n not in taken]
     taken |= {n for n, _ in staff}
@@ -239,5 +261,72 @@ def seed_demo(
             if progress:
                 progress("sessions", done, total)
     store.refresh_summaries()  # the dashboard's read model (the bulk inserts bypass the repository)
-    return SeedResult(trainees=trainees, sessions=total, scores=n_scores, turns=n_turns, teams=[t.name for t in teams])
+    result = SeedResult(trainees=trainees, sessions=total, scores=n_scores, turns=n_turns, teams=[t.name for t in teams])
+    if calibration:
+        result.calibration_set, result.gradings, result.corrections = seed_calibration(repo, seed=seed, now=now)
+        if progress:
+            progress("calibration", 1, 1)
+    return result
+
+
+def seed_calibration(repo: Repository, *, seed: int = 7, now: datetime | None = None,
+                     sessions: int = CALIBRATION_SESSIONS) -> tuple[str, int, int]:
+    """A demo calibration set graded by the two demo trainers, and demo tag corrections on its
+    trainee turns (see the module). Returns (set name, gradings, corrections)."""
+    from simulator.calibration import TAG_NAMES, pick_sessions, snap
+    from sqlalchemy import select
+
+    from simulator.store.calibration import CalibrationStore
+    from simulator.store.models import Turn
+
+    rng = np.random.default_rng(seed + 15)
+    now = now or datetime.now(UTC)
+    store = CalibrationStore(repo)
+    step = load_rubric().grade_step
+    users = {u.name: u for u in repo.list_users()}
+    graders = [users[name].id for name in DEMO_GRADERS]
+    candidates = store.candidate_sessions()
+    candidates = candidates[candidates["demo"]]
+    with repo.engine.connect() as conn:
+        with_turns = set(conn.scalars(select(Turn.session_id).where(Turn.speaker == "trainee").distinct()))
+    pool = candidates[candidates["session_id"].isin(with_turns)] if len(with_turns) >= sessions else candidates
+    chosen = pick_sessions(pool, sample=sessions, seed=seed)
+    taken = {s.name for s in store.list_sets()}
+    name = CALIBRATION_SET if CALIBRATION_SET not in taken else next(
+        f"{CALIBRATION_SET} {n}" for n in range(2, 1000) if f"{CALIBRATION_SET} {n}" not in taken)
+    record = store.create_set(name, chosen, graders, created_by=graders[0], demo=True,
+                              filters={"sample": sessions, "demo": True})
+    auto = store.auto_scores(chosen)
+    langs = dict(zip(candidates["session_id"], candidates["lang"], strict=True))
+    bias = rng.normal(0, 4, (len(graders), len(DIMENSIONS)))
+    gradings = 0
+    for sid in chosen:
+        mine = auto[auto["session_id"] == sid].set_index("dimension")["score"]
+        true = {key: float(np.clip(mine[key] + rng.normal(0, 11), 0, 100)) for key in mine.index}
+        for g, grader in enumerate(graders):
+            scores = {key: float(snap(np.clip(true[key] + bias[g, DIMENSIONS.index(key)] + rng.normal(0, 6), 0, 100),
+                                      step)) for key in true}
+            comments = {}
+            if scores and rng.random() < 0.4:
+                key = min(scores, key=scores.get)
+                comments[key] = DEMO_COMMENTS[langs[sid]][int(rng.integers(0, 3))]
+            store.submit_grade(sid, grader, scores, comments, step=step, set_id=record.id, demo=True, at=now)
+            gradings += 1
+    corrections = 0
+    for sid in chosen:
+        for turn in repo.get_turns(sid):
+            if turn.speaker != "trainee" or rng.random() > 0.35:
+                continue
+            tags = list((turn.analysis or {}).get("tags") or [])
+            target = (turn.analysis or {}).get("referral_target")
+            if rng.random() < 0.5:  # half the reviewed turns: the trainer fixes one tag; else confirms
+                flip = TAG_NAMES[int(rng.integers(0, len(TAG_NAMES)))]
+                tags = [t for t in tags if t != flip] if flip in tags else [*tags, flip]
+            if "referral" in tags:
+                target = target or "other"
+            else:
+                target = None
+            store.add_correction(turn.id, graders[0], tags, target, demo=True)
+            corrections += 1
+    return name, gradings, corrections
 

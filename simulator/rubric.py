@@ -71,6 +71,8 @@ class Rubric(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     pass_mark: float = Field(ge=0, le=100)
+    #: Human grades (calibration, issue 15) are given 0-100 in steps of this many points.
+    grade_step: int = Field(10, ge=1, le=50)
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
     dimensions: dict[str, Dimension]
 
@@ -80,6 +82,8 @@ class Rubric(BaseModel):
         extra = [k for k in self.dimensions if k not in DIMENSIONS]
         if missing or extra:
             raise ValueError(f"rubric dimensions must be exactly {', '.join(DIMENSIONS)}; missing {missing}, unknown {extra}")
+        if 100 % self.grade_step:
+            raise ValueError(f"grade_step must divide 100, got {self.grade_step}")
         return self
 
 

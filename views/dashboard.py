@@ -144,7 +144,7 @@ def picked(event, index: int = 0):
 
 
 tabs = st.tabs([t("dash_tab_progress"), t("dash_tab_skills"), t("dash_tab_scenarios"), t("dash_tab_learning"),
-                t("dash_tab_attention"), t("dash_tab_export")])
+                t("dash_tab_attention"), t("dash_tab_export"), t("dash_tab_agreement")])
 
 # ----------------------------------------------------------------------------- progress
 with tabs[0]:
@@ -271,6 +271,12 @@ with tabs[5]:
     d.download_button(t("dash_download_xapi"), data=lambda: exports.to_xapi_json(view, origin, titles),
                       file_name=f"tenang-xapi-{stamp}.json", mime="application/json", on_click="ignore",
                       key="dash_dl_xapi")
+
+# ----------------------------------------------------------------------------- agreement (issue 15)
+with tabs[6]:
+    from ui.grading import agreement_tab
+
+    agreement_tab(user)
 
 # ----------------------------------------------------------------------------- drill-down
 st.divider()

@@ -89,7 +89,8 @@ else:
         t("groups_audit_when"): [e.at.strftime("%Y-%m-%d %H:%M:%S") for e in events],
         t("groups_audit_who"): [e.actor or "?" for e in events],
         t("groups_audit_action"): [t(f"groups_action_{e.action}") if e.action in (
-            "view_transcript", "group_create", "group_members", "group_delete") else e.action for e in events],
+            "view_transcript", "group_create", "group_members", "group_delete", "grade_session", "correct_tags",
+            "create_calibration_set") else e.action for e in events],
         t("groups_audit_target"): [e.target or "" for e in events],
         t("groups_audit_trainee"): [(e.detail or {}).get("trainee", "") for e in events],
     }), hide_index=True, width="stretch")

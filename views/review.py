@@ -5,6 +5,11 @@ A branch is a session of its own (``parent_id`` set), so ``/review?session=<bran
 the chat to continue it, and when it has ended its scores side by side with the original's.
 Access: the session's owner, or a trainer, HR or admin. Anyone else, and unknown ids, see only
 "not allowed". Only the owner may branch or continue a branch.
+
+Calibration (issue 15, parts in ``ui/grading.py``): trainers, HR and admins grade an ended session
+of someone else and correct its turns' tags; while the session waits for their blind grade in a
+calibration set, its automatic score and other graders' grades stay hidden. The owner sees the
+trainers' grades and comments on their own session.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import streamlit as st
 from simulator import analytics, charts
 from simulator.session import InputError
 from ui import formatting as fmt
+from ui import grading as grading_ui
 from ui.context import escape_md, input_error, repository, require_role, scenario_or_stop, service, t, ui_lang
 
 STAFF = ("trainer", "hr", "admin")
@@ -235,12 +241,14 @@ if not owner:  # staff opening someone else's transcript is recorded for the adm
                                "trainee": (repo.get_user(record.user_id).name if record.user_id else None)})
         st.session_state["review_audited"] = (user.id, record.id)
 scenario = scenario_or_stop(record)
+grading = grading_ui.grading()
+blind = grading.is_blind(user, record.id)  # a grade still owed in a calibration set: score hidden
 
 refused = st.session_state.pop("review_refused", None)
 turns = svc.transcript(record.id)
 st.subheader(escape_md(scenario.title))
 facts = [record.started_at.strftime("%Y-%m-%d %H:%M"), f"{t('practice_outcome')}: {outcome_label(record.outcome)}"]
-if record.overall is not None:
+if record.overall is not None and not blind:
     facts.append(f"{t('practice_overall')}: {record.overall:.0f}")
 if not owner:
     trainee = repo.get_user(record.user_id) if record.user_id is not None else None
@@ -270,10 +278,17 @@ if parent is not None and owner and record.status == "active":
 st.subheader(t("review_mood_trace"))
 mood_chart(turns, key="mood_trace")
 
-card = svc.scorecard(record.id) if record.status != "active" else None
+card = svc.scorecard(record.id) if record.status != "active" and not blind else None
+if blind:
+    st.info(t("grade_blind"), icon=":material/visibility_off:")
 if card is not None:
     st.subheader(t("practice_scorecard"))
     scorecard(card, turns)
+if record.status != "active":
+    grading_ui.grades_table(grading, user, record, None if card is None else card.scores())
+if grading.can_grade(user, record):
+    grading_ui.grade_form(grading, user, record)
+    grading_ui.tag_corrections(grading, user, record, turns)
 
 if parent is not None:
     original = svc.scorecard(parent.id)

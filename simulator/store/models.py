@@ -285,3 +285,82 @@ class AppSecret(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+# --------------------------------------------------------------------------- revision 0100_calibration
+#: Referral targets of a corrected turn (DESIGN.md "Analysis tags"; null: no referral).
+REFERRAL_TARGETS: tuple[str, ...] = ("legal", "security", "other")
+
+
+class CalibrationSet(Base):
+    """A named set of sessions that several graders grade blind (issue 15)."""
+
+    __tablename__ = "calibration_sets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: How the sessions were picked (scenario, language, score range, sample size), for the record.
+    filters_json: Mapped[dict[str, Any] | None] = mapped_column("filters", JSONType)
+    demo: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CalibrationSetSession(Base):
+    __tablename__ = "calibration_set_sessions"
+
+    set_id: Mapped[int] = mapped_column(ForeignKey("calibration_sets.id", ondelete="CASCADE"), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
+
+
+class CalibrationSetGrader(Base):
+    __tablename__ = "calibration_set_graders"
+
+    set_id: Mapped[int] = mapped_column(ForeignKey("calibration_sets.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class GradeSubmission(Base):
+    """One grader's grading of one session: who and when. Never replaced: a new grading is a
+    new row, and the latest one per (session, grader) is the grader's current grade."""
+
+    __tablename__ = "grade_submissions"
+    __table_args__ = (Index("ix_grade_submissions_session_id_grader_id", "session_id", "grader_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    grader_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    set_id: Mapped[int | None] = mapped_column(ForeignKey("calibration_sets.id", ondelete="SET NULL"), index=True)
+    demo: Mapped[bool] = mapped_column(default=False, server_default=false())
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GradeScore(Base):
+    """One rubric dimension of a submission: a score on the rubric's steps (NULL: does not apply)."""
+
+    __tablename__ = "grade_scores"
+    __table_args__ = (CheckConstraint("score IS NULL OR (score >= 0 AND score <= 100)", name="score_range"),)
+
+    submission_id: Mapped[int] = mapped_column(ForeignKey("grade_submissions.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(64), primary_key=True)
+    score: Mapped[float | None] = mapped_column(Double)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class TagCorrection(Base):
+    """A grader's correction of the analyser's tags on one trainee turn; the latest per turn counts."""
+
+    __tablename__ = "tag_corrections"
+    __table_args__ = (
+        CheckConstraint(f"referral_target IS NULL OR {_in('referral_target', REFERRAL_TARGETS)}",
+                        name="referral_target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    corrector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    tags_json: Mapped[list[str]] = mapped_column("tags", JSONType, default=list)
+    referral_target: Mapped[str | None] = mapped_column(String(16))
+    demo: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

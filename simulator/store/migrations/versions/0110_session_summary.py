@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0110_session_summary"
-down_revision = "0004"
+down_revision = "0100_calibration"
 branch_labels = None
 depends_on = None
 
