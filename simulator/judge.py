@@ -229,7 +229,10 @@ def combine(
         labels = ", ".join(dims[k].label for k in review)
         template = NOTICE_REVIEW.get(lang, NOTICE_REVIEW["en"])
         notice = template.format(dims=labels, them="it" if len(review) == 1 else "them")
-    card = rules.model_copy(update={"dimensions": dims, "overall": overall(dims), "source": "rules+llm", "notice": notice})
+    cap = rules.cap.value if rules.cap else None  # the judge never lifts a conversation over its cap
+    card = rules.model_copy(
+        update={"dimensions": dims, "overall": overall(dims, cap), "uncapped": overall(dims), "source": "rules+llm", "notice": notice}
+    )
     return card, summary
 
 

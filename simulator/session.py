@@ -23,7 +23,7 @@ from simulator.customers.scripted import ScriptedCustomer
 from simulator.mood import MoodState, initial_state, update
 from simulator.rubric import Rubric, load_rubric
 from simulator.scenario import Scenario, ScenarioLibrary
-from simulator.scoring import DimensionScore, Quote, Scorecard, TraineeTurn, overall, score
+from simulator.scoring import CapInfo, DimensionScore, Quote, Scorecard, TraineeTurn, overall, score
 from simulator.store.repository import Repository, ScoreRow, SessionRecord, TurnRecord
 
 if TYPE_CHECKING:
@@ -356,13 +356,14 @@ class SessionService:
     def _finish(self, session_id: str, scenario: Scenario, state: MoodState, outcome: str) -> Scorecard:
         trainee_turns = self.trainee_turns(session_id)
         card = score(trainee_turns, scenario, self.rubric, state, outcome)
-        new_state = None
+        extra: dict[str, Any] = {}
         if self.judge is not None:  # one judge call, at the end; failures fall back to the rules
             lines = [(t.idx, t.speaker, t.text) for t in self.repo.get_turns(session_id)]
             judged = self.judge.review(card, trainee_turns, scenario, self.rubric, lines)
             card = judged.scorecard
-            judge_info = {"source": card.source, "notice": card.notice, "meta": judged.meta}
-            new_state = {**self.session(session_id).state, "judge": judge_info}
+            extra["judge"] = {"source": card.source, "notice": card.notice, "meta": judged.meta}
+        extra["scorecard"] = card.extras()
+        new_state = {**self.session(session_id).state, **extra}
         rows = [
             ScoreRow(
                 dimension=d.key,
@@ -383,11 +384,17 @@ class SessionService:
         return card
 
     def trainee_turns(self, session_id: str) -> list[TraineeTurn]:
-        return [
-            TraineeTurn(t.idx, t.text, TurnAnalysis.model_validate(t.analysis))
-            for t in self.repo.get_turns(session_id)
-            if t.speaker == "trainee" and t.analysis is not None
-        ]
+        """The trainee's analysed turns, each with the hidden facts it brought out (from the
+        customer's state stored before and after it)."""
+        out = []
+        revealed: list[str] = []
+        for t in self.repo.get_turns(session_id):
+            after = list((t.mood or {}).get("revealed") or revealed)
+            if t.speaker == "trainee" and t.analysis is not None:
+                facts = tuple(f for f in after if f not in revealed)
+                out.append(TraineeTurn(t.idx, t.text, TurnAnalysis.model_validate(t.analysis), facts))
+            revealed = after
+        return out
 
     def scorecard(self, session_id: str) -> Scorecard | None:
         """The stored scorecard of an ended session, or None."""
@@ -396,6 +403,8 @@ class SessionService:
         if not rows:
             return None
         lang = record.lang
+        extras = dict(record.state.get("scorecard") or {})
+        status = extras.pop("status", None) or {}
         dims = {}
         for row in rows:
             dim = self.rubric.dimensions.get(row.dimension)
@@ -410,15 +419,21 @@ class SessionService:
                 better=row.better,
                 needs_review=row.needs_review,
                 detail=row.detail,
+                status=status.get(row.dimension, "shown") if row.applies else "not_applicable",
             )
         judge = record.state.get("judge") or {}
-        return Scorecard(
-            lang=lang,
-            outcome=record.outcome,
-            overall=overall(dims),
-            dimensions=dims,
-            source=judge.get("source") or "rules",
-            notice=judge.get("notice"),
+        cap = CapInfo.model_validate(extras["cap"]) if extras.get("cap") else None
+        return Scorecard.model_validate(
+            {
+                **extras,
+                "lang": lang,
+                "outcome": record.outcome,
+                "overall": overall(dims, cap.value if cap else None),
+                "dimensions": dims,
+                "source": judge.get("source") or "rules",
+                "notice": judge.get("notice"),
+                "rubric_version": extras.get("rubric_version") or "1",
+            }
         )
 
 

@@ -99,16 +99,21 @@ def test_right_referral_scores_high_and_brush_off_low():
 
 def test_remedy_for_a_customer_fault_is_over_reaction():
     scenario = make_scenario(fault="customer", handling={"compensation_due": False, "time_frame": "now"})
-    fitting = run(scenario, [("Let me check your account.", analysed("x", Tag.question))])
-    over = run(scenario, [("Here is a free voucher.", analysed("x", Tag.compensation))])
+    check = ("Let me check your account.", analysed("x", Tag.question))
+    fitting = run(scenario, [check, ("Top up now and it works within 5 minutes.", analysed("x", Tag.time_estimate, time_days=0))])
+    over = run(scenario, [check, ("Top up now, within 5 minutes, and here is a free voucher.", analysed("x", Tag.time_estimate, Tag.compensation, time_days=0))])
+    assert fitting.dimensions["resolution"].score > 0
     assert over.dimensions["resolution"].score < fitting.dimensions["resolution"].score
 
 
 def test_missing_remedy_where_one_is_due_costs_points():
     scenario = make_scenario()
-    with_remedy = run(scenario, [("We will refund you.", analysed("x", Tag.compensation))])
-    without = run(scenario, [("Let me check.", analysed("x", Tag.question))])
-    assert with_remedy.dimensions["resolution"].score - without.dimensions["resolution"].score >= 50
+    without_remedy = GOOD[:3] + [("We'll re-read it Thursday.", analysed("x", Tag.time_estimate, time_days=3))]
+    with_remedy = run(scenario, GOOD, facts={1: ["meter"], 2: ["since"]})
+    without = run(scenario, without_remedy, facts={1: ["meter"], 2: ["since"]})
+    assert with_remedy.dimensions["resolution"].score >= 90
+    assert without.dimensions["resolution"].score < RUBRIC.pass_mark
+    assert with_remedy.dimensions["resolution"].score - without.dimensions["resolution"].score >= 30
 
 
 def test_stuffing_earns_no_apology_or_empathy():
