@@ -368,6 +368,59 @@ def cmd_seed_demo(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     return 0
 
 
+def cmd_rescore(args: argparse.Namespace, out: TextIO) -> int:
+    """Score ended sessions again under the current rubric; the old figures stay in each
+    session's score history. By default only sessions scored under another rubric version."""
+    from simulator.session import SessionService
+    from simulator.store.db import open_repository
+
+    repo = open_repository(load_settings().database_url)
+    service = SessionService(repo)
+    version = service.rubric.version
+    if args.session:
+        records = [service.session(sid) for sid in args.session]
+    else:
+        records = [r for r in repo.list_sessions(status="ended")]
+    done, skipped, results = 0, 0, []
+    for record in records:
+        stored = (record.state or {}).get("scorecard") or {}
+        old_version = stored.get("rubric_version") or "1"
+        if not (args.all or args.session) and old_version == version:
+            continue
+        if not service.trainee_turns(record.id):
+            skipped += 1
+            results.append({"session": record.id, "skipped": "no transcript"})
+            continue
+        try:
+            if args.dry_run:
+                old, new = service.scorecard(record.id), service.rescored(record.id)
+            else:
+                old, new = service.rescore(record.id)
+        except UnknownScenario:
+            skipped += 1
+            results.append({"session": record.id, "skipped": "scenario no longer exists"})
+            continue
+        done += 1
+        before = record.overall
+        results.append({"session": record.id, "scenario": record.scenario_id, "lang": record.lang,
+                        "from_version": old_version, "to_version": version, "overall_before": before,
+                        "overall_after": new.overall, "cap": new.cap.key if new.cap else None})
+    if args.json:
+        print(json.dumps({"rubric_version": version, "rescored": done, "skipped": skipped, "dry_run": args.dry_run,
+                          "sessions": results}, ensure_ascii=False), file=out)
+    else:
+        for r in results:
+            if "skipped" in r:
+                print(f"{r['session']}: skipped ({r['skipped']})", file=out)
+            else:
+                before = "-" if r["overall_before"] is None else f"{r['overall_before']:.1f}"
+                print(f"{r['session']} {r['scenario']} ({r['lang']}): {before} (v{r['from_version']}) -> "
+                      f"{r['overall_after']:.1f} (v{version})" + (f", capped: {r['cap']}" if r["cap"] else ""), file=out)
+        verb = "would re-score" if args.dry_run else "re-scored"
+        print(f"{verb} {done} session(s) under rubric version {version}; {skipped} skipped", file=out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m simulator", description="Tenang complaint-handling simulator")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -428,6 +481,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--password-stdin", action="store_true", help="one shared password for the demo users, on stdin")
     p.add_argument("--no-transcripts", action="store_true", help="scores only, no conversation turns (faster)")
+
+    p = sub.add_parser("rescore", help="score ended sessions again under the current rubric, keeping the old figures")
+    p.add_argument("--session", action="append", help="only this session id (repeatable)")
+    p.add_argument("--all", action="store_true", help="every ended session, also those already on the current version")
+    p.add_argument("--dry-run", action="store_true", help="show the new figures without storing them")
+    p.add_argument("--json", action="store_true")
     return parser
 
 
@@ -455,7 +514,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, stdin: TextIO
                 return cmd_export(args, out)
             case "seed-demo":
                 return cmd_seed_demo(args, out, stdin)
-    except (UsageError, UnknownScenario, ConfigError) as exc:
+            case "rescore":
+                return cmd_rescore(args, out)
+    except (UsageError, UnknownScenario, ConfigError, LookupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 2

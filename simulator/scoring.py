@@ -315,7 +315,7 @@ def _listening(ctx: _Context) -> _Result:
         evidence.append(_quote(r, Tag.acknowledge))
     questions = [r for r in ctx.with_tag(Tag.question)]
     if questions:
-        score += p["first_question"] + (p["second_question"] if len(questions) > 1 else 0.0)
+        score += p["asked"]
         evidence.append(_quote(questions[0], Tag.question))
     first = ctx.turns[0] if ctx.turns else None
     if first is not None and first.tags & _POSITIVE and not first.negative:
@@ -404,7 +404,8 @@ def _diagnosis(ctx: _Context) -> _Result:
     questions = ctx.with_tag(Tag.question)
     if facts:
         cause = any(n.id == "cause" and n.met_turn is not None for n in ctx.needs)
-        score = p["per_fact_share"] * len(revealed & facts) / len(facts) + (p["cause_bonus"] if cause else 0.0)
+        # Finding the cause completes the diagnosis; short of it, the share of facts brought out.
+        score = p["cause_found"] if cause else p["per_fact_share"] * len(revealed & facts) / len(facts)
     else:
         score = (p["first_question"] if questions else 0.0) + (p["more_questions"] if len(questions) > 1 else 0.0)
     acted = [r for r in ctx.turns if r.has(Tag.compensation) or r.has(Tag.time_estimate)]

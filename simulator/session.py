@@ -364,6 +364,13 @@ class SessionService:
             extra["judge"] = {"source": card.source, "notice": card.notice, "meta": judged.meta}
         extra["scorecard"] = card.extras()
         new_state = {**self.session(session_id).state, **extra}
+        self._store_card(session_id, card)
+        self.repo.update_session(
+            session_id, state=new_state, status="ended", outcome=outcome, overall=card.overall, ended_at=datetime.now(UTC)
+        )
+        return card
+
+    def _store_card(self, session_id: str, card: Scorecard) -> None:
         rows = [
             ScoreRow(
                 dimension=d.key,
@@ -378,10 +385,52 @@ class SessionService:
             for d in card.dimensions.values()
         ]
         self.repo.save_scores(session_id, rows)
-        self.repo.update_session(
-            session_id, state=new_state, status="ended", outcome=outcome, overall=card.overall, ended_at=datetime.now(UTC)
-        )
-        return card
+
+    # -- scoring again -------------------------------------------------------------------------
+    def rescored(self, session_id: str) -> Scorecard:
+        """The session scored now, by the current rubric's rules (nothing stored): how a what-if
+        branch and its original, or two old sessions, are compared under the same rules."""
+        record = self.session(session_id)
+        outcome = record.outcome or ABANDONED
+        return score(self.trainee_turns(session_id), self.scenario_for(record), self.rubric, self.mood(record), outcome)
+
+    def comparable_scorecard(self, session_id: str) -> Scorecard | None:
+        """The stored scorecard when it was scored under the current rubric version, else the
+        session scored again now (not stored; ``rescore`` stores it). None while active."""
+        card = self.scorecard(session_id)
+        if card is None or card.rubric_version == self.rubric.version:
+            return card
+        return self.rescored(session_id)
+
+    def rescore(self, session_id: str) -> tuple[Scorecard | None, Scorecard]:
+        """Score an ended session again under the current rubric and store the new scores; the
+        old figures (rubric version, overall, dimensions, any judge verdict) are kept in the
+        session's ``score_history``. Returns (old, new). Rules only: the judge is not called again."""
+        record = self.session(session_id)
+        if record.status != "ended":
+            raise InputError(f"session {session_id} has not ended", "not_ended")
+        old = self.scorecard(session_id)
+        card = self.rescored(session_id)
+        state = dict(record.state)
+        history = list(state.get("score_history") or [])
+        if old is not None:
+            history.append(
+                {
+                    "rubric_version": old.rubric_version,
+                    "overall": record.overall if record.overall is not None else old.overall,
+                    "dimensions": old.scores(),
+                    "cap": old.cap.key if old.cap else None,
+                    "source": old.source,
+                    "judge": state.get("judge"),
+                    "replaced_at": datetime.now(UTC).isoformat(),
+                }
+            )
+        state.pop("judge", None)
+        state["scorecard"] = card.extras()
+        state["score_history"] = history
+        self._store_card(session_id, card)
+        self.repo.update_session(session_id, state=state, overall=card.overall)
+        return old, card
 
     def trainee_turns(self, session_id: str) -> list[TraineeTurn]:
         """The trainee's analysed turns, each with the hidden facts it brought out (from the
