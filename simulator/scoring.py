@@ -163,7 +163,6 @@ def similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-_STUFFABLE = {Tag.apology, Tag.empathy, Tag.acknowledge}
 _SUBSTANCE = {Tag.question, Tag.time_estimate, Tag.compensation}
 _POSITIVE = set(Tag) - {Tag.defensive, Tag.hostile}
 
@@ -172,11 +171,25 @@ _POSITIVE = set(Tag) - {Tag.defensive, Tag.hostile}
 class _Turn:
     t: TraineeTurn
     pos: int  # 1-based position among the trainee's turns
-    flags: list[str]
+    flags: list[str]  # injection:<cue>, nonsense: not a reply; stuffing: keywords, not sentences
     repeat: bool
-    tags: set[Tag]  # the tags that count (none for a flagged or repeated turn)
+    tags: set[Tag]  # the tags that count (none for a flagged, stuffed or repeated turn)
     facts: tuple[str, ...]
     substance: bool = False
+
+    @property
+    def stuffed(self) -> bool:
+        return "stuffing" in self.flags
+
+    @property
+    def disqualified(self) -> bool:
+        """Not a reply to the customer at all: injection or nonsense."""
+        return any(f != "stuffing" for f in self.flags)
+
+    @property
+    def reply(self) -> bool:
+        """A meaningful reply of its own: not disqualified, not stuffed, not a repeat."""
+        return not self.disqualified and not self.stuffed and not self.repeat
 
     @property
     def index(self) -> int:
@@ -187,8 +200,8 @@ class _Turn:
 
     @property
     def negative(self) -> set[Tag]:
-        """Defensive/hostile tags count even on a repeat (a pasted insult is still one)."""
-        if self.flags:
+        """Defensive/hostile tags count even on a repeat or in stuffing (a pasted insult is still one)."""
+        if self.disqualified:
             return set()
         return {tag for tag in (Tag.defensive, Tag.hostile) if self.t.analysis.has(tag)}
 
@@ -199,13 +212,13 @@ def read_turns(turns: list[TraineeTurn], scenario: Scenario, rubric: Rubric) -> 
     target = scenario.handling.referral.target
     for pos, turn in enumerate(turns, 1):
         text = normalise(turn.text)
-        flagged = turn_flags(turn.text)
+        a = turn.analysis
+        flagged = turn_flags(turn.text, a.tags)
+        if a.stuffing and "stuffing" not in flagged:
+            flagged.append("stuffing")  # the analyser's own judgement
         repeat = any(similarity(text, before) >= rubric.rules.repeat_similarity for before in seen)
         seen.append(text)
-        a = turn.analysis
         tags: set[Tag] = set() if flagged or repeat else set(a.tags)
-        if a.stuffing:
-            tags -= _STUFFABLE
         facts = () if flagged else tuple(turn.facts)
         r = _Turn(turn, pos, flagged, repeat, tags, facts)
         right_referral = Tag.referral in tags and target is not ReferralTarget.none and a.referral_matches is True
@@ -323,7 +336,7 @@ def _listening(ctx: _Context) -> _Result:
     early_denial = [r for r in ctx.turns[:2] if Tag.defensive in r.negative]
     score += p["early_denial"] * len(early_denial)
     repeats = [r for r in ctx.turns if r.repeat and not r.flags]
-    stuffed = [r for r in ctx.turns if r.t.analysis.stuffing and not r.flags and not r.repeat]
+    stuffed = [r for r in ctx.turns if r.stuffed and not r.disqualified and not r.repeat]
     score += p["per_repeat_turn"] * len(repeats) + p["per_stuffing_turn"] * len(stuffed)
     evidence += [_quote(r, Tag.defensive, False) for r in early_denial[:1]]
     evidence += [Quote(turn=r.index, quote=r.t.text, tag="repeat", positive=False) for r in repeats[:2]]
@@ -367,10 +380,18 @@ def _apology(ctx: _Context) -> _Result:
 
 
 def _open_share(ctx: _Context) -> tuple[float, list[_Turn]]:
-    """Share of the trainee's turns that engaged with the customer openly: something that counts
-    (not flagged, not a repeat) and nothing defensive or hostile."""
-    open_turns = [r for r in ctx.turns if r.tags & _POSITIVE and not r.negative]
+    """Share of the trainee's turns that are open replies to the customer: a meaningful reply of
+    its own (not flagged, stuffed or repeated) with nothing defensive or hostile in it."""
+    open_turns = [r for r in ctx.turns if r.reply and not r.negative]
     return (len(open_turns) / len(ctx.turns) if ctx.turns else 0.0), open_turns
+
+
+def _calm_share(ctx: _Context) -> tuple[float, list[_Turn]]:
+    """Share of the trainee's turns that answered the customer calmly: words to the customer
+    (not injection or nonsense; a repeat or stuffing is still calm) with nothing hostile or
+    defensive in them."""
+    calm = [r for r in ctx.turns if not r.disqualified and not r.negative]
+    return (len(calm) / len(ctx.turns) if ctx.turns else 0.0), calm
 
 
 def _non_defensive(ctx: _Context) -> _Result:
@@ -384,7 +405,7 @@ def _non_defensive(ctx: _Context) -> _Result:
 
 def _composure(ctx: _Context) -> _Result:
     p = ctx.points
-    share, open_turns = _open_share(ctx)
+    share, open_turns = _calm_share(ctx)
     hostile, defensive = ctx.negative(Tag.hostile), ctx.negative(Tag.defensive)
     score = p["calm_share"] * share + p["per_hostile_turn"] * len(hostile) + p["per_defensive_turn"] * len(defensive)
     if hostile:
@@ -399,7 +420,7 @@ def _diagnosis(ctx: _Context) -> _Result:
     facts = {f.id for f in ctx.scenario.hidden_facts}
     known = [r for r in ctx.turns if r.facts]
     revealed = {f for r in known for f in r.facts} if known else set(ctx.final.revealed)
-    if ctx.turns and all(r.flags for r in ctx.turns):
+    if ctx.turns and all(r.disqualified for r in ctx.turns):
         revealed = set()
     questions = ctx.with_tag(Tag.question)
     if facts:

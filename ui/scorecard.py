@@ -51,13 +51,19 @@ def not_shown(dim) -> None:
         st.caption(t("score_not_shown"))
 
 
-def turn_flags(text: str) -> None:
-    """A warning on a trainee turn that addressed the simulator or was no reply at all."""
+def turn_flags(text: str, analysis: dict | None = None) -> None:
+    """A warning on a trainee turn that addressed the simulator, was no reply at all, or was a
+    string of keywords (``analysis``: the stored analysis, for its tags)."""
     from simulator.turn_flags import flags
 
-    found = flags(text)
+    tags = (analysis or {}).get("tags") if isinstance(analysis, dict) else None
+    found = flags(text, tags if tags is not None else None)
+    if isinstance(analysis, dict) and analysis.get("stuffing") and "stuffing" not in found:
+        found.append("stuffing")
     if any(f.startswith("injection:") for f in found):
         cues = ", ".join(f.split(":", 1)[1] for f in found if f.startswith("injection:"))
         st.warning(t("score_flag_injection", cues=cues), icon=":material/gpp_bad:")
     if "nonsense" in found:
         st.warning(t("score_flag_nonsense"), icon=":material/help:")
+    if "stuffing" in found:
+        st.warning(t("score_flag_stuffing"), icon=":material/format_list_bulleted:")

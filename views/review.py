@@ -70,7 +70,7 @@ def show_turn(turn, numbers: dict[int, int]) -> None:
     with st.chat_message("user", avatar=TRAINEE_AVATAR):
         st.caption(t("practice_turn_n", n=numbers.get(turn.idx, turn.idx)))
         st.markdown(escape_md(turn.text))
-        scorecard_ui.turn_flags(turn.text)
+        scorecard_ui.turn_flags(turn.text, turn.analysis)
         st.caption(f":material/sell: {tags_text(turn.analysis)}  \n:material/mood: {mood_text(turn.mood)}")
 
 
