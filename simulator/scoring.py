@@ -388,9 +388,9 @@ def _open_share(ctx: _Context) -> tuple[float, list[_Turn]]:
 
 def _calm_share(ctx: _Context) -> tuple[float, list[_Turn]]:
     """Share of the trainee's turns that answered the customer calmly: words to the customer
-    (not injection or nonsense; a repeat or stuffing is still calm) with nothing hostile or
-    defensive in them."""
-    calm = [r for r in ctx.turns if not r.disqualified and not r.negative]
+    (not injection or nonsense; a repeat or stuffing is still calm) with nothing hostile in them.
+    Defensive turns are calm but cost composure points of their own."""
+    calm = [r for r in ctx.turns if not r.disqualified and Tag.hostile not in r.negative]
     return (len(calm) / len(ctx.turns) if ctx.turns else 0.0), calm
 
 
