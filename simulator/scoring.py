@@ -580,7 +580,9 @@ def _caps(ctx: _Context, rubric: Rubric) -> list[CapInfo]:
     if _wrong_referrals(ctx):
         target = ctx.scenario.handling.referral.target
         correct = any(r.has(Tag.referral) and r.t.analysis.referral_matches for r in turns)
-        if (target is not ReferralTarget.none and not correct) or (target is ReferralTarget.none and needs_open):
+        # Where no referral is due, sending the customer elsewhere scores low on referral; the
+        # overall is then bounded by the needs it leaves open (the ending's cap), not here.
+        if target is not ReferralTarget.none and not correct:
             keys.append("wrong_referral")
     out = []
     for key in keys:
