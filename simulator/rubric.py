@@ -86,6 +86,7 @@ class RuleSettings(BaseModel):
     distinct_similarity: float = Field(0.75, gt=0, le=1)
     idle_factor: float = Field(0.3, ge=0, le=1)
     nonsense_share: float = Field(0.5, gt=0, le=1)
+    untagged_credit: float = Field(0.7, ge=0, le=1)
 
 
 CAP_KEYS = (

@@ -200,8 +200,9 @@ class _Turn:
 
     @property
     def negative(self) -> set[Tag]:
-        """Defensive/hostile tags count even on a repeat or in stuffing (a pasted insult is still one)."""
-        if self.disqualified:
+        """Defensive/hostile tags: they count in stuffing too, but a repeat of an earlier turn is
+        the same expression again and is not counted twice (it costs listening instead)."""
+        if self.disqualified or self.repeat:
             return set()
         return {tag for tag in (Tag.defensive, Tag.hostile) if self.t.analysis.has(tag)}
 
@@ -379,19 +380,28 @@ def _apology(ctx: _Context) -> _Result:
     return _Result(score, [_quote(r, Tag.apology, not excuse)], True, variant)
 
 
+def _credit(ctx: _Context, r: _Turn) -> float:
+    """How much a turn shows engagement: full with something the analyser recognised in it (or,
+    for a repeat or stuffing, in the turn it copies), ``untagged_credit`` for words to the
+    customer in which nothing was recognised (a polite form letter — or "don't shout at me")."""
+    return 1.0 if set(r.t.analysis.tags) & _POSITIVE else ctx.rubric.rules.untagged_credit
+
+
 def _open_share(ctx: _Context) -> tuple[float, list[_Turn]]:
     """Share of the trainee's turns that are open replies to the customer: a meaningful reply of
     its own (not flagged, stuffed or repeated) with nothing defensive or hostile in it."""
     open_turns = [r for r in ctx.turns if r.reply and not r.negative]
-    return (len(open_turns) / len(ctx.turns) if ctx.turns else 0.0), open_turns
+    total = sum(_credit(ctx, r) for r in open_turns)
+    return (total / len(ctx.turns) if ctx.turns else 0.0), open_turns
 
 
 def _calm_share(ctx: _Context) -> tuple[float, list[_Turn]]:
     """Share of the trainee's turns that answered the customer calmly: words to the customer
     (not injection or nonsense; a repeat or stuffing is still calm) with nothing hostile in them.
     Defensive turns are calm but cost composure points of their own."""
-    calm = [r for r in ctx.turns if not r.disqualified and Tag.hostile not in r.negative]
-    return (len(calm) / len(ctx.turns) if ctx.turns else 0.0), calm
+    calm = [r for r in ctx.turns if not r.disqualified and not r.t.analysis.has(Tag.hostile)]
+    total = sum(_credit(ctx, r) for r in calm)
+    return (total / len(ctx.turns) if ctx.turns else 0.0), calm
 
 
 def _non_defensive(ctx: _Context) -> _Result:
