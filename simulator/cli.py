@@ -176,12 +176,18 @@ def cmd_play(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         print(json.dumps(_play_json(service, record.id, card, llm=llm), ensure_ascii=False), file=out)
     else:
         print(f"\nOutcome: {card.outcome}   Overall: {card.overall:.0f}", file=out)
+        if card.cap is not None:
+            print(f"(capped at {card.cap.value:.0f}: {card.cap.reason})", file=out)
         if card.notice:
             print(f"({card.notice})", file=out)
         for dim in card.dimensions.values():
             if dim.applies:
                 review = "  [needs review]" if dim.needs_review else ""
-                print(f"  {dim.label:30} {dim.score:5.0f}  {dim.feedback}{review}", file=out)
+                shown = "  [not shown]" if dim.status == "not_shown" else ""
+                print(f"  {dim.label:30} {dim.score:5.0f}  {dim.feedback}{shown}{review}", file=out)
+        for n, fix in enumerate(card.fixes, 1):
+            where = f" (turn {fix.turn})" if fix.turn is not None else ""
+            print(f"Fix {n}: {fix.label}{where}: {fix.better}", file=out)
     return 0
 
 

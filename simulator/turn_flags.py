@@ -44,7 +44,7 @@ WORDLIKE_MIN_LOGP = -3.2
 SHORT_TOKEN = 3
 ALPHABET = 28  # letters plus the two word boundaries
 FUNCTION_WORDS_FILE = Path(__file__).resolve().parent / "lexicons" / "function_words.yaml"
-#: A tagless turn of at least this many words with no function word is nonsense.
+#: A tagless turn of at least this many words with no function word (and no question) is nonsense.
 UNCONNECTED_MIN_WORDS = 3
 #: Stuffing: function words make up less than this share of a turn of at least STUFFING_MIN_WORDS.
 STUFFING_MAX_FUNCTION_SHARE = 0.22
@@ -109,6 +109,15 @@ def wordlike(token: str) -> bool:
     return _logp(word) >= WORDLIKE_MIN_LOGP
 
 
+def _asks(text: str) -> bool:
+    """A question of at least two word-like words ("Connection number?"), however terse."""
+    for part in re.findall(r"[^?.!]*\?", text):
+        words = _TOKEN.findall(part)
+        if len(words) >= 2 and all(wordlike(t) for t in words):
+            return True
+    return False
+
+
 def is_nonsense(text: str, tags: set[Tag] | None = None) -> bool:
     """No meaningful words: mashing, random letters, bare markup or code; or, when the analyser
     found no tag (``tags`` given and empty), words with no function word to connect them."""
@@ -121,9 +130,10 @@ def is_nonsense(text: str, tags: set[Tag] | None = None) -> bool:
     if not tokens:
         return True
     good = sum(1 for t in tokens if wordlike(t))
-    if good == 0 or good / len(tokens) < 0.5:
+    untagged = tags is not None and not tags
+    if good == 0 or good / len(tokens) < 0.5 or (untagged and good / len(tokens) <= 0.5):
         return True
-    if tags is not None and not tags and len(tokens) >= UNCONNECTED_MIN_WORDS:
+    if untagged and len(tokens) >= UNCONNECTED_MIN_WORDS and not _asks(stripped):
         fw = function_words()
         return not any(t.casefold() in fw for t in tokens)
     return False
