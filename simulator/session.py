@@ -355,6 +355,8 @@ class SessionService:
 
     def _finish(self, session_id: str, scenario: Scenario, state: MoodState, outcome: str) -> Scorecard:
         trainee_turns = self.trainee_turns(session_id)
+        # needs=None: derived from the analyses. The dialogue engine passes its needs here
+        # (scoring.NeedResult: id, required, met_turn) once it keeps them.
         card = score(trainee_turns, scenario, self.rubric, state, outcome)
         extra: dict[str, Any] = {}
         if self.judge is not None:  # one judge call, at the end; failures fall back to the rules
