@@ -84,6 +84,35 @@ def _run(service: SessionService, server: FakeOpenAIServer | None, stream: bool)
     return added, model
 
 
+def _tokens(text: str) -> int:
+    """A rough token count (about four characters a token, as the fake server estimates)."""
+    return max(1, len(text) // 4)
+
+
+def _prompt_tokens(service: SessionService, server: FakeOpenAIServer) -> list[tuple[int, int, int]]:
+    """Per trainee turn of one session: (turn, prompt tokens, tokens shared as a prefix with the
+    previous turn's request) — the prefix a provider's prompt cache can reuse."""
+    import json
+
+    record = service.start("water-bill-surge", "en", seed=99)
+    rows, previous = [], ""
+    for n, text in enumerate(TRAINEE_TURNS, 1):
+        before = len(server.requests)
+        result = service.say(record.id, text)
+        request = server.requests[before:][-1]
+        prompt = json.dumps(request.messages, ensure_ascii=False)
+        shared = 0
+        for a, b in zip(prompt, previous, strict=False):
+            if a != b:
+                break
+            shared += 1
+        rows.append((n, _tokens(prompt), _tokens(prompt[:shared]) if shared else 0))
+        previous = prompt
+        if result.ended:
+            break
+    return rows
+
+
 def main() -> None:
     with FakeOpenAIServer(customer=[Reply(REPLY, delay=DELAY_S, usage=(900, 40))]) as server, tempfile.TemporaryDirectory() as tmp:
         settings = Settings(openai_base_url=server.url, openai_api_key="bench", customer_model="bench-model")
@@ -107,6 +136,7 @@ def main() -> None:
         plain, model_plain = quietest(False)
         streamed, _ = quietest(True)
         load_after = os.getloadavg()[0]
+        prompts = _prompt_tokens(llm_service, server)
         repo.close()
 
     def row(name: str, values: list[float]) -> str:
@@ -128,7 +158,12 @@ def main() -> None:
         f"`say_stream` {_pct(streamed, 0.95):.1f} ms — "
         f"{'met' if max(_pct(plain, 0.95), _pct(streamed, 0.95)) < 30 else 'NOT met'}. "
         f"The LLM path's own share (prompt, client, HTTP) is about "
-        f"{statistics.median(plain) - statistics.median(scripted):.1f} ms (p50 difference to the scripted turn).\n"
+        f"{statistics.median(plain) - statistics.median(scripted):.1f} ms (p50 difference to the scripted turn).\n\n"
+        "Prompt tokens per turn (one session; about four characters a token). The customer prompt puts its "
+        "stable part first (persona, scenario, rules), then the conversation, then the per-turn note, so each "
+        "request starts with the previous one's text: *shared prefix* is what a provider's prompt cache can reuse.\n\n"
+        "| turn | prompt tokens | shared prefix with the previous turn |\n|---|---|---|\n"
+        + "".join(f"| {n} | {tokens} | {shared} ({shared / tokens:.0%}) |\n" for n, tokens, shared in prompts)
     )
     write_section("llm", body)
     print(body)

@@ -121,9 +121,24 @@ def overall_trend(frame: pd.DataFrame, window: int = 3, include_branches: bool =
     (fewer at the start)."""
     if window < 1:
         raise ValueError(f"window: must be at least 1, got {window}")
-    done = scored_attempts(frame, include_branches)
-    out = done[["attempt", "when", "session_id", "scenario_id", "overall"]].copy()
+    done = same_scenario_context(scored_attempts(frame, include_branches))
+    out = done[["attempt", "when", "session_id", "scenario_id", "overall", "lang", "scenario_attempt", "vs_previous",
+                "vs_scenario"]].copy()
     out["rolling"] = out["overall"].rolling(window, min_periods=1).mean()
+    return out
+
+
+def same_scenario_context(done: pd.DataFrame) -> pd.DataFrame:
+    """Like-with-like columns for scored attempts (oldest first): ``scenario_attempt`` (the n-th
+    attempt at this scenario in this language), ``vs_previous`` (overall minus the previous
+    attempt at the same scenario and language; NaN for the first) and ``vs_scenario`` (overall
+    minus the mean of every attempt at that scenario and language in ``done``: a per-scenario
+    normalised score, so a hard scenario does not look like a drop)."""
+    out = done.copy()
+    keys = [out["scenario_id"], out["lang"]]
+    out["scenario_attempt"] = out.groupby(keys).cumcount() + 1
+    out["vs_previous"] = out["overall"] - out.groupby(keys)["overall"].shift(1)
+    out["vs_scenario"] = out["overall"] - out.groupby(keys)["overall"].transform("mean")
     return out
 
 
@@ -141,10 +156,16 @@ def dimension_trend(frame: pd.DataFrame, include_branches: bool = False) -> pd.D
     return long[["dimension", "attempt", "when", "session_id", "score"]].reset_index(drop=True)
 
 
-def first_vs_latest(frame: pd.DataFrame, include_branches: bool = False) -> pd.DataFrame:
+def first_vs_latest(frame: pd.DataFrame, include_branches: bool = False, same_scenario: bool = False) -> pd.DataFrame:
     """Per dimension that applied at least once: ``first`` (its score in the earliest attempt
     where it applied), ``latest`` (in the most recent one), ``change`` (latest - first) and
-    ``attempts`` (how many attempts it applied to). Rubric order."""
+    ``attempts`` (how many attempts it applied to). Rubric order.
+
+    ``same_scenario``: compare like with like: first and latest are taken per scenario and
+    language, only where that scenario was attempted at least twice, and averaged over those
+    scenarios (so a water-bill session is never compared with a catering one)."""
+    if same_scenario:
+        return _first_vs_latest_same_scenario(frame, include_branches)
     long = dimension_trend(frame, include_branches)
     rows = []
     for key in DIMENSIONS:
@@ -155,6 +176,27 @@ def first_vs_latest(frame: pd.DataFrame, include_branches: bool = False) -> pd.D
         rows.append(
             {"dimension": key, "first": first, "latest": latest, "change": latest - first, "attempts": len(part)}
         )
+    return pd.DataFrame(rows, columns=["dimension", "first", "latest", "change", "attempts"])
+
+
+def _first_vs_latest_same_scenario(frame: pd.DataFrame, include_branches: bool) -> pd.DataFrame:
+    done = scored_attempts(frame, include_branches)
+    rows = []
+    for key in DIMENSIONS:
+        if key not in done.columns:
+            continue
+        part = done[done[key].notna()]
+        firsts, latests, attempts = [], [], 0
+        for _, group in part.groupby(["scenario_id", "lang"], sort=True):
+            if len(group) < 2:
+                continue
+            firsts.append(float(group[key].iloc[0]))
+            latests.append(float(group[key].iloc[-1]))
+            attempts += len(group)
+        if not firsts:
+            continue
+        first, latest = sum(firsts) / len(firsts), sum(latests) / len(latests)
+        rows.append({"dimension": key, "first": first, "latest": latest, "change": latest - first, "attempts": attempts})
     return pd.DataFrame(rows, columns=["dimension", "first", "latest", "change", "attempts"])
 
 
@@ -217,6 +259,11 @@ def prepare_sessions(
         first = ordered.drop_duplicates("user_id").set_index("user_id")["group"]
         out["team"] = out["user_id"].map(first).fillna(NO_TEAM)
     out["attempt"] = out.groupby("user_id").cumcount() + 1
+    # Per-scenario normalised score: 50 is the average of every session on that scenario and
+    # language here; 60 is ten points above it. Lets teams that practise different scenarios be
+    # compared fairly.
+    scenario_mean = out.groupby(["scenario_id", "lang"])["overall"].transform("mean")
+    out["normalised"] = (50 + out["overall"] - scenario_mean).clip(0, 100)
     out["pass_mark"] = pass_marks(out, memberships, assignments, default_pass_mark)
     out["passed"] = out["overall"] >= out["pass_mark"]
     return out
@@ -304,13 +351,15 @@ def headline(frame: pd.DataFrame, start: Any, end: Any) -> dict[str, dict[str, f
     }
 
 
-def weekly_progress(frame: pd.DataFrame, by: str = "team", window: int = 4) -> pd.DataFrame:
+def weekly_progress(frame: pd.DataFrame, by: str = "team", window: int = 4, value: str = "overall") -> pd.DataFrame:
     """Mean overall score per week and ``by`` (``team`` or ``user``), with ``sessions`` (count)
     and ``rolling``: the session-weighted mean of the last ``window`` weeks that had sessions.
+    ``value``: ``overall``, or ``normalised`` (per-scenario normalised, see :func:`prepare_sessions`);
+    the result's column is called ``overall`` either way.
     Columns ``key``, ``week``, ``overall``, ``sessions``, ``rolling``."""
     if frame.empty:
         return pd.DataFrame(columns=["key", "week", "overall", "sessions", "rolling"])
-    grouped = frame.groupby([by, "week"], sort=True)["overall"].agg(total="sum", sessions="count").reset_index()
+    grouped = frame.groupby([by, "week"], sort=True)[value].agg(total="sum", sessions="count").reset_index()
     grouped["overall"] = grouped["total"] / grouped["sessions"]
     rolled = grouped.groupby(by)[["total", "sessions"]].rolling(window, min_periods=1).sum().reset_index(level=0, drop=True)
     grouped["rolling"] = rolled["total"] / rolled["sessions"]

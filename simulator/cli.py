@@ -214,12 +214,18 @@ def cmd_play(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
         print(json.dumps(_play_json(service, record.id, card, llm=llm), ensure_ascii=False), file=out)
     else:
         print(f"\nOutcome: {card.outcome}   Overall: {card.overall:.0f}", file=out)
+        if card.cap is not None:
+            print(f"(capped at {card.cap.value:.0f}: {card.cap.reason})", file=out)
         if card.notice:
             print(f"({card.notice})", file=out)
         for dim in card.dimensions.values():
             if dim.applies:
                 review = "  [needs review]" if dim.needs_review else ""
-                print(f"  {dim.label:30} {dim.score:5.0f}  {dim.feedback}{review}", file=out)
+                shown = "  [not shown]" if dim.status == "not_shown" else ""
+                print(f"  {dim.label:30} {dim.score:5.0f}  {dim.feedback}{shown}{review}", file=out)
+        for n, fix in enumerate(card.fixes, 1):
+            where = f" (turn {fix.turn})" if fix.turn is not None else ""
+            print(f"Fix {n}: {fix.label}{where}: {fix.better}", file=out)
     return 0
 
 
@@ -482,6 +488,59 @@ def cmd_export_labels(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_rescore(args: argparse.Namespace, out: TextIO) -> int:
+    """Score ended sessions again under the current rubric; the old figures stay in each
+    session's score history. By default only sessions scored under another rubric version."""
+    from simulator.session import SessionService
+    from simulator.store.db import open_repository
+
+    repo = open_repository(load_settings().database_url)
+    service = SessionService(repo)
+    version = service.rubric.version
+    if args.session:
+        records = [service.session(sid) for sid in args.session]
+    else:
+        records = [r for r in repo.list_sessions(status="ended")]
+    done, skipped, results = 0, 0, []
+    for record in records:
+        stored = (record.state or {}).get("scorecard") or {}
+        old_version = stored.get("rubric_version") or "1"
+        if not (args.all or args.session) and old_version == version:
+            continue
+        if not service.trainee_turns(record.id):
+            skipped += 1
+            results.append({"session": record.id, "skipped": "no transcript"})
+            continue
+        try:
+            if args.dry_run:
+                old, new = service.scorecard(record.id), service.rescored(record.id)
+            else:
+                old, new = service.rescore(record.id)
+        except UnknownScenario:
+            skipped += 1
+            results.append({"session": record.id, "skipped": "scenario no longer exists"})
+            continue
+        done += 1
+        before = record.overall
+        results.append({"session": record.id, "scenario": record.scenario_id, "lang": record.lang,
+                        "from_version": old_version, "to_version": version, "overall_before": before,
+                        "overall_after": new.overall, "cap": new.cap.key if new.cap else None})
+    if args.json:
+        print(json.dumps({"rubric_version": version, "rescored": done, "skipped": skipped, "dry_run": args.dry_run,
+                          "sessions": results}, ensure_ascii=False), file=out)
+    else:
+        for r in results:
+            if "skipped" in r:
+                print(f"{r['session']}: skipped ({r['skipped']})", file=out)
+            else:
+                before = "-" if r["overall_before"] is None else f"{r['overall_before']:.1f}"
+                print(f"{r['session']} {r['scenario']} ({r['lang']}): {before} (v{r['from_version']}) -> "
+                      f"{r['overall_after']:.1f} (v{version})" + (f", capped: {r['cap']}" if r["cap"] else ""), file=out)
+        verb = "would re-score" if args.dry_run else "re-scored"
+        print(f"{verb} {done} session(s) under rubric version {version}; {skipped} skipped", file=out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m simulator", description="Tenang complaint-handling simulator")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -561,6 +620,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-labels", help="corrected trainee turns as labelled JSON Lines (the analyser's corpus format)")
     p.add_argument("--out", help="file to write (default: standard output)")
     p.add_argument("--include-demo", action="store_true", help="also the demo corrections made by seed-demo")
+
+    p = sub.add_parser("rescore", help="score ended sessions again under the current rubric, keeping the old figures")
+    p.add_argument("--session", action="append", help="only this session id (repeatable)")
+    p.add_argument("--all", action="store_true", help="every ended session, also those already on the current version")
+    p.add_argument("--dry-run", action="store_true", help="show the new figures without storing them")
+    p.add_argument("--json", action="store_true")
     return parser
 
 
@@ -594,7 +659,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, stdin: TextIO
                 return cmd_agreement(args, out)
             case "export-labels":
                 return cmd_export_labels(args, out)
-    except (UsageError, UnknownScenario, ConfigError) as exc:
+            case "rescore":
+                return cmd_rescore(args, out)
+    except (UsageError, UnknownScenario, ConfigError, LookupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 2

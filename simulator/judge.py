@@ -43,13 +43,16 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from simulator.llm import (
+    JUDGE_METHODS,
     LLMOptions,
     as_data,
+    base_url,
     build_chat_model,
     call_meta,
     describe_error,
     injection_cues,
     load_llm_options,
+    message_text,
     model_name,
 )
 from simulator.rubric import DIMENSIONS, Rubric
@@ -229,7 +232,10 @@ def combine(
         labels = ", ".join(dims[k].label for k in review)
         template = NOTICE_REVIEW.get(lang, NOTICE_REVIEW["en"])
         notice = template.format(dims=labels, them="it" if len(review) == 1 else "them")
-    card = rules.model_copy(update={"dimensions": dims, "overall": overall(dims), "source": "rules+llm", "notice": notice})
+    cap = rules.cap.value if rules.cap else None  # the judge never lifts a conversation over its cap
+    card = rules.model_copy(
+        update={"dimensions": dims, "overall": overall(dims, cap), "uncapped": overall(dims), "source": "rules+llm", "notice": notice}
+    )
     return card, summary
 
 
@@ -369,25 +375,93 @@ class LLMJudge:
         lines = transcript or [(t.index, "trainee", t.text) for t in turns]
         flagged = [t.index for t in turns if injection_cues(t.text)]
         started = time.perf_counter()
-        try:
-            runnable = self.model.with_structured_output(Verdict, method=self.method, include_raw=True)
-            out = runnable.invoke(build_messages(scenario, rubric, keys, lines, schema_in_prompt=self.method == "json_mode"))
-            raw = out.get("raw") if isinstance(out, dict) else None
-            if isinstance(out, dict) and out.get("parsing_error") is not None:
-                raise ValueError(f"malformed judge output: {out['parsing_error']}")
-            verdict = out.get("parsed") if isinstance(out, dict) else out
-            if isinstance(verdict, dict):
-                verdict = Verdict.model_validate(verdict)
-            if not isinstance(verdict, Verdict):
-                raise ValueError("the judge returned no verdict")
-        except Exception as exc:  # noqa: BLE001 - any failure: the rules scorecard stands
-            error = describe_error(exc, self.settings)
-            log.warning("judge model %s failed, rules only: %s", self.model_label, error)  # redacted
-            meta = call_meta(self.model_label, started, None, ok=False, error=error, injection_turns=flagged)
-            return JudgeResult(failed(rules, _short(exc)), meta)
+        key = self._server_key()
+        chain = _chain(_ACCEPTED.get(key) or self.method)
+        refused: list[str] = []
+        raw = None
+        for method in chain:
+            try:
+                verdict, raw = self._ask(method, build_messages(scenario, rubric, keys, lines, schema_in_prompt=method in ("json_mode", "plain")))
+                break
+            except Exception as exc:  # noqa: BLE001 - any failure: the rules scorecard stands
+                if method != chain[-1] and refuses_method(exc):
+                    log.info("judge server refused %s (%s); trying %s", method, _short(exc), chain[chain.index(method) + 1])
+                    refused.append(method)
+                    continue
+                error = describe_error(exc, self.settings)
+                log.warning("judge model %s failed, rules only: %s", self.model_label, error)  # redacted
+                meta = call_meta(self.model_label, started, None, ok=False, error=error, injection_turns=flagged,
+                                 method=method, refused=refused, calls=len(refused) + 1)
+                return JudgeResult(failed(rules, _short(exc)), meta)
+        _ACCEPTED[key] = method
         card, summary = combine(rules, verdict, turns, rubric)
-        meta = call_meta(self.model_label, started, raw, ok=True, injection_turns=flagged, **summary)
+        meta = call_meta(self.model_label, started, raw, ok=True, injection_turns=flagged, method=method, refused=refused,
+                         calls=len(refused) + 1, **summary)
         return JudgeResult(card, meta)
+
+    def _server_key(self) -> tuple[str, str]:
+        base = getattr(self.model, "openai_api_base", None) or (base_url(self.settings) if self.settings else "")
+        return (str(base or ""), self.model_label)
+
+    def _ask(self, method: str, messages: list[BaseMessage]) -> tuple[Verdict, Any]:
+        """One judge call with ``method``; the verdict and the raw message."""
+        if method == "plain":
+            raw = self.model.invoke(messages)
+            return parse_plain(message_text(raw)), raw
+        runnable = self.model.with_structured_output(Verdict, method=method, include_raw=True)
+        out = runnable.invoke(messages)
+        raw = out.get("raw") if isinstance(out, dict) else None
+        if isinstance(out, dict) and out.get("parsing_error") is not None:
+            raise ValueError(f"malformed judge output: {out['parsing_error']}")
+        verdict = out.get("parsed") if isinstance(out, dict) else out
+        if isinstance(verdict, dict):
+            verdict = Verdict.model_validate(verdict)
+        if not isinstance(verdict, Verdict):
+            raise ValueError("the judge returned no verdict")
+        return verdict, raw
+
+
+#: Output methods, best first: the API's JSON Schema, the API's JSON mode with the schema in the
+#: prompt, and a plain reply with the schema in the prompt, parsed here.
+METHODS = ("json_schema", "json_mode", "plain")
+_ACCEPTED = JUDGE_METHODS  # what each judge server (base URL, model) accepted, for this process
+
+
+def accepted_methods() -> dict[tuple[str, str], str]:
+    """(base URL, model) -> the output method the judge server last accepted."""
+    return dict(_ACCEPTED)
+
+
+def _chain(first: str) -> tuple[str, ...]:
+    """The methods to try, starting with ``first`` and falling back along :data:`METHODS`."""
+    if first in METHODS:
+        return METHODS[METHODS.index(first):]
+    return (first, "json_mode", "plain")
+
+
+_REFUSAL = re.compile(
+    r"response_format|json_schema|json_object|'text'|structured output|tool_choice|\btools?\b|grammar|"
+    r"not supported|unsupported|not implemented",
+    re.IGNORECASE,
+)
+
+
+def refuses_method(exc: BaseException) -> bool:
+    """Did the server refuse the request's output format (as llama.cpp's server answers a
+    json_schema response_format: HTTP 500 "Input should be 'text' or 'json_object'")?"""
+    status = getattr(exc, "status_code", None)
+    if status not in (400, 404, 415, 422, 500, 501):
+        return False
+    body = getattr(exc, "body", None)
+    return bool(_REFUSAL.search(f"{exc} {body or ''}"))
+
+
+def parse_plain(text: str) -> Verdict:
+    """A verdict from a plain reply: the JSON object in it (code fences and prose around it ignored)."""
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        raise ValueError("the judge's reply holds no JSON object")
+    return Verdict.model_validate_json(text[start : end + 1])
 
 
 def _short(exc: BaseException) -> str:

@@ -63,7 +63,7 @@ NO_KEY = "not-needed"
 INJECTION_FILE = Path(__file__).resolve().parent / "lexicons" / "injection.yaml"
 
 Role = Literal["customer", "judge"]
-JudgeMethod = Literal["json_schema", "function_calling", "json_mode"]
+JudgeMethod = Literal["json_schema", "function_calling", "json_mode", "plain"]
 
 
 class LLMNotConfigured(Exception):
@@ -206,9 +206,15 @@ def _chat_model(
 
 
 def reset_caches() -> None:
-    """Forget cached models and cool-downs (tests; after a configuration change)."""
+    """Forget cached models, cool-downs and judge output methods (tests; after a configuration change)."""
     _chat_model.cache_clear()
     COOLDOWNS.clear()
+    JUDGE_METHODS.clear()
+
+
+#: (base URL, judge model) -> the structured-output method that judge server last accepted
+#: (``simulator.judge`` falls back json_schema -> json_mode -> plain and remembers here).
+JUDGE_METHODS: dict[tuple[str, str], str] = {}
 
 
 # --------------------------------------------------------------------------- failures

@@ -50,6 +50,9 @@ class Dimension(BaseModel):
     points: dict[str, float]
     feedback: Feedback
     better: Localised
+    #: Better phrasings that fit what the trainee already did, by the situation the scorer finds
+    #: (e.g. ``dig_cause`` once the basic questions were asked); ``better`` otherwise.
+    better_when: dict[str, Localised] = Field(default_factory=dict)
     levels: dict[int, Localised]
 
 
@@ -67,12 +70,47 @@ class JudgeSettings(BaseModel):
     review_margin: float = Field(25, ge=0, le=100)
 
 
+class Cap(BaseModel):
+    """An upper bound on the overall score, with the reason the scorecard shows."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: float = Field(ge=0, le=100)
+    reason: Localised
+
+
+class RuleSettings(BaseModel):
+    """How the rules read turns (see ``simulator/scoring.py``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    repeat_similarity: float = Field(0.8, gt=0, le=1)
+    distinct_similarity: float = Field(0.75, gt=0, le=1)
+    idle_factor: float = Field(0.3, ge=0, le=1)
+    nonsense_share: float = Field(0.5, gt=0, le=1)
+    untagged_credit: float = Field(0.7, ge=0, le=1)
+
+
+CAP_KEYS = (
+    "walked_away",
+    "escalated",
+    "abandoned_needs_open",
+    "turn_limit_needs_open",
+    "wrong_referral",
+    "injection",
+    "nonsense",
+    "no_turns",
+)
+
+
 class Rubric(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
+    #: Recorded with every stored score; bump it whenever a change moves scores.
+    version: str = "1"
     pass_mark: float = Field(ge=0, le=100)
     #: Human grades (calibration, issue 15) are given 0-100 in steps of this many points.
     grade_step: int = Field(10, ge=1, le=50)
+    rules: RuleSettings = Field(default_factory=RuleSettings)
+    caps: dict[str, Cap] = Field(default_factory=dict)
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
     dimensions: dict[str, Dimension]
 
@@ -84,6 +122,9 @@ class Rubric(BaseModel):
             raise ValueError(f"rubric dimensions must be exactly {', '.join(DIMENSIONS)}; missing {missing}, unknown {extra}")
         if 100 % self.grade_step:
             raise ValueError(f"grade_step must divide 100, got {self.grade_step}")
+        unknown_caps = [k for k in self.caps if k not in CAP_KEYS]
+        if unknown_caps:
+            raise ValueError(f"unknown caps {unknown_caps}; known: {', '.join(CAP_KEYS)}")
         return self
 
 

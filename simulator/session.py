@@ -25,7 +25,7 @@ from simulator.dialogue import DialogueState
 from simulator.mood import MoodState, Outcome, initial_state, update
 from simulator.rubric import Rubric, load_rubric
 from simulator.scenario import Scenario, ScenarioLibrary, Situation
-from simulator.scoring import DimensionScore, Quote, Scorecard, TraineeTurn, overall, score
+from simulator.scoring import CapInfo, DimensionScore, Quote, Scorecard, TraineeTurn, overall, score
 from simulator.store.repository import Repository, ScoreRow, SessionRecord, TurnRecord
 
 if TYPE_CHECKING:
@@ -381,14 +381,24 @@ class SessionService:
 
     def _finish(self, session_id: str, scenario: Scenario, state: MoodState, outcome: str) -> Scorecard:
         trainee_turns = self.trainee_turns(session_id)
+        # needs=None: derived from the analyses. The dialogue engine passes its needs here
+        # (scoring.NeedResult: id, required, met_turn) once it keeps them.
         card = score(trainee_turns, scenario, self.rubric, state, outcome)
-        new_state = None
+        extra: dict[str, Any] = {}
         if self.judge is not None:  # one judge call, at the end; failures fall back to the rules
             lines = [(t.idx, t.speaker, t.text) for t in self.repo.get_turns(session_id)]
             judged = self.judge.review(card, trainee_turns, scenario, self.rubric, lines)
             card = judged.scorecard
-            judge_info = {"source": card.source, "notice": card.notice, "meta": judged.meta}
-            new_state = {**self.session(session_id).state, "judge": judge_info}
+            extra["judge"] = {"source": card.source, "notice": card.notice, "meta": judged.meta}
+        extra["scorecard"] = card.extras()
+        new_state = {**self.session(session_id).state, **extra}
+        self._store_card(session_id, card)
+        self.repo.update_session(
+            session_id, state=new_state, status="ended", outcome=outcome, overall=card.overall, ended_at=datetime.now(UTC)
+        )
+        return card
+
+    def _store_card(self, session_id: str, card: Scorecard) -> None:
         rows = [
             ScoreRow(
                 dimension=d.key,
@@ -403,17 +413,65 @@ class SessionService:
             for d in card.dimensions.values()
         ]
         self.repo.save_scores(session_id, rows)
-        self.repo.update_session(
-            session_id, state=new_state, status="ended", outcome=outcome, overall=card.overall, ended_at=datetime.now(UTC)
-        )
-        return card
+
+    # -- scoring again -------------------------------------------------------------------------
+    def rescored(self, session_id: str) -> Scorecard:
+        """The session scored now, by the current rubric's rules (nothing stored): how a what-if
+        branch and its original, or two old sessions, are compared under the same rules."""
+        record = self.session(session_id)
+        outcome = record.outcome or ABANDONED
+        return score(self.trainee_turns(session_id), self.scenario_for(record), self.rubric, self.mood(record), outcome)
+
+    def comparable_scorecard(self, session_id: str) -> Scorecard | None:
+        """The stored scorecard when it was scored under the current rubric version, else the
+        session scored again now (not stored; ``rescore`` stores it). None while active."""
+        card = self.scorecard(session_id)
+        if card is None or card.rubric_version == self.rubric.version:
+            return card
+        return self.rescored(session_id)
+
+    def rescore(self, session_id: str) -> tuple[Scorecard | None, Scorecard]:
+        """Score an ended session again under the current rubric and store the new scores; the
+        old figures (rubric version, overall, dimensions, any judge verdict) are kept in the
+        session's ``score_history``. Returns (old, new). Rules only: the judge is not called again."""
+        record = self.session(session_id)
+        if record.status != "ended":
+            raise InputError(f"session {session_id} has not ended", "not_ended")
+        old = self.scorecard(session_id)
+        card = self.rescored(session_id)
+        state = dict(record.state)
+        history = list(state.get("score_history") or [])
+        if old is not None:
+            history.append(
+                {
+                    "rubric_version": old.rubric_version,
+                    "overall": record.overall if record.overall is not None else old.overall,
+                    "dimensions": old.scores(),
+                    "cap": old.cap.key if old.cap else None,
+                    "source": old.source,
+                    "judge": state.get("judge"),
+                    "replaced_at": datetime.now(UTC).isoformat(),
+                }
+            )
+        state.pop("judge", None)
+        state["scorecard"] = card.extras()
+        state["score_history"] = history
+        self._store_card(session_id, card)
+        self.repo.update_session(session_id, state=state, overall=card.overall)
+        return old, card
 
     def trainee_turns(self, session_id: str) -> list[TraineeTurn]:
-        return [
-            TraineeTurn(t.idx, t.text, TurnAnalysis.model_validate(t.analysis))
-            for t in self.repo.get_turns(session_id)
-            if t.speaker == "trainee" and t.analysis is not None
-        ]
+        """The trainee's analysed turns, each with the hidden facts it brought out (from the
+        customer's state stored before and after it)."""
+        out = []
+        revealed: list[str] = []
+        for t in self.repo.get_turns(session_id):
+            after = list((t.mood or {}).get("revealed") or revealed)
+            if t.speaker == "trainee" and t.analysis is not None:
+                facts = tuple(f for f in after if f not in revealed)
+                out.append(TraineeTurn(t.idx, t.text, TurnAnalysis.model_validate(t.analysis), facts))
+            revealed = after
+        return out
 
     def scorecard(self, session_id: str) -> Scorecard | None:
         """The stored scorecard of an ended session, or None."""
@@ -422,6 +480,8 @@ class SessionService:
         if not rows:
             return None
         lang = record.lang
+        extras = dict(record.state.get("scorecard") or {})
+        status = extras.pop("status", None) or {}
         dims = {}
         for row in rows:
             dim = self.rubric.dimensions.get(row.dimension)
@@ -436,15 +496,21 @@ class SessionService:
                 better=row.better,
                 needs_review=row.needs_review,
                 detail=row.detail,
+                status=status.get(row.dimension, "shown") if row.applies else "not_applicable",
             )
         judge = record.state.get("judge") or {}
-        return Scorecard(
-            lang=lang,
-            outcome=record.outcome,
-            overall=overall(dims),
-            dimensions=dims,
-            source=judge.get("source") or "rules",
-            notice=judge.get("notice"),
+        cap = CapInfo.model_validate(extras["cap"]) if extras.get("cap") else None
+        return Scorecard.model_validate(
+            {
+                **extras,
+                "lang": lang,
+                "outcome": record.outcome,
+                "overall": overall(dims, cap.value if cap else None),
+                "dimensions": dims,
+                "source": judge.get("source") or "rules",
+                "notice": judge.get("notice"),
+                "rubric_version": extras.get("rubric_version") or "1",
+            }
         )
 
 

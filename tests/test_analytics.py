@@ -176,3 +176,29 @@ def test_simulator_does_not_import_streamlit():
         names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert not any(name.split(".")[0] == "streamlit" for name in names), module
+
+
+def test_progress_compares_like_with_like():
+    """A catering session after a water-bill one is not a '-80' drop: the change is against the
+    previous attempt at the same scenario, and first-vs-latest is taken per scenario."""
+    sessions = [
+        _session("w1", 1, 60.0),
+        _session("w2", 2, 90.0),
+        _session("c1", 3, 10.0, scenario="catering-stale-food"),
+        _session("w3", 4, 95.0),
+    ]
+    scores = {
+        "w1": _scores(empathy=40), "w2": _scores(empathy=80), "c1": _scores(empathy=0), "w3": _scores(empathy=90),
+    }
+    frame = analytics.sessions_frame(sessions, scores)
+    trend = analytics.overall_trend(frame)
+    by_id = trend.set_index("session_id")
+    assert math.isnan(by_id.loc["w1", "vs_previous"]) and math.isnan(by_id.loc["c1", "vs_previous"])
+    assert by_id.loc["w2", "vs_previous"] == 30.0 and by_id.loc["w3", "vs_previous"] == 5.0
+    assert list(by_id["scenario_attempt"]) == [1, 2, 1, 3]
+    assert by_id.loc["c1", "vs_scenario"] == 0.0  # the only catering attempt: average for that scenario
+    table = analytics.first_vs_latest(frame, same_scenario=True).set_index("dimension")
+    assert table.loc["empathy", "first"] == 40 and table.loc["empathy", "latest"] == 90  # water bill only
+    assert table.loc["empathy", "attempts"] == 3
+    only_once = analytics.sessions_frame(sessions[2:3], {"c1": scores["c1"]})
+    assert analytics.first_vs_latest(only_once, same_scenario=True).empty

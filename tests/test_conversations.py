@@ -46,9 +46,11 @@ def test_good_handling_beats_defensive_handling(service, scenario_id, lang):
     summary = f"good {good.outcome} {good.scores()} / defensive {bad.outcome} {bad.scores()}"
     assert good.outcome in ("resolved", "referred"), summary
     assert bad.outcome != "resolved", summary
-    assert good.overall - bad.overall >= 30, summary
+    assert good.overall - bad.overall >= 40, summary  # issue 12's bar (was 30)
     for key in ("empathy", "non_defensive"):
         assert good.dimensions[key].score - bad.dimensions[key].score >= 30, (key, summary)
+    # defensive handling earns no composure or openness for free
+    assert bad.dimensions["non_defensive"].score < 80 and bad.dimensions["composure"].score < 80, summary
 
 
 REFERRAL_CASES = [

@@ -149,14 +149,18 @@ tabs = st.tabs([t("dash_tab_progress"), t("dash_tab_skills"), t("dash_tab_scenar
 # ----------------------------------------------------------------------------- progress
 with tabs[0]:
     st.subheader(t("dash_progress_team"))
-    show_chart(charts.weekly_chart(analytics.weekly_progress(view, "team", ROLLING_WEEKS), texts),
+    # Like with like: teams practise different scenarios, so by default each session counts
+    # relative to the average on its own scenario (said plainly under the chart).
+    measure = "normalised" if st.toggle(t("dash_normalised"), value=True, key="dash_normalised") else "overall"
+    st.caption(t(f"dash_measure_{measure}"))
+    show_chart(charts.weekly_chart(analytics.weekly_progress(view, "team", ROLLING_WEEKS, measure), texts),
                     key="dash_chart_team_weekly")
     st.subheader(t("dash_progress_trainee"))
     attention = analytics.needs_attention(view, ATTENTION_N, STUCK_BELOW)
     default_people = list(attention["user_id"][:TRAINEE_LINES]) or list(people.index[:TRAINEE_LINES])
     chosen = st.multiselect(t("dash_pick_trainees"), list(people.index), default=default_people,
                             format_func=people.__getitem__, key="dash_trainees", max_selections=20, **choose)
-    weekly_people = analytics.weekly_progress(view[view["user_id"].isin(chosen)], "user", ROLLING_WEEKS)
+    weekly_people = analytics.weekly_progress(view[view["user_id"].isin(chosen)], "user", ROLLING_WEEKS, measure)
     event = show_chart(charts.weekly_chart(weekly_people, texts, ids=ids_by_name), key="dash_chart_trainee_weekly",
                             on_select="rerun", selection_mode="points")
     if (uid := picked(event)) is not None:

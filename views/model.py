@@ -57,6 +57,22 @@ rows = [
     (t("model_row_customer"), _value(cfg.customer_model), _source("customer_model")),
     (t("model_row_judge"), _value(judge_value), _source("judge_model")),
 ]
+def judge_method_row() -> tuple[str, str, str] | None:
+    """Which structured-output method the judge server accepted: the latest judged session's
+    (the judge falls back json_schema -> json_mode -> plain by itself), else the configured one."""
+    for record in repo.list_sessions()[:RECENT]:
+        meta = ((record.state or {}).get("judge") or {}).get("meta") or {}
+        if meta.get("method"):
+            refused = ", ".join(meta.get("refused") or [])
+            value = t(f"model_method_{meta['method']}") + (f" — {t('model_method_refused', methods=refused)}" if refused else "")
+            return (t("model_row_judge_method"), value, t("model_source_last_session"))
+    if options is not None and not cfg.offline:
+        return (t("model_row_judge_method"), t(f"model_method_{options.judge_method}"), _source("judge_method"))
+    return None
+
+
+if (method_row := judge_method_row()) is not None:
+    rows.append(method_row)
 if options is not None:
     rows.append(
         (

@@ -17,6 +17,7 @@ from simulator.scenario import LANGUAGES, Scenario, Temperament, UnknownScenario
 from simulator.scoring import applies as scoring_applies
 from simulator.session import InputError, SavingFailed
 from ui import html as raw_html
+from ui import scorecard as scorecard_ui
 from ui.i18n import translate
 from ui.context import authoring, escape_md, input_error, library, repository, require_role, scenario_or_stop, service, t, ui_lang
 
@@ -306,7 +307,10 @@ def scorecard(card, turns: list) -> None:
     if card.notice:
         st.info(escape_md(card.notice))
     numbers = turn_numbers(turns)
-    weakest = {d.key for d in card.weakest(2)}
+    scorecard_ui.cap_notice(card)
+    scorecard_ui.fixes(card, numbers)
+    scorecard_ui.learning_points(card)
+    weakest = {d.key for d in card.weakest(2)} if not card.fixes else set()
     for dim in card.dimensions.values():
         if not dim.applies:
             continue
@@ -316,6 +320,7 @@ def scorecard(card, turns: list) -> None:
             score.markdown(f"**{dim.score:.0f}**")
             st.progress(min(max(dim.score / 100, 0.0), 1.0))
             st.markdown(escape_md(dim.feedback))
+            scorecard_ui.not_shown(dim)
             for quote in dim.evidence:
                 mark = GOOD_MARK if quote.positive else BAD_MARK
                 st.caption(f'{mark} {t("practice_turn_n", n=numbers.get(quote.turn, quote.turn))}: "{escape_md(quote.quote)}"')

@@ -57,9 +57,14 @@ else:
     a, b, c = st.columns(3)
     a.metric(t("progress_attempts"), len(trend))
     latest, best = trend["overall"].iloc[-1], trend["overall"].max()
-    change = latest - trend["overall"].iloc[-2] if len(trend) > 1 else None
-    b.metric(t("progress_latest"), f"{latest:.0f}", delta=f"{change:+.0f}" if change else None)
+    # Like with like: the change is against the previous attempt at the same scenario and
+    # language, never against whatever scenario came before.
+    change = trend["vs_previous"].iloc[-1]
+    b.metric(t("progress_latest"), f"{latest:.0f}", delta=f"{change:+.0f}" if pd.notna(change) and change else None,
+             help=t("progress_latest_help"))
     c.metric(t("progress_best"), f"{best:.0f}")
+    last_title = scenario_title(trend["scenario_id"].iloc[-1], trend["lang"].iloc[-1])
+    st.caption(t("progress_same_scenario", scenario=last_title) if pd.notna(change) else t("progress_first_on_scenario", scenario=last_title))
 
     st.subheader(t("progress_overall_heading"))
     st.plotly_chart(charts.overall_chart(trend, texts), key="chart_overall")
@@ -72,20 +77,24 @@ else:
             st.plotly_chart(figure, key=f"chart_dim_{key}")
 
     st.subheader(t("progress_first_latest_heading"))
-    table = analytics.first_vs_latest(frame)
-    st.plotly_chart(charts.first_vs_latest_chart(table, labels, texts), key="chart_first_latest")
-    st.dataframe(
-        pd.DataFrame(
-            {
-                t("review_col_dimension"): [labels.get(k, k) for k in table["dimension"]],
-                t("progress_chart_first"): table["first"],
-                t("progress_chart_latest"): table["latest"],
-                t("review_col_change"): table["change"],
-            }
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    st.caption(t("progress_first_latest_same_scenario"))
+    table = analytics.first_vs_latest(frame, same_scenario=True)
+    if table.empty:
+        st.info(t("progress_first_latest_none"))
+    else:
+        st.plotly_chart(charts.first_vs_latest_chart(table, labels, texts), key="chart_first_latest")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    t("review_col_dimension"): [labels.get(k, k) for k in table["dimension"]],
+                    t("progress_chart_first"): table["first"],
+                    t("progress_chart_latest"): table["latest"],
+                    t("review_col_change"): table["change"],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 
 st.subheader(t("progress_sessions_heading"))
 if frame.empty:

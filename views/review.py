@@ -23,6 +23,7 @@ from simulator import analytics, charts
 from simulator.session import InputError
 from ui import formatting as fmt
 from ui import grading as grading_ui
+from ui import scorecard as scorecard_ui
 from ui.context import escape_md, input_error, repository, require_role, scenario_or_stop, service, t, ui_lang
 
 STAFF = ("trainer", "hr", "admin")
@@ -76,6 +77,7 @@ def show_turn(turn, numbers: dict[int, int]) -> None:
     with st.chat_message("user", avatar=TRAINEE_AVATAR):
         st.caption(t("practice_turn_n", n=numbers.get(turn.idx, turn.idx)))
         st.markdown(escape_md(turn.text))
+        scorecard_ui.turn_flags(turn.text, turn.analysis)
         st.caption(f":material/sell: {tags_text(turn.analysis)}  \n:material/mood: {mood_text(turn.mood)}")
 
 
@@ -108,6 +110,9 @@ def scorecard(card, turns: list) -> None:
     left, right = st.columns(2)
     left.metric(t("practice_overall"), f"{card.overall:.0f} / 100")
     right.metric(t("practice_outcome"), outcome_label(card.outcome))
+    scorecard_ui.cap_notice(card)
+    scorecard_ui.fixes(card, numbers)
+    scorecard_ui.learning_points(card)
     rows = [
         {t("review_col_dimension"): d.label, t("review_col_score"): d.score, t("review_col_feedback"): d.feedback}
         for d in card.dimensions.values()
@@ -291,9 +296,11 @@ if grading.can_grade(user, record):
     grading_ui.tag_corrections(grading, user, record, turns)
 
 if parent is not None:
-    original = svc.scorecard(parent.id)
+    # Both sides under the same rules: an original scored under an older rubric is scored
+    # again (not stored) for the comparison.
+    original = svc.comparable_scorecard(parent.id)
     if card is not None and original is not None:
-        side_by_side(original, card)
+        side_by_side(original, svc.comparable_scorecard(record.id) or card)
     elif card is None:
         st.caption(t("review_finish_branch"))
 

@@ -168,6 +168,16 @@ def test_end_session_shows_the_scorecard(app, ana, repo):
     # better phrasing for the weakest dimensions
     better = [s.value for s in at.success]
     assert better and all(s.startswith(tr("practice_better", text="")) for s in better)
+    # the cap and its reason, the top things to fix with their turn, the learning points
+    from simulator.session import SessionService
+
+    card = SessionService(repo).scorecard(sid)
+    assert card.cap is not None and card.cap.key == "abandoned_needs_open"
+    assert card.cap.reason in page
+    assert card.fixes and len(card.fixes) <= 3
+    assert tr("score_fixes_heading") in page
+    assert all(f.feedback in page for f in card.fixes)
+    assert any(e.label == tr("score_learning_points") for e in at.expander)
     # idempotent: running again shows the same stored card
     at.run()
     assert metrics(at)[tr("practice_overall")] == f"{record.overall:.0f} / 100"

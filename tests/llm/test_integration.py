@@ -283,3 +283,72 @@ def test_connection_refused_and_offline():
     assert not ok and message.startswith("APIConnectionError: Connection error.") and "refused" in message.lower()
     ok, latency, message = test_connection(Settings(), FAST_OPTIONS)
     assert not ok and latency is None and "OPENAI_BASE_URL" in message
+
+
+# --------------------------------------------------------------------------- judge output methods
+
+LLAMA_CPP_REFUSAL = "Input should be 'text' or 'json_object'"
+
+
+def _judge(server):
+    from simulator.llm import build_chat_model
+
+    settings = Settings(openai_api_key=KEY, openai_base_url=server.url, customer_model="fake-customer", judge_model="fake-judge")
+    return LLMJudge(build_chat_model(settings, "judge", FAST_OPTIONS), model_label="fake-judge", settings=settings)
+
+
+def _rules(scenario):
+    from simulator.analysis import analyze
+    from simulator.mood import initial_state
+    from simulator.rubric import load_rubric
+    from simulator.scoring import TraineeTurn, score
+
+    turns = [TraineeTurn(2 * i + 1, text, analyze(text, "en", scenario=scenario)) for i, text in enumerate(TRAINEE)]
+    return score(turns, scenario, load_rubric(), initial_state(scenario), "abandoned"), turns
+
+
+def test_judge_falls_back_to_json_mode_when_json_schema_is_refused_and_remembers(server, scenario):
+    from simulator.judge import accepted_methods
+    from simulator.rubric import load_rubric
+
+    server.script(judge=[Status(500, LLAMA_CPP_REFUSAL), Status(500, LLAMA_CPP_REFUSAL), Judge(JUDGEMENTS)])
+    rules, turns = _rules(scenario)
+    judge = _judge(server)
+    result = judge.review(rules, turns, scenario, load_rubric())
+    assert result.scorecard.source == "rules+llm"
+    assert result.meta["method"] == "json_mode" and result.meta["refused"] == ["json_schema"]
+    formats = [r.body["response_format"]["type"] for r in server.of_kind("judge")]
+    assert formats[0] == "json_schema" and formats[-1] == "json_object"
+    assert "JSON Schema" in server.of_kind("judge")[-1].text()  # the schema travels in the prompt
+    assert list(accepted_methods().values()) == ["json_mode"]
+    # the next review asks in JSON mode straight away
+    server.requests.clear()
+    server.script(judge=[Judge(JUDGEMENTS)])
+    again = judge.review(rules, turns, scenario, load_rubric())
+    assert again.meta["method"] == "json_mode" and again.meta["refused"] == []
+    assert [r.body["response_format"]["type"] for r in server.of_kind("judge")] == ["json_object"]
+
+
+def test_judge_parses_a_plain_reply_when_no_structured_output_is_accepted(server, scenario):
+    from simulator.rubric import load_rubric
+
+    server.script(
+        judge=[Status(500, LLAMA_CPP_REFUSAL)],
+        customer=[Reply("Here is my assessment:\n```json\n" + json.dumps(JUDGEMENTS) + "\n```")],
+    )
+    rules, turns = _rules(scenario)
+    result = _judge(server).review(rules, turns, scenario, load_rubric())
+    assert result.scorecard.source == "rules+llm"
+    assert result.meta["method"] == "plain" and result.meta["refused"] == ["json_schema", "json_mode"]
+    (plain,) = server.of_kind("customer")  # no response_format: the fake server files it as "customer"
+    assert "response_format" not in plain.body
+
+
+def test_a_judge_server_error_that_is_no_refusal_is_not_retried_as_another_method(server, scenario):
+    from simulator.rubric import load_rubric
+
+    server.script(judge=[Status(500, "out of memory")])
+    rules, turns = _rules(scenario)
+    result = _judge(server).review(rules, turns, scenario, load_rubric())
+    assert result.scorecard.source == "rules" and result.meta["method"] == "json_schema"
+    assert {r.body["response_format"]["type"] for r in server.of_kind("judge")} == {"json_schema"}

@@ -86,7 +86,10 @@ def test_surviving_judgement_is_averaged_with_the_rules(rules, turns, scenario, 
     assert card.source == "rules+llm"
     # dimensions the judge did not speak to keep the rules' score; overall is recomputed
     assert card.dimensions["empathy"].score == rules.dimensions["empathy"].score
-    assert card.overall != rules.overall or dim.score == apology_rules
+    assert card.uncapped != rules.uncapped or dim.score == apology_rules
+    # ... and stays under the conversation's cap: turn 3 addressed the judge ("give me full marks")
+    assert rules.cap is not None and rules.cap.key == "injection"
+    assert card.overall == min(card.uncapped, rules.cap.value)
     assert result.meta["used"] == ["apology"] and result.meta["ok"] is True
 
 
@@ -250,7 +253,9 @@ def test_combine_is_pure(rules, turns, rubric):
 
 
 def test_session_stores_the_combined_scorecard(repo, library):
-    judgements = {"judgements": [j("apology", 10, "I'm so sorry about the bill")]}
+    # The rules give a lone apology with nothing done little (idle credit); a judge at 90 differs
+    # by more than the review margin.
+    judgements = {"judgements": [j("apology", 90, "I'm so sorry about the bill")]}
     judge = LLMJudge(RecordingModel([tool_call(judgements)]), model_label="judge-model")
     service = SessionService(repo, library, judge=judge)
     record = service.start("water-bill-surge", "en", seed=1)
@@ -260,7 +265,7 @@ def test_session_stores_the_combined_scorecard(repo, library):
     stored = service.scorecard(record.id)
     assert stored.source == "rules+llm" and stored.notice == card.notice
     assert stored.dimensions["apology"].needs_review is True
-    assert stored.dimensions["apology"].detail["judge"] == 10
+    assert stored.dimensions["apology"].detail["judge"] == 90
     assert stored.overall == card.overall
     usage = repo.session_usage(record.id)
     assert usage.judge_calls == 1 and usage.calls == 1

@@ -1,0 +1,159 @@
+"""Flags on a trainee turn that is not a reply to the customer: prompt injection, nonsense and
+keyword stuffing.
+
+Pure and offline. ``injection:<cue>`` comes from the cue lists in ``lexicons/injection.yaml``
+(the same ones the LLM customer and judge use). ``nonsense`` marks a turn that is no reply:
+keyboard mashing, random letters, bare markup or code, or — when the analyser found nothing in
+it — a string of words with none of the function words that hold a sentence together
+(``lexicons/function_words.yaml``). ``stuffing`` marks courtesy cue words (apology, empathy) run
+together with commitment, remedy or referral cue words in telegraphic text, with hardly any
+function words: a list of keywords, not a sentence to this customer. A flagged turn is shown to
+reviewers on the turn and never earns points (``simulator/scoring.py``).
+
+Word-likeness needs no dictionary: a character-trigram model trained on the project's own
+Indonesian and English text (scenarios, shared customer lines, lexicons) scores each token;
+tokens the model finds improbable, tokens with no vowel or long consonant runs, and tokens made
+of one syllable repeated ("wkwkwk", "lalala") are not words. A turn is nonsense when fewer than
+half of its tokens are word-like, or none are.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+from simulator.analysis_types import Tag
+from pydantic import RootModel
+
+from simulator.datafile import load_yaml
+from simulator.llm import injection_cues
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = (ROOT / "scenarios", Path(__file__).resolve().parent / "lexicons")
+
+_MARKUP = re.compile(r"</?\s*[a-zA-Z][^<>]{0,200}>")
+_CODE = re.compile(r"[(){};=<>\[\]$\\|`]")
+_TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
+_VOWELS = set("aeiouy")
+#: Mean log-probability per character transition below which a token is not word-like.
+WORDLIKE_MIN_LOGP = -3.2
+#: A token of this many characters or fewer is judged by its vowels alone (too short for trigrams).
+SHORT_TOKEN = 3
+ALPHABET = 28  # letters plus the two word boundaries
+FUNCTION_WORDS_FILE = Path(__file__).resolve().parent / "lexicons" / "function_words.yaml"
+#: A tagless turn of at least this many words with no function word (and no question) is nonsense.
+UNCONNECTED_MIN_WORDS = 3
+#: Stuffing: function words make up less than this share of a turn of at least STUFFING_MIN_WORDS.
+STUFFING_MAX_FUNCTION_SHARE = 0.22
+STUFFING_MIN_WORDS = 10
+_COURTESY = {Tag.apology, Tag.empathy}
+_ACTION = {Tag.time_estimate, Tag.compensation, Tag.referral}
+
+
+@lru_cache(maxsize=1)
+def function_words() -> frozenset[str]:
+    data = load_yaml(FUNCTION_WORDS_FILE, RootModel[dict[str, list[str]]]).root
+    return frozenset(w.casefold() for words in data.values() for w in words)
+
+
+def _words(text: str) -> list[str]:
+    return [w.casefold() for w in _TOKEN.findall(_MARKUP.sub(" ", text or ""))]
+
+
+def function_share(text: str) -> float:
+    words = _words(text)
+    fw = function_words()
+    return sum(1 for w in words if w in fw) / len(words) if words else 0.0
+
+
+@lru_cache(maxsize=1)
+def _model() -> tuple[Counter[str], Counter[str], frozenset[str]]:
+    """Trigram and bigram log-probabilities and the vocabulary, from the project's own text."""
+    text = []
+    for folder in SOURCES:
+        for path in sorted(folder.rglob("*.yaml")):
+            if path.name == "injection.yaml":
+                continue
+            text.append(path.read_text(encoding="utf-8"))
+    words = [w.casefold() for w in _TOKEN.findall("\n".join(text)) if len(w) > 1]
+    tri: Counter[str] = Counter()
+    bi: Counter[str] = Counter()
+    for w in words:
+        padded = f"^{w}$"
+        for i in range(len(padded) - 2):
+            tri[padded[i : i + 3]] += 1
+            bi[padded[i : i + 2]] += 1
+    return tri, bi, frozenset(words)
+
+
+def _logp(token: str) -> float:
+    """Mean log-probability of each character given the two before it (add-one smoothing)."""
+    tri, bi, _ = _model()
+    padded = f"^{token}$"
+    steps = [padded[i : i + 3] for i in range(len(padded) - 2)]
+    return sum(math.log((tri[s] + 1) / (bi[s[:2]] + ALPHABET)) for s in steps) / max(len(steps), 1)
+
+
+def wordlike(token: str) -> bool:
+    """Does ``token`` (letters only) look like an Indonesian or English word?"""
+    word = token.casefold()
+    if word in _model()[2]:
+        return True
+    if not _VOWELS & set(word) or re.search(r"[^aeiouy]{5,}", word) or re.search(r"(.{1,3})\1{2,}", word):
+        return False
+    if len(word) <= SHORT_TOKEN:
+        return True
+    return _logp(word) >= WORDLIKE_MIN_LOGP
+
+
+def _asks(text: str) -> bool:
+    """A question of at least two word-like words ("Connection number?"), however terse."""
+    for part in re.findall(r"[^?.!]*\?", text):
+        words = _TOKEN.findall(part)
+        if len(words) >= 2 and all(wordlike(t) for t in words):
+            return True
+    return False
+
+
+def is_nonsense(text: str, tags: set[Tag] | None = None) -> bool:
+    """No meaningful words: mashing, random letters, bare markup or code; or, when the analyser
+    found no tag (``tags`` given and empty), words with no function word to connect them."""
+    stripped = _MARKUP.sub(" ", text or "")
+    tokens = []
+    for chunk in stripped.split():
+        if _CODE.search(chunk):
+            continue  # code, not words
+        tokens.extend(_TOKEN.findall(chunk))
+    if not tokens:
+        return True
+    good = sum(1 for t in tokens if wordlike(t))
+    untagged = tags is not None and not tags
+    if good == 0 or good / len(tokens) < 0.5 or (untagged and good / len(tokens) <= 0.5):
+        return True
+    if untagged and len(tokens) >= UNCONNECTED_MIN_WORDS and not _asks(stripped):
+        fw = function_words()
+        return not any(t.casefold() in fw for t in tokens)
+    return False
+
+
+def is_stuffing(text: str, tags: set[Tag]) -> bool:
+    """Courtesy and action cue words run together in telegraphic text (see the module doc)."""
+    if not (tags & _COURTESY and tags & _ACTION) or Tag.question in tags:
+        return False
+    words = _words(text)
+    return len(words) >= STUFFING_MIN_WORDS and function_share(text) < STUFFING_MAX_FUNCTION_SHARE
+
+
+def flags(text: str, tags: set[Tag] | list[Tag] | None = None) -> list[str]:
+    """``injection:<cue>`` for each injection cue the turn matches, ``nonsense``, and — given the
+    analyser's ``tags`` — ``stuffing``."""
+    tag_set = set(tags) if tags is not None else None
+    out = [f"injection:{cue}" for cue in injection_cues(text)]
+    if is_nonsense(text, tag_set):
+        out.append("nonsense")
+    elif tag_set and is_stuffing(text, tag_set):
+        out.append("stuffing")
+    return out
