@@ -476,7 +476,11 @@ def needs_attention(frame: pd.DataFrame, last_n: int = 6, low: float = 50.0, min
     applied = recent.groupby("user_id")[dims].count()
     highest = recent.groupby("user_id")[dims].max()
     stuck = (applied >= min_dim_sessions) & (highest < low)
-    stuck_names = stuck.apply(lambda row: ",".join(k for k in dims if row[k]), axis=1)
+    # comma-joined names of the stuck dimensions, built column-wise (not one Python call per row)
+    stuck_names = pd.Series("", index=stuck.index, dtype=object)
+    for key in dims:
+        hit = stuck[key].to_numpy(dtype=bool)
+        stuck_names[hit] = stuck_names[hit].where(stuck_names[hit] == "", stuck_names[hit] + ",") + key
     info = ordered.groupby("user_id").agg(user=("user", "first"), team=("team", "last"), last_session=("session_id", "last"))
     out = info.assign(
         sessions=counts, recent_mean=newer, change=change.reindex(counts.index),

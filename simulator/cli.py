@@ -362,9 +362,15 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     from simulator import exports
 
     frame = _dashboard_frame(args)
-    if args.format == "csv":
-        data = exports.to_csv(frame)
-    elif args.format == "xlsx":
+    if args.format == "csv":  # streamed to the file in chunks of rows
+        try:
+            with Path(args.out).open("wb") as handle:
+                exports.write_csv(frame, handle)
+        except OSError as exc:
+            raise UsageError(f"--out: cannot write {args.out}: {exc}") from None
+        print(f"wrote {len(frame)} session(s) to {args.out} ({args.format})", file=out)
+        return 0
+    if args.format == "xlsx":
         data = exports.to_xlsx(frame)
     else:
         library = ScenarioLibrary()

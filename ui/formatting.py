@@ -62,3 +62,12 @@ def moment(value: datetime | None, lang: str) -> str:
         return MISSING
     return format_datetime(value, format="d MMM yyyy HH.mm" if lang == "id" else "d MMM yyyy HH:mm",
                            locale=_locale(lang))
+
+
+def localise_figure(fig, lang: str):
+    """A plotly figure with the language's decimal and thousands separators and numeric dates
+    (plotly's month names are English only)."""
+    fig.update_layout(separators=",." if lang == "id" else ".,")
+    if lang == "id":
+        fig.update_xaxes(hoverformat="%d/%m/%Y")
+    return fig

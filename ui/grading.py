@@ -15,6 +15,7 @@ from simulator.calibration import TAG_NAMES, format_ci, grade_scale, kappa_table
 from simulator.grading import STAFF, GradingService, NotAllowed
 from simulator.rubric import DIMENSIONS
 from simulator.store.repository import SessionRecord, TurnRecord, UserRecord
+from ui import formatting as fmt
 from ui.context import escape_md, repository, settings, t, ui_lang
 
 NOT_GRADED = "-"
@@ -220,7 +221,7 @@ def agreement_tab(user: UserRecord) -> None:
     st.caption(t("agree_help", step=report["step"], conf=int(report["confidence"] * 100)))
     labels = {key: _skill(service, key) for key in DIMENSIONS}
     table = kappa_table(report, session_lang)
-    st.plotly_chart(_kappa_chart(table, labels), key="agree_chart")
+    st.plotly_chart(fmt.localise_figure(_kappa_chart(table, labels), ui_lang()), key="agree_chart")
     shown = pd.DataFrame({
         t("agree_col_skill"): [labels[k] for k in table["dimension"]],
         t("agree_col_ah_kappa"): [format_ci(v, c) for v, c in zip(table["auto_human_kappa"], table["auto_human_kappa_ci"], strict=True)],

@@ -62,11 +62,7 @@ texts = {
 }
 
 def show_chart(fig, **kwargs):
-    """A plotly figure with the interface language's decimal and thousands separators and
-    numeric dates (plotly's month names are English only)."""
-    fig.update_layout(separators=",." if lang == "id" else ".,")
-    fig.update_xaxes(hoverformat="%d/%m/%Y") if lang == "id" else None
-    return st.plotly_chart(fig, **kwargs)
+    return st.plotly_chart(fmt.localise_figure(fig, lang), **kwargs)
 
 
 # Streamlit's own "Choose options" and "Select all" are English only: our placeholder instead,
