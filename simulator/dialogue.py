@@ -182,7 +182,7 @@ _SLOT_RX: dict[str, re.Pattern] = {
 
 def extract_slots(text: str, scenario: Scenario | None = None) -> dict[str, str]:
     """Slots in a trainee turn: each kind present, with the words that filled it (for echoing)."""
-    low = _GREETING.sub(lambda m: " " * len(m.group(0)), text.lower())
+    low = _GREETING.sub(lambda m: " " * len(m.group(0)), _unquoted(text.lower()))
     # Times in a question or told about the past ("ran out at 11:48 last night") are no promise.
     timely = low
     for start, end in _sentence_spans(low):
@@ -240,9 +240,19 @@ def extract_slots(text: str, scenario: Scenario | None = None) -> dict[str, str]
     return slots
 
 
+_QUOTED = re.compile(r"(?<!\w)['\"‘“][^'\"’”]{1,60}['\"’”](?!\w)")
+
+
+def _unquoted(low: str) -> str:
+    """The text with quoted words blanked: the customer's own words quoted back ('in process')
+    are not the trainee's promise."""
+    return _QUOTED.sub(lambda m: " " * len(m.group(0)), low)
+
+
 _TIME_SLOTS = {"weekday", "relday", "date", "hours", "duration"}
 _PAST = re.compile(
-    r"\b(?:ago|last night|yesterday|since|was|were|had|ran out|expired|lalu|kemarin|semalam|tadi|sejak|sudah lewat|pernah)\b"
+    r"\b(?:ago|last night|yesterday|since|was|were|had|ran out|expired|arrived|last|stuck|lalu|kemarin|semalam|tadi|"
+    r"sejak|sudah lewat|pernah|terakhir|tiba|nyangkut)\b"
 )
 _GREETING = re.compile(r"\b(?:selamat|good) (?:pagi|siang|sore|malam|morning|afternoon|evening)\b")
 
@@ -328,6 +338,7 @@ class DialogueState(BaseModel):
     referral_turn: int | None = None  # first turn with the right referral
     referral_text: str = ""  # what the trainee said since then (details accumulate)
     security_turn: int | None = None
+    number_given: bool = False  # a reference / complaint / claim number was given on some turn
     did: TurnActs = Field(default_factory=TurnActs)
     reply: Situation | None = None  # the reply type chosen for this turn
     reveal: list[str] = Field(default_factory=list)  # facts / knowledge to speak now
@@ -680,13 +691,15 @@ def update(
     elif Slot.when in slots and "time_estimate" in tags and realistic and not any(n.met_turn for n in time_needs):
         # concrete but not what the need asks (e.g. a day without hours): push for the rest
         did.vague_time = bool(time_needs)
-    vague = not stuffing and _has_cue(low, cues["vague_time"]) and not time_met_now
+    vague = not stuffing and _has_cue(_unquoted(low), cues["vague_time"]) and not time_met_now
     if vague and not time_met_now and not did.commitment:
         did.vague_time = did.vague_time or not all(n.met_turn for n in time_needs) or not time_needs
     if time_met_now or ("time_estimate" in tags and realistic and Slot.when in slots and not did.vague_time):
         s.time_given = True
     if did.remedy:
         s.remedy_offered = True
+    if Slot.number in slots:
+        s.number_given = True
     if did.apology:
         s.apologies += 1
     if did.admission:
@@ -895,6 +908,7 @@ def conditions_hold(state: DialogueState | None, conditions: list[LineCondition]
         LineCondition.defensive_turn: d.defensive or d.hostile,
         LineCondition.referral_made: state.referral_turn is not None or d.referral is not None,
         LineCondition.security_called: state.security_turn is not None,
+        LineCondition.number_given: state.number_given,
     }
     return all(facts[c] for c in conditions)
 

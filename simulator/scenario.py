@@ -102,6 +102,7 @@ class LineCondition(StrEnum):
     defensive_turn = "defensive_turn"  # the trainee was defensive this turn
     referral_made = "referral_made"  # the trainee referred the customer somewhere
     security_called = "security_called"
+    number_given = "number_given"  # a complaint, claim or reference number was given
 
 
 class Model(BaseModel):

@@ -440,9 +440,8 @@ def form_values(data: dict[str, Any]) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     for situation, lines in (data.get("lines") or {}).items():
         values[f"lines.{situation}"] = "\n".join(line for line in lines or [] if isinstance(line, str))
-        conditioned = [line for line in lines or [] if isinstance(line, dict)]
-        if conditioned:
-            extra.setdefault("lines", {})[situation] = conditioned
+        if any(isinstance(line, dict) for line in lines or []):
+            extra.setdefault("lines", {})[situation] = list(lines)  # the order, with the conditions
     for key in ("needs", "knowledge"):
         if data.get(key):
             extra[key] = data[key]
@@ -486,8 +485,11 @@ def form_data(values: dict[str, Any]) -> dict[str, Any]:
     except yaml.YAMLError:
         extra = {}
     if isinstance(extra, dict):
-        for situation, conditioned in (extra.get("lines") or {}).items():
-            lines.setdefault(situation, []).extend(conditioned or [])
+        for situation, full in (extra.get("lines") or {}).items():
+            plain = [line for line in full or [] if isinstance(line, str)]
+            conditioned = [line for line in full or [] if isinstance(line, dict)]
+            # unchanged plain lines: keep the original order; edited ones: the edit, then the conditioned
+            lines[situation] = list(full) if lines.get(situation, []) == plain else [*lines.get(situation, []), *conditioned]
         for key in ("needs", "knowledge"):
             if extra.get(key):
                 data[key] = extra[key]

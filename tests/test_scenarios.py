@@ -21,6 +21,7 @@ from simulator.scenario import (
     Situation,
     Temperament,
     UnknownScenario,
+    line_text,
     lines_for,
     load_line_bank,
     load_scenario_file,
@@ -203,7 +204,7 @@ def test_scenario_gives_its_own_lines_where_it_has_its_own_flavour(library, scen
     missing = required - set(s.lines)
     assert not missing, f"missing scenario lines for {sorted(missing)}"
     for situation, lines in s.lines.items():
-        stripped = [line.strip() for line in lines]
+        stripped = [line_text(line).strip() for line in lines]
         assert all(stripped), situation
         assert len(set(stripped)) == len(stripped), f"duplicate lines in {situation}"
         assert len(stripped) >= 2, f"{situation} needs several distinct lines"
@@ -397,7 +398,7 @@ def test_banks_are_in_their_own_language():
 def test_lines_for_puts_scenario_lines_first_then_the_bank_without_duplicates(library):
     scenario = library.get("water-bill-surge", "id")
     bank = load_line_bank("id")[Temperament.angry][Situation.resolved]
-    own = scenario.lines[Situation.resolved]
+    own = [line_text(line) for line in scenario.lines[Situation.resolved]]
     combined = lines_for(scenario, Situation.resolved)
     assert combined[: len(own)] == own
     assert combined[len(own):] == [line for line in bank if line not in own]
