@@ -12,9 +12,9 @@ from collections.abc import Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
-ANGER = "#d62728"
-TRUST = "#2ca02c"
-THREAT = "#9467bd"
+ANGER = "#D55E00"  # Okabe-Ito vermillion, blue, purple: safe for colour-blind readers
+TRUST = "#0072B2"
+THREAT = "#CC79A7"
 SCORE = "#1f77b4"
 ROLLING = "#ff7f0e"
 FIRST = "#9ecae1"

@@ -16,6 +16,7 @@ from simulator.analysis_types import Tag
 from simulator.scenario import LANGUAGES, Scenario, Temperament, UnknownScenario
 from simulator.scoring import applies as scoring_applies
 from simulator.session import InputError, SavingFailed
+from ui import formatting as fmt
 from ui import html as raw_html
 from ui import scorecard as scorecard_ui
 from ui.i18n import translate
@@ -81,7 +82,7 @@ def resume_list() -> None:
             title = svc.scenario_for(record).title
         except UnknownScenario:
             continue
-        started = record.started_at.strftime("%Y-%m-%d %H:%M")
+        started = fmt.moment(record.started_at, ui_lang())
         if st.button(t("practice_resume_button", title=title, started=started), key=f"resume_{record.id}"):
             go(session=record.id)
 
@@ -102,7 +103,7 @@ def assignments() -> None:
         facts = [scenario_facts(scenario)]
         if assignment.due_date:
             key = "practice_assign_overdue" if assignment.due_date < today else "practice_assign_due"
-            facts.append(t(key, date=assignment.due_date.isoformat()))
+            facts.append(t(key, date=fmt.day(assignment.due_date, ui_lang())))
         score = best.get((scenario.id, scenario.lang))
         if assignment.pass_mark is not None:
             facts.append(t("practice_assign_pass", mark=assignment.pass_mark))

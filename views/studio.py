@@ -232,7 +232,7 @@ def do_import(uploads: list[studio.Upload]) -> None:
 
 def assign_tab() -> None:
     st.subheader(t("studio_assign_heading"))
-    scenarios = {f"{s.id}|{s.lang}": f"{s.title} ({s.id}, {s.lang})" for s in lib.all()}
+    scenarios = {f"{s.id}|{s.lang}": f"{s.title} ({choice_label('lang', s.lang)})" for s in lib.all()}
     choice = st.selectbox(t("studio_assign_scenario"), list(scenarios), format_func=scenarios.__getitem__, key="as_scenario")
     kinds = {"user": t("studio_assign_trainee"), "group": t("studio_assign_group")}
     kind = st.radio(t("studio_assign_to"), list(kinds), format_func=kinds.__getitem__, horizontal=True, key="as_kind")

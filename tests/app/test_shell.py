@@ -307,3 +307,13 @@ def test_sso_identity_without_an_active_account_is_refused(app, make_user, repo,
     assert errors(at) == [translate(key, "en", email=escape_md(claims["email"]))]
     assert "user_id" not in at.session_state
     assert not at.text_input  # no way around it on this screen: only "sign out"
+
+
+def test_setup_accepts_a_name_with_brackets_and_an_error_keeps_the_input(app, repo):
+    at = app().run()
+    fill_setup(at, "Bu Ratna (Admin)", "s3cret-enough", "different-one")
+    assert errors(at) == [translate("passwords_differ", "en")]
+    assert at.text_input(key="setup_name").value == "Bu Ratna (Admin)"  # not wiped by the error
+    fill_setup(at, "Bu Ratna (Admin)", "s3cret-enough", "s3cret-enough")
+    assert not at.exception
+    assert [u.name for u in repo.list_users()] == ["Bu Ratna (Admin)"]
