@@ -341,3 +341,15 @@ def test_seed_demo_makes_the_agreement_report_non_empty_and_the_cli_prints_the_s
         assert record.demo and len(record.session_ids) == 12
     finally:
         repo.close()
+
+
+def test_agreement_report_on_nothing_graded_is_empty_not_an_error():
+    report = calibration.agreement_report(
+        auto=pd.DataFrame(columns=["session_id", "dimension", "score"]), grades=[],
+        facts=pd.DataFrame(columns=["session_id", "lang", "scenario_id", "overall", "user_id"]),
+        corrected=pd.DataFrame(columns=["auto_tags", "tags", "auto_referral_target", "referral_target"]),
+        dimensions=DIMENSIONS, step=10)
+    assert report["sessions"] == 0 and report["disagreements"] == [] and report["tags"]["turns"] == 0
+    assert report["dimensions"]["listening"]["auto_human_kappa"] is None
+    assert report["dimensions"]["listening"]["by_lang"]["id"]["human_human_n"] == 0
+    json.dumps(report)  # JSON-ready
