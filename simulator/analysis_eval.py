@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simulator.analysis import analyze
+from simulator.analysis import analyze, warm
 from simulator.analysis_types import TAG_ORDER, Tag, TurnAnalysis
 
 
@@ -57,6 +57,9 @@ class Report:
     per_tag: dict[str, TagScore]
     referral_accuracy: float
     errors: list[dict] = field(default_factory=list)
+    exact_match: float = 0.0  # share of turns whose whole tag set is right
+    referral_target_accuracy: float = 0.0  # over turns both the labels and the analyser call referrals
+
 
     @property
     def macro_f1(self) -> float:
@@ -83,7 +86,7 @@ def score(items: Sequence[Item], predictions: Sequence[TurnAnalysis]) -> Report:
     if len(items) != len(predictions):
         raise ValueError("items and predictions differ in length")
     counts = {t.value: [0, 0, 0] for t in TAG_ORDER}
-    right = 0
+    right = exact = referrals = target_right = 0
     errors = []
     for item, pred in zip(items, predictions):
         got = {t.value for t in pred.tags}
@@ -92,6 +95,10 @@ def score(items: Sequence[Item], predictions: Sequence[TurnAnalysis]) -> Report:
             c[1] += tag in got and tag not in item.tags
             c[2] += tag not in got and tag in item.tags
         right += pred.referral_target == item.referral_target
+        exact += got == item.tags
+        if item.referral_target and pred.referral_target:
+            referrals += 1
+            target_right += pred.referral_target == item.referral_target
         if got != item.tags or pred.referral_target != item.referral_target:
             errors.append(
                 {
@@ -103,12 +110,18 @@ def score(items: Sequence[Item], predictions: Sequence[TurnAnalysis]) -> Report:
                 }
             )
     per_tag = {tag: TagScore(*c) for tag, c in counts.items()}
-    return Report(len(items), per_tag, right / len(items) if items else 0.0, errors)
+    return Report(len(items), per_tag, right / len(items) if items else 0.0, errors,
+                  exact / len(items) if items else 0.0, target_right / referrals if referrals else 1.0)
 
 
 def evaluate(items: Iterable[Item], analyse: Callable[..., TurnAnalysis] = analyze) -> Report:
     items = list(items)
-    preds = [analyse(i.trainee, i.lang, customer_last=i.customer) for i in items]
+    preds = []
+    for start in range(0, len(items), 256):  # one encoder batch per chunk (within its cache)
+        chunk = items[start : start + 256]
+        if analyse is analyze:
+            warm([(i.trainee, i.lang) for i in chunk])
+        preds += [analyse(i.trainee, i.lang, customer_last=i.customer) for i in chunk]
     return score(items, preds)
 
 
@@ -119,6 +132,8 @@ def format_report(report: Report, title: str = "") -> str:
         lines.append(f"{tag:<14} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} {s.support:7d}")
     lines.append(f"{'macro-F1':<14} {report.macro_f1:6.3f}")
     lines.append(f"{'referral acc.':<14} {report.referral_accuracy:6.3f}")
+    lines.append(f"{'exact match':<14} {report.exact_match:6.3f}")
+    lines.append(f"{'target|both':<14} {report.referral_target_accuracy:6.3f}")
     return "\n".join(lines)
 
 

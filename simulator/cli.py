@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from itertools import islice
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from simulator.analysis import analyze
+from simulator.analysis import analyze, engine, explain, warm
 from simulator.config import ConfigError, load_settings
 from simulator.datafile import format_problem
 from simulator.llm import LLMNotConfigured
@@ -94,32 +95,69 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+ANALYZE_BATCH = 64  # turns embedded in one encoder call by `analyze`
+
+
 # -- analyze -----------------------------------------------------------------------------------
 def cmd_analyze(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     library: ScenarioLibrary | None = None
     failed = False
-    for number, raw in enumerate(stdin, start=1):
-        if not raw.strip():
-            continue
-        try:
-            item = json.loads(raw)
-            if not isinstance(item, dict) or not isinstance(item.get("trainee"), str):
-                raise ValueError('expected an object with a "trainee" string')
-            lang = item.get("lang") or args.lang
-            if lang not in LANGUAGES:
-                raise ValueError(f"unknown lang '{lang}'; use one of {', '.join(LANGUAGES)}")
-            scenario = None
-            if item.get("scenario"):
-                library = library or ScenarioLibrary()
-                scenario = library.get(item["scenario"], lang)
-            result = analyze(item["trainee"], lang, customer_last=item.get("customer"), scenario=scenario)
-            print(json.dumps(result.contract_dict(), ensure_ascii=False), file=out)
-        except (ValueError, UnknownScenario) as exc:
-            failed = True
-            message = f"line {number}: {exc}"
-            print(json.dumps({"error": message}, ensure_ascii=False), file=out)
-            print(message, file=sys.stderr)
+    lines = ((number, raw) for number, raw in enumerate(stdin, start=1) if raw.strip())
+    while chunk := list(islice(lines, ANALYZE_BATCH)):
+        parsed: list[tuple[int, dict | Exception]] = []
+        for number, raw in chunk:
+            try:
+                item = json.loads(raw)
+                if not isinstance(item, dict) or not isinstance(item.get("trainee"), str):
+                    raise ValueError('expected an object with a "trainee" string')
+                item["lang"] = item.get("lang") or args.lang
+                if item["lang"] not in LANGUAGES:
+                    raise ValueError(f"unknown lang '{item['lang']}'; use one of {', '.join(LANGUAGES)}")
+                if item.get("scenario"):
+                    library = library or ScenarioLibrary()
+                    item["scenario"] = library.get(item["scenario"], item["lang"])
+                parsed.append((number, item))
+            except (ValueError, UnknownScenario) as exc:
+                parsed.append((number, exc))
+        warm([(i["trainee"], i["lang"]) for _, i in parsed if isinstance(i, dict)])  # one encoder batch
+        for number, item in parsed:
+            if isinstance(item, Exception):
+                failed = True
+                message = f"line {number}: {item}"
+                print(json.dumps({"error": message}, ensure_ascii=False), file=out)
+                print(message, file=sys.stderr)
+                continue
+            context = {"customer_last": item.get("customer"), "scenario": item.get("scenario")}
+            if args.explain:
+                result, decisions = explain(item["trainee"], item["lang"], **context)
+                line = result.contract_dict() | {"explain": _explanation(decisions)}
+            else:
+                line = analyze(item["trainee"], item["lang"], **context).contract_dict()
+            print(json.dumps(line, ensure_ascii=False), file=out)
     return 1 if failed else 0
+
+
+def _explanation(decisions) -> dict:
+    """Per tag: what the rules said, the head's probability, and the decision (analyze --explain)."""
+    running = engine()
+    return {
+        "engine": running.mode,
+        **({"reason": running.reason} if running.reason else {}),
+        "tags": {
+            d.tag.value: {"rule": d.rule, "probability": None if d.probability is None else round(d.probability, 3),
+                          "decided_by": d.mode, "decision": d.decided}
+            for d in decisions
+        },
+    }
+
+
+# -- train-analyser ------------------------------------------------------------------------------
+def cmd_train_analyser(args: argparse.Namespace) -> int:
+    from simulator.understanding import training
+
+    if args.corrections and not Path(args.corrections).is_file():
+        raise UsageError(f"{args.corrections}: no such file")
+    return training.main(corrections=Path(args.corrections) if args.corrections else None, with_test=args.test)
 
 
 # -- play --------------------------------------------------------------------------------------
@@ -440,6 +478,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="analyse trainee turns: JSON Lines on stdin")
     p.add_argument("--lang", choices=LANGUAGES, default="en")
+    p.add_argument("--explain", action="store_true",
+                   help="add per tag: the rules' hit, the learned head's probability and the decision")
+
+    p = sub.add_parser("train-analyser", help="rebuild the analyser's learned heads and its model card")
+    p.add_argument("--corrections", metavar="FILE",
+                   help="also train on trainers' corrected turns (JSON Lines from export-labels)")
+    p.add_argument("--test", action="store_true",
+                   help="also score the untouched test split (corpus/test/) into the model card")
 
     p = sub.add_parser("play", help="play a scenario in the terminal")
     p.add_argument("id")
@@ -508,6 +554,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, stdin: TextIO
                 return cmd_list(args, out)
             case "analyze":
                 return cmd_analyze(args, out, stdin)
+            case "train-analyser":
+                return cmd_train_analyser(args)
             case "play":
                 return cmd_play(args, out, stdin)
             case "users":

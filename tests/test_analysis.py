@@ -1,4 +1,4 @@
-"""Focused tests of simulator.analysis: each hard case of the tag contract, in both languages."""
+"""Focused tests of the rule path of the analyser (simulator/understanding/rules.py), on its own: each hard case of the tag contract, in both languages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from simulator.analysis import Lexicon, analyze, load_lexicon
+from simulator.understanding.rules import Lexicon, analyze, load_lexicon
 from simulator.analysis_types import TAG_ORDER, Tag, TurnAnalysis
 from simulator.scenario import Scenario, load_scenario_file
 

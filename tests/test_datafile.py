@@ -2,7 +2,7 @@
 
 import pytest
 
-from simulator.analysis import Lexicon
+from simulator.understanding.rules import Lexicon
 from simulator.datafile import DataFileError, load_yaml
 from simulator.mood import MoodParams
 from simulator.rubric import Rubric

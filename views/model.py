@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from simulator.analysis import engine as analyser_engine
+from simulator.understanding.heads import HEADS_FILE, REBUILD_COMMAND
 from simulator.config import ConfigError
 from simulator.llm import base_url_display, load_llm_options, test_connection
 from ui.context import repository, require_role, settings, t
@@ -87,6 +89,15 @@ st.dataframe(
 )
 if options_error:
     st.error(options_error)
+
+# --------------------------------------------------------------------------- turn analyser
+st.subheader(t("model_analyser_header"))
+analyser = analyser_engine()
+if analyser.mode == "learned":
+    st.caption(t("model_analyser_learned"))
+else:
+    st.warning(t(f"model_analyser_rules_{analyser.code}", file=HEADS_FILE.name, command=REBUILD_COMMAND),
+               icon=":material/rule:")
 
 # --------------------------------------------------------------------------- connection test
 st.subheader(t("model_test_header"))

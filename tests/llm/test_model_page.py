@@ -137,3 +137,20 @@ def test_indonesian_interface(open_page, repo):
     at.run()
     assert at.title[0].value == translate("model_title", "id")
     assert [i.value for i in at.info] == [translate("model_mode_offline", "id")]
+
+
+def test_the_page_says_which_analyser_runs_and_how_to_rebuild_missing_heads(open_page, monkeypatch, tmp_path):
+    from simulator.understanding import analyser, heads
+
+    at = open_page()
+    expected = "model_analyser_learned" if analyser.engine().mode == "learned" else "model_analyser_rules_no_encoder"
+    assert translate(expected, "en", file=heads.HEADS_FILE.name, command=heads.REBUILD_COMMAND) in everything(at)
+
+    monkeypatch.setattr(heads, "HEADS_FILE", tmp_path / "heads.npz")
+    heads.cached_heads.cache_clear()
+    try:
+        text = everything(open_page(name="admin-2"))
+    finally:
+        heads.cached_heads.cache_clear()
+    if analyser.status().available:
+        assert "heads.npz" in text and heads.REBUILD_COMMAND in text

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator import analysis, rubric, studio
+from simulator import rubric, studio
+from simulator.understanding import rules as analysis
 from simulator.datafile import DataFileError
 from simulator.scenario import ScenarioError, parse_line_bank, parse_scenario
 

