@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from simulator.calibration import TAG_NAMES, format_ci, grade_scale, kappa_table
+from simulator.calibration import TAG_NAMES, grade_scale, kappa_table
 from simulator.grading import STAFF, GradingService, NotAllowed
 from simulator.rubric import DIMENSIONS
 from simulator.store.repository import SessionRecord, TurnRecord, UserRecord
@@ -182,6 +182,17 @@ def _report(url: str, set_name: str | None, version: tuple) -> dict:
     return grading().report(set_name)
 
 
+def _ci(value: float | None, ci, digits: int = 2) -> str:
+    """``0,61 [0,42, 0,77]`` in the interface language's number format; a dash where there is none."""
+    lang = ui_lang()
+    if value is None:
+        return fmt.MISSING
+    text = fmt.number(value, lang, digits)
+    if ci and ci[0] is not None and ci[1] is not None:
+        text += f" [{fmt.number(ci[0], lang, digits)}; {fmt.number(ci[1], lang, digits)}]"
+    return text
+
+
 def _kappa_chart(table: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     fig = go.Figure()
     y = [labels.get(k, k) for k in table["dimension"]]
@@ -224,13 +235,13 @@ def agreement_tab(user: UserRecord) -> None:
     st.plotly_chart(fmt.localise_figure(_kappa_chart(table, labels), ui_lang()), key="agree_chart")
     shown = pd.DataFrame({
         t("agree_col_skill"): [labels[k] for k in table["dimension"]],
-        t("agree_col_ah_kappa"): [format_ci(v, c) for v, c in zip(table["auto_human_kappa"], table["auto_human_kappa_ci"], strict=True)],
+        t("agree_col_ah_kappa"): [_ci(v, c) for v, c in zip(table["auto_human_kappa"], table["auto_human_kappa_ci"], strict=True)],
         t("agree_col_ah_n"): table["auto_human_n"],
-        t("agree_col_hh_kappa"): [format_ci(v, c) for v, c in zip(table["human_human_kappa"], table["human_human_kappa_ci"], strict=True)],
+        t("agree_col_hh_kappa"): [_ci(v, c) for v, c in zip(table["human_human_kappa"], table["human_human_kappa_ci"], strict=True)],
         t("agree_col_hh_n"): table["human_human_n"],
-        t("agree_col_ah_spearman"): [format_ci(v, c) for v, c in zip(table["auto_human_spearman"], table["auto_human_spearman_ci"], strict=True)],
-        t("agree_col_ah_mad"): [format_ci(v, c, 1) for v, c in zip(table["auto_human_mad"], table["auto_human_mad_ci"], strict=True)],
-        t("agree_col_hh_mad"): [format_ci(v, c, 1) for v, c in zip(table["human_human_mad"], table["human_human_mad_ci"], strict=True)],
+        t("agree_col_ah_spearman"): [_ci(v, c) for v, c in zip(table["auto_human_spearman"], table["auto_human_spearman_ci"], strict=True)],
+        t("agree_col_ah_mad"): [_ci(v, c, 1) for v, c in zip(table["auto_human_mad"], table["auto_human_mad_ci"], strict=True)],
+        t("agree_col_hh_mad"): [_ci(v, c, 1) for v, c in zip(table["human_human_mad"], table["human_human_mad_ci"], strict=True)],
     })
     st.dataframe(shown, hide_index=True, width="stretch", key="agree_table")
 
@@ -239,9 +250,9 @@ def agreement_tab(user: UserRecord) -> None:
     if not tags["turns"]:
         st.caption(t("agree_tags_none"))
     else:
-        st.caption(t("agree_tags_help", n=tags["turns"], f1=format_ci(tags["micro_f1"], None)))
+        st.caption(t("agree_tags_help", n=tags["turns"], f1=_ci(tags["micro_f1"], None)))
         def figures(name: str) -> list[str]:  # "—" where undefined (the tag never occurs on either side)
-            return [format_ci(v[name], None) for v in tags["tags"].values()]
+            return [_ci(v[name], None) for v in tags["tags"].values()]
 
         st.dataframe(pd.DataFrame({
             t("agree_col_tag"): [t(f"review_tag_{tag}") for tag in tags["tags"]],

@@ -67,7 +67,7 @@ if user.role in SET_BUILDERS:
         a, b = st.columns(2)
         scenarios = a.multiselect(t("calib_filter_scenario"), sorted(candidates["scenario_id"].unique()),
                                   format_func=lambda s: titles.get(s, s), key="calib_scenarios")
-        langs = b.multiselect(t("calib_filter_lang"), ["id", "en"], format_func=lambda x: t(f"practice_lang_{x}"),
+        langs = b.multiselect(t("calib_filter_lang"), ["id", "en"], format_func={x: t(f"practice_lang_{x}") for x in ("id", "en")}.__getitem__,
                               key="calib_langs")
         low, high = a.slider(t("calib_filter_score"), 0, 100, (0, 100), step=5, key="calib_range")
         sample = b.number_input(t("calib_filter_sample"), min_value=1, max_value=200, value=10, step=1,
