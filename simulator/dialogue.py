@@ -555,7 +555,8 @@ def _condition_parts(
     if cond.realistic and not time_ok and (Slot.when in cond.slots or "time_estimate" in cond.tags):
         missing.append("realistic")
     if cond.examples and not missing:
-        if not any(matcher(s, list(cond.examples), lang) for s in _sentences(text)):
+        statements = [s for s in _sentences(text) if not s.rstrip().endswith("?")]  # a question promises nothing
+        if not any(matcher(s, list(cond.examples), lang) for s in statements):
             missing.append("examples")
     return missing
 
