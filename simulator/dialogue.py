@@ -469,6 +469,14 @@ def stuffed(text: str) -> bool:
     return feelings >= 2 or (feelings >= 1 and len(fragments) >= p.min_fragments and average <= p.max_fragment_words)
 
 
+def closing_only(text: str, analysis: TurnAnalysis) -> bool:
+    """A closing question ("ada lagi yang bisa dibantu?") with no other question beside it."""
+    sentences = _sentences(text)
+    closing = [x for x in sentences if _has_cue(x.lower(), load_params().cues["closing_question"])]
+    others = [x for x in sentences if x.rstrip().endswith("?") and x not in closing]
+    return bool(closing) and not others
+
+
 def _sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
 
@@ -555,7 +563,8 @@ def _condition_parts(
     if cond.realistic and not time_ok and (Slot.when in cond.slots or "time_estimate" in cond.tags):
         missing.append("realistic")
     if cond.examples and not missing:
-        if not any(matcher(s, list(cond.examples), lang) for s in _sentences(text)):
+        statements = [s for s in _sentences(text) if not s.rstrip().endswith("?")]  # a question promises nothing
+        if not any(matcher(s, list(cond.examples), lang) for s in statements):
             missing.append("examples")
     return missing
 
@@ -585,6 +594,8 @@ def update(
 
     # Questions and evidence.
     asked, asks, evidence = asked or asked_items(text, analysis, scenario, matcher)
+    if closing_only(text, analysis):
+        asked, asks, evidence = [], False, False  # "anything else I can help with?" asks for no fact
     did.asked = [i for i in asked if i not in s.told]
     did.asked_again = [i for i in asked if i in s.told]
     did.evidence_request = evidence and bool(did.asked)

@@ -276,6 +276,8 @@ class SessionService:
         analysis = analyze(text, scenario.lang, customer_last=customer_last, scenario=scenario)
         talk = self.dialogue(record, scenario)
         asked = dialogue.asked_items(text, analysis, scenario, self.matcher)
+        if dialogue.closing_only(text, analysis):
+            asked = ([], False, False)  # "anything else I can help with?" asks for no fact
         hidden = {f.id for f in scenario.hidden_facts}
         new_facts = [i for i in asked[0] if i in hidden and i not in before.revealed]
         repeated = bool(asked[0]) and all(i in talk.told for i in asked[0])
