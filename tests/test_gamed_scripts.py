@@ -24,6 +24,9 @@ import yaml
 from simulator.scenario import ScenarioLibrary
 from simulator.session import SessionService
 
+#: 160 whole conversations through the learned analyser: more than the default per-test timeout.
+pytestmark = pytest.mark.timeout(1800)
+
 DATA = Path(__file__).parent / "data" / "gamed_scripts.yaml"
 ENTRIES = yaml.safe_load(DATA.read_text(encoding="utf-8"))
 HONEST = ("excellent", "terse_correct")
@@ -45,6 +48,9 @@ ANALYSER_GAPS = {
 def cards(tmp_path_factory):
     from simulator.store import open_repository
 
+    from simulator.analysis import warm
+
+    warm([(text, entry["lang"]) for entry in ENTRIES for text in entry["turns"]])  # one encoder batch
     service = SessionService(open_repository(f"sqlite:///{tmp_path_factory.mktemp('gamed') / 'gamed.db'}"), ScenarioLibrary())
     out: dict[tuple[str, str], dict] = defaultdict(dict)
     for entry in ENTRIES:
