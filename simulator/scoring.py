@@ -221,6 +221,8 @@ def read_turns(turns: list[TraineeTurn], scenario: Scenario, rubric: Rubric) -> 
         seen.append(text)
         tags: set[Tag] = set() if flagged or repeat else set(a.tags)
         facts = () if flagged else tuple(turn.facts)
+        if facts and not repeat:
+            tags.add(Tag.question)  # the customer told a hidden fact because this turn asked for it
         r = _Turn(turn, pos, flagged, repeat, tags, facts)
         right_referral = Tag.referral in tags and target is not ReferralTarget.none and a.referral_matches is True
         r.substance = bool(tags & _SUBSTANCE) or right_referral or bool(facts)

@@ -95,7 +95,7 @@ def test_surviving_judgement_is_averaged_with_the_rules(rules, turns, scenario, 
 
 def test_needs_review_when_judge_and_rules_differ_by_more_than_the_margin(rules, turns, scenario, rubric):
     listening = rules.dimensions["listening"].score
-    far = max(0, min(100, int(listening - 60))) if listening >= 60 else int(listening + 60)
+    far = 0 if listening >= 50 else 100
     near = int(listening + 20) if listening <= 80 else int(listening - 20)
     quote = "So your bill jumped to 512 thousand while nothing changed at home"
     card = run([j("listening", far, quote)], rules, turns, scenario, rubric)[0].scorecard
