@@ -69,7 +69,7 @@ class NeedResult(BaseModel):
 
 
 #: Needs that are a commitment (a concrete next step, a complaint number, a follow-up).
-COMMITMENT_NEEDS = {"next_step", "time", "commitment", "follow_up", "complaint_number", "ticket"}
+COMMITMENT_NEEDS = {"next_step", "time", "commitment", "follow_up", "complaint_number", "number", "ticket"}
 
 
 class Quote(BaseModel):
@@ -436,7 +436,7 @@ def _diagnosis(ctx: _Context) -> _Result:
         revealed = set()
     questions = ctx.with_tag(Tag.question)
     if facts:
-        cause = any(n.id == "cause" and n.met_turn is not None for n in ctx.needs)
+        cause = any("cause" in (n.id, n.kind) and n.met_turn is not None for n in ctx.needs)
         # Finding the cause completes the diagnosis; short of it, the share of facts brought out.
         score = p["cause_found"] if cause else p["per_fact_share"] * len(revealed & facts) / len(facts)
     else:

@@ -25,7 +25,7 @@ from simulator.dialogue import DialogueState
 from simulator.mood import MoodState, Outcome, initial_state, update
 from simulator.rubric import Rubric, load_rubric
 from simulator.scenario import Scenario, ScenarioLibrary, Situation
-from simulator.scoring import CapInfo, DimensionScore, Quote, Scorecard, TraineeTurn, overall, score
+from simulator.scoring import CapInfo, DimensionScore, NeedResult, Quote, Scorecard, TraineeTurn, overall, score
 from simulator.store.repository import Repository, ScoreRow, SessionRecord, TurnRecord
 
 if TYPE_CHECKING:
@@ -383,9 +383,8 @@ class SessionService:
 
     def _finish(self, session_id: str, scenario: Scenario, state: MoodState, outcome: str) -> Scorecard:
         trainee_turns = self.trainee_turns(session_id)
-        # needs=None: derived from the analyses. The dialogue engine passes its needs here
-        # (scoring.NeedResult: id, required, met_turn) once it keeps them.
-        card = score(trainee_turns, scenario, self.rubric, state, outcome)
+        card = score(trainee_turns, scenario, self.rubric, state, outcome,
+                     needs=self._need_results(session_id, scenario, trainee_turns))
         extra: dict[str, Any] = {}
         if self.judge is not None:  # one judge call, at the end; failures fall back to the rules
             lines = [(t.idx, t.speaker, t.text) for t in self.repo.get_turns(session_id)]
@@ -399,6 +398,18 @@ class SessionService:
             session_id, state=new_state, status="ended", outcome=outcome, overall=card.overall, ended_at=datetime.now(UTC)
         )
         return card
+
+    def _need_results(self, session_id: str, scenario: Scenario, trainee_turns: list[TraineeTurn]) -> list[NeedResult] | None:
+        """The dialogue engine's needs for scoring, with the transcript index of the turn that met
+        each (the dialogue counts trainee turns from 1); None for a scenario without needs."""
+        talk = self.dialogue(self.session(session_id), scenario)
+        index = [t.index for t in trainee_turns]
+        needs = [
+            NeedResult(id=n.id, required=n.required, kind=n.kind,
+                       met_turn=index[n.met_turn - 1] if n.met_turn and n.met_turn <= len(index) else None)
+            for n in talk.needs
+        ]
+        return needs or None
 
     def _store_card(self, session_id: str, card: Scorecard) -> None:
         rows = [
@@ -422,7 +433,10 @@ class SessionService:
         branch and its original, or two old sessions, are compared under the same rules."""
         record = self.session(session_id)
         outcome = record.outcome or ABANDONED
-        return score(self.trainee_turns(session_id), self.scenario_for(record), self.rubric, self.mood(record), outcome)
+        scenario = self.scenario_for(record)
+        turns = self.trainee_turns(session_id)
+        return score(turns, scenario, self.rubric, self.mood(record), outcome,
+                     needs=self._need_results(session_id, scenario, turns))
 
     def comparable_scorecard(self, session_id: str) -> Scorecard | None:
         """The stored scorecard when it was scored under the current rubric version, else the

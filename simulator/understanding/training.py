@@ -286,7 +286,14 @@ def main(paths: list[Path] | None = None, corrections: Path | None = None, with_
     items = load_training_items(paths)
     sources = ["corpus"] * len(items)
     if corrections is not None:
-        extra = load_items(corrections)
+        from simulator.calibration import load_corrections
+
+        try:
+            extra = [Item(r["lang"], r["trainee"], frozenset(r["tags"]), r.get("referral_target"), r.get("customer"))
+                     for r in load_corrections(corrections)]
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 1
         items += extra
         sources += ["corrections"] * len(extra)
     if not items:
