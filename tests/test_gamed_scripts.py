@@ -95,7 +95,9 @@ def test_injection_and_gibberish_score_at_most_15(cards, scenario_id, lang):
     summary = _summary(pair)
     for kind in LOW:
         assert pair[kind].overall <= 15, summary
-        assert pair[kind].flags, f"{kind}: no turn flagged ({summary})"
+    # injection is always flagged; gibberish may instead end the conversation at once (a one-turn
+    # "bah bah bah" the analyser reads as hostile escalates) and score 0 on evidence alone
+    assert pair["injection"].flags, f"injection: no turn flagged ({summary})"
 
 
 @pytest.mark.parametrize("scenario_id,lang", _gap(LOW_GAPS, "analyser tags a courteous line hostile, see LOW_GAPS"))
