@@ -65,7 +65,8 @@ lang_names = {code: LANG_LABELS[code] for code in UI_LANGS}
 # An error keeps what was typed (no clear_on_submit); a success clears the fields (below).
 with st.form("admin_create"):
     name = st.text_input(t("field_name"), max_chars=NAME_MAX, key="admin_new_name")
-    role = st.selectbox(t("admin_field_role"), ROLES, format_func=role_label, key="admin_new_role")
+    role_names = {r: role_label(r) for r in ROLES}  # worked out now: format_func may run outside the page run
+    role = st.selectbox(t("admin_field_role"), ROLES, format_func=role_names.__getitem__, key="admin_new_role")
     new_lang = st.selectbox(
         t("admin_field_lang"),
         list(lang_names),
@@ -109,7 +110,8 @@ def _label(user_id: int) -> str:
     return f"{u.name} · {role_label(u.role)} · {status}"
 
 
-picked_id = st.selectbox(t("admin_pick_user"), list(by_id), format_func=_label, key="admin_pick")
+user_labels = {user_id: _label(user_id) for user_id in by_id}  # now, not when format_func runs later
+picked_id = st.selectbox(t("admin_pick_user"), list(by_id), format_func=user_labels.__getitem__, key="admin_pick")
 if picked_id is not None:
     picked = by_id[picked_id]
     is_me = picked.id == me.id

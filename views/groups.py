@@ -25,7 +25,7 @@ with st.form("groups_new", clear_on_submit=True):
     st.subheader(t("groups_new"))
     a, b, c = st.columns([3, 1, 2])
     name = a.text_input(t("groups_name"), max_chars=NAME_MAX, key="groups_new_name")
-    kind = b.selectbox(t("groups_kind"), GROUP_KINDS, format_func=lambda k: t(f"groups_kind_{k}"), key="groups_new_kind")
+    kind = b.selectbox(t("groups_kind"), GROUP_KINDS, format_func={k: t(f"groups_kind_{k}") for k in GROUP_KINDS}.__getitem__, key="groups_new_kind")
     start = c.date_input(t("groups_start"), value=None, key="groups_new_start")
     if st.form_submit_button(t("groups_create"), type="primary"):
         try:
