@@ -111,7 +111,7 @@ def _label(user_id: int) -> str:
     return f"{u.name} · {role_label(u.role)} · {status}"
 
 
-user_labels = {user_id: _label(user_id) for user_id in by_id}
+user_labels = {user_id: _label(user_id) for user_id in by_id}  # now, not when format_func runs later
 picked_id = st.selectbox(t("admin_pick_user"), list(by_id), format_func=user_labels.__getitem__, key="admin_pick")
 if picked_id is not None:
     picked = by_id[picked_id]

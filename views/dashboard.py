@@ -95,7 +95,7 @@ with st.container(border=True):
     langs = d.multiselect(t("dash_filter_lang"), ["id", "en"], format_func={x: t(f"practice_lang_{x}") for x in ("id", "en")}.__getitem__,
                           key="dash_lang", **choose)
     roles = e.multiselect(t("dash_filter_role"), sorted(frame["role"].unique()), default=["trainee"]
-                          if "trainee" in set(frame["role"]) else None, format_func={r: t(f"role_{r}") for r in set(frame["role"])}.__getitem__,
+                          if "trainee" in set(frame["role"]) else None, format_func={r: t(f"role_{r}") for r in frame["role"].unique()}.__getitem__,
                           key="dash_role", **choose)
 start, end = (period if isinstance(period, (tuple, list)) and len(period) == 2 else (first_day, last_day))
 user_ids = members.loc[members["group_id"].isin(team_ids), "user_id"].unique() if team_ids else None
