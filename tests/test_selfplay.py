@@ -188,8 +188,9 @@ def test_referral_target_the_customer_can_never_accept(lang, cues):
     assert any(w.startswith("cannot be resolved") for w in report.warnings), report.warnings
 
 
-def test_too_few_turns_cannot_be_resolved_and_does_not_discriminate():
-    # Three turns: not enough to hear the customer out, ask and act, so good handling cannot show.
+def test_too_few_turns_cannot_be_resolved():
+    # Three turns: not enough to hear the customer out, ask and act, so the conversation cannot be
+    # resolved. (Under the evidence-based score the bots are still ordered, so it may discriminate.)
     def edit(data):
         data["max_turns"] = 3
 
@@ -200,7 +201,6 @@ def test_too_few_turns_cannot_be_resolved_and_does_not_discriminate():
         and "ran out of turns (max_turns 3)" in w
         for w in report.warnings
     ), summary
-    assert any(w.startswith("does not discriminate: 'over_reacting' scores") for w in report.warnings), summary
 
 
 def test_discrimination_rules():
