@@ -208,7 +208,9 @@ def test_one_model_call_per_trainee_turn_and_meta(repo, library):
     service = SessionService(repo, library, engine=LLMCustomer(model, model_label="my-model"))
     record = service.start("water-bill-surge", "en", seed=2)
     assert model.calls == []  # the written opening: no call before the trainee speaks
-    for n, line in enumerate(["Hello.", "I see.", "Could you show me the meter photo?"], start=1):
+    turns = ["I am sorry about this bill, Mrs Endang. Let me check it.", "What is your connection number?",
+             "Could you show me the meter photo?"]  # substance, so the customer stays (empty turns use up patience)
+    for n, line in enumerate(turns, start=1):
         result = service.say(record.id, line)
         assert len(model.calls) == n
     assert result.meta["model"] == "my-model"
