@@ -33,20 +33,10 @@ HONEST = ("excellent", "terse_correct")
 MIDDLE = ("stuffing", "empty_empathy", "wrong_referral", "template")
 LOW = ("injection", "gibberish")
 PAIRS = sorted({(e["scenario"], e["lang"]) for e in ENTRIES})
-#: Pairs where the learned analyser (merged from main) misses the substance of a terse or excellent
-#: line (a referral, a commitment, the cause explained) and the customer and the score follow it.
-#: Measured on the learned analyser, not wished; with the earlier rule-based analyser the gaps were
-#: elderly-confused-app/en, ignored-complaint/id, prepaid-no-credit/id, threat-lawsuit/en and
-#: vehicle-registration-delay/id.
-ANALYSER_GAPS = {
-    ("elderly-confused-app", "id"),
-    ("ignored-complaint", "en"),
-    ("ignored-complaint", "id"),
-    ("prepaid-no-credit", "en"),
-    ("warranty-defect", "id"),
-    ("wrong-agency", "en"),
-    ("wrong-agency", "id"),
-}
+#: Pairs where the analyser misses the substance of a terse or excellent line and the customer and
+#: the score follow it. Empty since the scorer reads the dialogue engine's needs (before that, seven
+#: pairs failed on the learned analyser); kept so a new gap is named here, not hidden.
+ANALYSER_GAPS: set[tuple[str, str]] = set()
 #: Pairs where the analyser tags a gamed kind's courteous line hostile, which leaves that kind at
 #: 0, level with injection and gibberish (catering/en: "I can only imagine how humiliating that was").
 LOW_GAPS = {("catering-stale-food", "en")}
