@@ -163,3 +163,18 @@ def sign_in_when_asked(page: Page, name: str) -> None:
 def signed_in_text(name: str, role: str) -> str:
     """The sidebar's "signed in as" line, as the browser shows it."""
     return en("shell_signed_in_as", name=name, role=en(f"role_{role}")).replace("**", "")
+
+
+def messages(page: Page):
+    return page.get_by_test_id("stChatMessage")
+
+
+def send(page: Page, text: str, timeout: float | None = None) -> None:
+    """Type a trainee turn and wait for it and the customer's answer to be on screen."""
+    from playwright.sync_api import expect
+
+    before = messages(page).count()
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(text)
+    box.press("Enter")
+    expect(messages(page)).to_have_count(before + 2, timeout=timeout)

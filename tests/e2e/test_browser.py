@@ -23,7 +23,9 @@ from tests.e2e.browser_support import (
     add_user,
     app_env,
     en,
+    messages,
     require_browser,
+    send,
     sign_in_when_asked,
     signed_in_text,
     streamlit_server,
@@ -78,18 +80,6 @@ def sign_in_if_asked(page: Page, name: str = "ana") -> None:
         raise AssertionError(
             f"{page.url} showed neither the sign-in form nor the signed-in app"
         ) from exc
-
-
-def messages(page: Page):
-    return page.get_by_test_id("stChatMessage")
-
-
-def send(page: Page, text: str) -> None:
-    before = messages(page).count()
-    box = page.get_by_test_id("stChatInputTextArea")
-    box.fill(text)
-    box.press("Enter")
-    expect(messages(page)).to_have_count(before + 2)  # the trainee's turn and the customer's answer
 
 
 def open_deep_link_and_start(page: Page, base: str) -> str:

@@ -19,11 +19,13 @@ from simulator.scenario import ScenarioLibrary
 from simulator.session import SessionService
 from simulator.store import open_repository
 from simulator.store.models import SignIn
+from tests.e2e import browser_support
 from tests.e2e.browser_support import (
     add_user,
     app_env,
     en,
     fill_sign_in,
+    messages,
     require_browser,
     signed_in_text,
     streamlit_server,
@@ -86,16 +88,8 @@ def session_cookie(page: Page) -> dict | None:
     return None
 
 
-def messages(page: Page):
-    return page.get_by_test_id("stChatMessage")
-
-
 def send(page: Page, text: str) -> None:
-    before = messages(page).count()
-    box = page.get_by_test_id("stChatInputTextArea")
-    box.fill(text)
-    box.press("Enter")
-    expect(messages(page)).to_have_count(before + 2, timeout=40_000)
+    browser_support.send(page, text, timeout=40_000)
 
 
 def test_reload_new_tab_and_sign_out(server, page):
