@@ -4,18 +4,23 @@ in the store and the service, tag corrections, the labelled export, seed-demo an
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from simulator import calibration
+from simulator.analysis_types import Tag
 from simulator.cli import main
 from simulator.grading import GradingService, NotAllowed
 from simulator.rubric import DIMENSIONS
 from simulator.store.calibration import CalibrationStore
 from simulator.store.repository import ConflictError
 from simulator.store.teams import TeamStore
+from simulator.understanding import analyser, encoder, heads, training
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # --------------------------------------------------------------------------- the measures (pure)
 
@@ -284,6 +289,43 @@ def test_a_correction_appears_in_export_labels(repo, people, db_url, monkeypatch
     out = tmp_path / "labels.jsonl"
     assert main(["export-labels", "--out", str(out)]) == 0
     assert calibration.load_corrections(out) == [json.loads(lines[0])]
+
+
+@pytest.mark.database
+@pytest.mark.skipif(encoder.get_encoder() is None, reason=encoder.status().reason)
+def test_retraining_with_a_correction_changes_that_turns_analysis(repo, people, db_url, monkeypatch, tmp_path):
+    """Grade -> correct a turn -> export-labels -> train-analyser --corrections -> the turn reads as corrected."""
+    pytest.importorskip("sklearn")
+    said = "Baik Bu, nanti saya sampaikan ke bagian terkait."
+    turns = [{"speaker": "customer", "text": "Air di rumah saya keruh sejak tiga hari."},
+             {"speaker": "trainee", "text": said, "analysis": {"tags": []}}]
+    session = _ended(repo, people["tina"].id, {"listening": 45.0}, lang="id", turns=turns)
+    turn = repo.get_turns(session.id)[1]
+    corrected = ["apology", "referral"]  # the trainer reads an apology and a referral elsewhere into it
+    GradingService(repo).correct_tags(people["ted"], turn.id, corrected, "other")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    labels = tmp_path / "labels.jsonl"
+    assert main(["export-labels", "--out", str(labels)]) == 0
+
+    part = tmp_path / "part.jsonl"
+    lines = []
+    for lang in ("id", "en"):
+        lines += next((ROOT / "corpus" / "train").glob(f"{lang}-*.jsonl")).read_text(encoding="utf-8").splitlines()[:40]
+    part.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def analysis_with(out, corrections):
+        assert training.main([part], corrections, out=out, progress=lambda s: None) == 0
+        monkeypatch.setattr(analyser, "cached_heads", lambda: (heads.load_heads(out), ""))
+        return analyser.analyze(said, "id", turns[0]["text"])
+
+    before = analysis_with(tmp_path / "before.npz", None)
+    after = analysis_with(tmp_path / "after.npz", labels)
+    assert sorted(t.value for t in before.tags) != corrected
+    assert sorted(t.value for t in after.tags) == corrected and after.referral_target == "other"
+    assert after.evidence[Tag.apology].text  # evidence still quotes the trainee's words
+    # the same words in other case and punctuation are the same turn; other words are left to the heads
+    assert sorted(t.value for t in analyser.analyze("baik bu nanti saya sampaikan ke bagian terkait", "id").tags) == corrected
+    assert heads.load_heads(tmp_path / "after.npz").meta["n_train"] == len(lines) + 1
 
 
 @pytest.mark.database

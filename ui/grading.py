@@ -210,9 +210,10 @@ def _kappa_chart(table: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     return fig
 
 
-def agreement_tab(user: UserRecord) -> None:
+def agreement_tab(hidden: set[str]) -> None:
     """The dashboard's agreement tab: kappa per dimension (automatic vs. human, human vs. human)
-    with intervals, per session language; tag F1; the sessions that disagree most."""
+    with intervals, per session language; tag F1; the sessions that disagree most (less
+    ``hidden``: those the viewer still grades blind)."""
     service = grading()
     st.subheader(t("agree_title"))
     sets = service.store.list_sets()
@@ -222,7 +223,6 @@ def agreement_tab(user: UserRecord) -> None:
     session_lang = b.radio(t("agree_lang"), [None, "id", "en"], horizontal=True, key="agree_lang",
                            format_func=lambda x: t("agree_lang_all") if x is None else t(f"practice_lang_{x}"))
     report = _report(settings().database_url, scope, service.store.version())
-    hidden = service.pending(user)
     if not report["sessions"]:
         st.info(t("agree_empty"))
         return

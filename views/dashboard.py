@@ -18,6 +18,7 @@ from simulator import analytics, charts, exports
 from simulator.store.teams import TeamStore
 from ui import formatting as fmt
 from ui.context import repository, require_role, service, settings, t, ui_lang
+from ui.grading import agreement_tab, grading
 
 HERE = Path(__file__).resolve().parent
 ATTENTION_N = 6
@@ -74,9 +75,14 @@ members = store.memberships()
 frame = load_sessions(settings().database_url, store.data_version(), members, store.assignments())
 if not frame.empty:  # people in no team form a named series, not an unnamed "—"
     frame = frame.assign(team=frame["team"].replace(analytics.NO_TEAM, t("dash_no_team")))
+blind = grading().pending(user)  # sessions this person still grades blind: no score of theirs shows here
+if blind and not frame.empty:
+    frame = frame[~frame["session_id"].isin(blind)]
 if frame.empty:
     st.info(t("dash_empty"))
     st.stop()
+if blind:
+    st.caption(t("dash_blind_left_out", n=len(blind)))
 
 # ----------------------------------------------------------------------------- filters
 groups = store.list_groups()
@@ -274,9 +280,7 @@ with tabs[5]:
 
 # ----------------------------------------------------------------------------- agreement (issue 15)
 with tabs[6]:
-    from ui.grading import agreement_tab
-
-    agreement_tab(user)
+    agreement_tab(blind)
 
 # ----------------------------------------------------------------------------- drill-down
 st.divider()

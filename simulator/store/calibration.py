@@ -285,7 +285,7 @@ class CalibrationStore:
                     .where(CalibrationSetGrader.user_id == grader_id))
         graded = select(GradeSubmission.session_id).where(GradeSubmission.grader_id == grader_id)
         with self.engine.connect() as conn:
-            return set(conn.scalars(assigned)) - set(conn.scalars(graded))
+            return set(conn.scalars(assigned.where(CalibrationSetSession.session_id.not_in(graded))))
 
     # ------------------------------------------------------------------ corrections
     def add_correction(self, turn_id: int, corrector_id: int | None, tags: Iterable[str],

@@ -10,7 +10,7 @@ showed they generalise better (see ``heads.py`` and ``docs/analyser.md``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -100,6 +100,9 @@ def _analyse(
         rule_hit = by_rules.has(tag)
         decided = rule_hit if head.mode == "rules" else probs[tag] >= head.threshold
         decisions.append(TagDecision(tag, rule_hit, probs[tag], head.mode, decided))
+    corrected = heads.correction(norm.text, lang)
+    if corrected is not None:  # a trainer labelled this very turn: their word stands
+        decisions = [replace(d, mode="correction", decided=d.tag in corrected.tags) for d in decisions]
     tags = [d.tag for d in decisions if d.decided]
 
     evidence = {t: e for t, e in by_rules.evidence.items() if t in tags}
@@ -108,7 +111,9 @@ def _analyse(
         evidence.update(_sentence_evidence(text, norm, lang, by_rules, heads, missing))
 
     target = None
-    if Tag.referral in tags:
+    if Tag.referral in tags and corrected is not None:
+        target = corrected.referral_target
+    elif Tag.referral in tags:
         target = by_rules.referral_target
         if target is None or heads.target_mode == "head":
             target = heads.target(x)[0]

@@ -10,16 +10,20 @@ cross-validation when the heads are trained (``python -m simulator train-analyse
   keeps what the rules do well and overrules them where the data says they are wrong.
 
 The referral target comes from a three-way head (legal / security / other) when its mode says so,
-else from the rules. Weights are plain numpy arrays in ``heads.npz`` beside this file (written by
+else from the rules. Turns that trainers corrected (``train-analyser --corrections``) are also
+remembered by a hash of their normalised words: the same turn is then read exactly as the
+trainer labelled it, whatever the heads would say. Weights are plain numpy arrays in ``heads.npz`` beside this file (written by
 the training command, with a model card in ``docs/analyser.md``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -52,6 +56,21 @@ def features(embedding: np.ndarray, rules: TurnAnalysis, text: str) -> np.ndarra
     return np.concatenate([embedding.astype(np.float32), rule_features(rules, text)])
 
 
+def turn_key(normalised_text: str, lang: str) -> str:
+    """A turn's identity for the correction memory: a hash of its words, case and punctuation
+    aside (so the file holds no trainee text)."""
+    words = " ".join(re.findall(r"\w+", normalised_text.casefold()))
+    return hashlib.sha256(f"{lang}:{words}".encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Correction:
+    """How a trainer labelled one turn."""
+
+    tags: frozenset[Tag]
+    referral_target: str | None
+
+
 class HeadsError(Exception):
     """The heads file is missing or unusable; the message names the file and the rebuild command."""
 
@@ -76,6 +95,7 @@ class Heads:
     target_weights: np.ndarray  # (3, N_FEATURES)
     target_bias: np.ndarray  # (3,)
     meta: dict
+    corrections: dict[str, Correction] = field(default_factory=dict)  # turn_key -> the trainer's labels
 
     def standardise(self, x: np.ndarray) -> np.ndarray:
         return (x - self.mean) / self.scale
@@ -91,6 +111,9 @@ class Heads:
         i = int(p.argmax())
         return TARGETS[i], float(p[i])
 
+    def correction(self, normalised_text: str, lang: str) -> Correction | None:
+        return self.corrections.get(turn_key(normalised_text, lang))
+
     def save(self, path: Path = HEADS_FILE) -> None:
         arrays = {"mean": self.mean, "scale": self.scale, "target_weights": self.target_weights,
                   "target_bias": self.target_bias}
@@ -98,7 +121,9 @@ class Heads:
             arrays[f"w_{tag.value}"] = head.weights
         meta = dict(self.meta, feature_version=FEATURE_VERSION, n_features=N_FEATURES, target_mode=self.target_mode,
                     tags={t.value: {"mode": h.mode, "bias": h.bias, "threshold": h.threshold}
-                          for t, h in self.tags.items()})
+                          for t, h in self.tags.items()},
+                    corrections={k: {"tags": sorted(t.value for t in c.tags), "referral_target": c.referral_target}
+                                 for k, c in self.corrections.items()})
         arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
         with path.open("wb") as fh:  # np.savez_compressed on a path would add ".npz" to other names
             np.savez_compressed(fh, **{k: np.asarray(v, dtype=np.float32) if k != "meta" else v
@@ -119,8 +144,10 @@ def load_heads(path: Path | None = None) -> Heads:
             tags = {}
             for name, spec in meta["tags"].items():
                 tags[Tag(name)] = TagHead(spec["mode"], data[f"w_{name}"], float(spec["bias"]), float(spec["threshold"]))
+            corrections = {k: Correction(frozenset(Tag(t) for t in c["tags"]), c["referral_target"])
+                           for k, c in meta.get("corrections", {}).items()}
             heads = Heads(data["mean"], data["scale"], tags, meta["target_mode"], data["target_weights"],
-                          data["target_bias"], meta)
+                          data["target_bias"], meta, corrections)
     except HeadsError:
         raise
     except Exception as exc:  # zip, key, JSON or shape problems: a corrupt file

@@ -13,7 +13,7 @@ import hashlib
 import sys
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,10 +29,12 @@ from simulator.understanding.heads import (
     HEADS_FILE,
     N_FEATURES,
     TARGETS,
+    Correction,
     Heads,
     TagHead,
     cached_heads,
     features,
+    turn_key,
 )
 from simulator.understanding.normalise import normalise
 
@@ -207,6 +209,13 @@ def train(corpus: Corpus, progress: Callable[[str], None]) -> tuple[Heads, dict]
     return heads, report
 
 
+def correction_memory(items: list[Item], sources: list[str]) -> dict[str, Correction]:
+    """The corrected turns, by :func:`turn_key` (a later correction of the same words wins)."""
+    return {turn_key(normalise(i.trainee, i.lang).text, i.lang):
+            Correction(frozenset(Tag(t) for t in i.tags), i.referral_target)
+            for i, source in zip(items, sources) if source == "corrections"}
+
+
 def _counts(items: list[Item], sources: list[str]) -> str:
     rows = ["| tag | id | en |", "|---|---:|---:|"]
     per = {lang: Counter(t for i in items if i.lang == lang for t in i.tags) for lang in ("id", "en")}
@@ -219,7 +228,8 @@ def _counts(items: list[Item], sources: list[str]) -> str:
     src = Counter(sources)
     share = src["corrections"] / len(sources) if sources else 0.0
     rows.append("")
-    rows.append(f"Turns from trainers' corrections: {src['corrections']} of {len(sources)} ({share:.1%}).")
+    rows.append(f"Turns from trainers' corrections: {src['corrections']} of {len(sources)} ({share:.1%}); "
+                "each is also remembered and read exactly as corrected.")
     return "\n".join(rows)
 
 
@@ -302,6 +312,7 @@ def main(paths: list[Path] | None = None, corrections: Path | None = None, with_
     progress(f"{len(items)} training turns\n")
     corpus = build_corpus(items, sources, progress)
     heads, report = train(corpus, progress)
+    heads = replace(heads, corrections=correction_memory(items, sources))
     heads.save(out)
     cached_heads.cache_clear()
     if out == HEADS_FILE:

@@ -145,3 +145,24 @@ def test_dashboard_agreement_tab_shows_kappa_per_dimension_with_intervals(app, m
     assert all("[" in cell for cell, n in cells if n >= 5)  # value [low, high] from 5 sessions on
     assert sum("[" in cell for cell, _ in cells) >= 8
     assert tr("agree_demo", lang) in texts(at)
+
+
+def test_dashboard_leaves_out_a_session_its_viewer_still_grades_blind(app, make_user, repo, service, ana, played):
+    other = service.start("water-bill-surge", "en", user_id=ana.id, seed=12)
+    service.say(other.id, LINES[1])
+    service.end(other.id)
+    ted = make_user("ted", "trainer")
+    CalibrationStore(repo).create_set("Week 1", [played.id], [ted.id], created_by=ted.id)
+
+    def person_rows(at: AppTest) -> int:
+        at.selectbox(key="dash_person").select(ana.id).run()
+        assert not at.exception
+        return len([d.value for d in at.dataframe if tr("progress_col_when") in d.value.columns][-1])
+
+    at = open_page(app(ted), DASHBOARD)
+    assert tr("dash_blind_left_out", n=1) in texts(at)
+    assert person_rows(at) == 1  # the blind session's score is nowhere on the page
+    GradingService(repo).grade(ted, played.id, {"listening": 70.0})
+    at = open_page(app(ted), DASHBOARD)
+    assert tr("dash_blind_left_out", n=1) not in texts(at)
+    assert person_rows(at) == 2
