@@ -82,9 +82,10 @@ def app_env(db_url: str) -> dict[str, str]:
 
 
 def add_user(env: dict[str, str], name: str, role: str = "trainee") -> None:
-    """The documented way: `python -m simulator users add NAME --role ROLE --password-stdin`."""
+    """The documented way: `python -m simulator users add NAME --role ROLE --lang en --password-stdin`
+    (English: the tests read the English interface strings)."""
     done = subprocess.run(
-        [sys.executable, "-m", "simulator", "users", "add", name, "--role", role, "--password-stdin"],
+        [sys.executable, "-m", "simulator", "users", "add", name, "--role", role, "--lang", "en", "--password-stdin"],
         input=PASSWORD + "\n",
         text=True,
         capture_output=True,
