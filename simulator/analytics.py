@@ -456,10 +456,11 @@ def needs_attention(frame: pd.DataFrame, last_n: int = 6, low: float = 50.0, min
       ``last_n`` sessions and stayed below ``low`` in all of them (listed in ``dimensions``).
 
     Columns ``user_id``, ``user``, ``team``, ``sessions``, ``recent_mean``, ``change``,
-    ``no_improvement``, ``stuck_low``, ``dimensions`` (comma-separated keys), ``last_session``.
+    ``no_improvement``, ``stuck_low``, ``dimensions`` (comma-separated keys), ``last_session`` and
+    its ``last_when``.
     """
     cols = ["user_id", "user", "team", "sessions", "recent_mean", "change", "no_improvement", "stuck_low",
-            "dimensions", "last_session"]
+            "dimensions", "last_session", "last_when"]
     if frame.empty:
         return pd.DataFrame(columns=cols)
     dims = [key for key in DIMENSIONS if key in frame.columns]
@@ -481,7 +482,8 @@ def needs_attention(frame: pd.DataFrame, last_n: int = 6, low: float = 50.0, min
     for key in dims:
         hit = stuck[key].to_numpy(dtype=bool)
         stuck_names[hit] = stuck_names[hit].where(stuck_names[hit] == "", stuck_names[hit] + ",") + key
-    info = ordered.groupby("user_id").agg(user=("user", "first"), team=("team", "last"), last_session=("session_id", "last"))
+    info = ordered.groupby("user_id").agg(user=("user", "first"), team=("team", "last"), last_session=("session_id", "last"),
+                                          last_when=("when", "last"))
     out = info.assign(
         sessions=counts, recent_mean=newer, change=change.reindex(counts.index),
         no_improvement=no_improvement.fillna(False).astype(bool), stuck_low=stuck.any(axis=1),

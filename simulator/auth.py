@@ -112,14 +112,15 @@ def _burn_verify(password: str) -> None:
 
 
 def create_user(
-    repo: Repository, name: str, role: str, password: str, email: str | None = None
+    repo: Repository, name: str, role: str, password: str, email: str | None = None, ui_lang: str = "en"
 ) -> UserRecord:
-    """Validate and add a password user. ValueError (ConflictError for a taken name/email)."""
+    """Validate and add a password user with interface language ``ui_lang``. ValueError
+    (ConflictError for a taken name/email)."""
     validate_name(name)
     validate_role(role)
     validate_password(password)
     normalize_email(email)
-    return repo.add_user(name, role, _hasher.hash(password), email=email)
+    return repo.add_user(name, role, _hasher.hash(password), email=email, ui_lang=ui_lang)
 
 
 def set_password(repo: Repository, user_id: int, password: str) -> None:

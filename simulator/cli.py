@@ -267,6 +267,11 @@ def _play_json(service, session_id: str, card, llm: bool = False) -> dict:
 
 
 # -- users -------------------------------------------------------------------------------------
+#: The interface language of an account added here unless ``--lang`` says otherwise. No setting
+#: names a default interface language; Indonesian is the language of the people Tenang trains.
+NEW_USER_LANG = "id"
+
+
 def cmd_users_add(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     from simulator.auth import create_user
     from simulator.store.db import open_repository
@@ -276,10 +281,10 @@ def cmd_users_add(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     password = stdin.readline().rstrip("\r\n")
     repo = open_repository(load_settings().database_url)
     try:
-        user = create_user(repo, args.name, args.role, password)
+        user = create_user(repo, args.name, args.role, password, ui_lang=args.lang)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    print(f"user '{user.name}' added with role {user.role}", file=out)
+    print(f"user '{user.name}' added with role {user.role} and interface language {user.ui_lang}", file=out)
     return 0
 
 
@@ -584,6 +589,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=("trainee", "trainer", "hr", "admin"))
     add.add_argument("--password-stdin", action="store_true")
+    add.add_argument("--lang", choices=LANGUAGES, default=NEW_USER_LANG,  # the interface speaks both
+                     help=f"the account's interface language: id or en (default {NEW_USER_LANG})")
 
     p = sub.add_parser("schema", help="print the scenario JSON Schema")
     p.add_argument("--write", action="store_true", help="write scenarios/schema.json")

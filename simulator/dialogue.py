@@ -41,11 +41,14 @@ from simulator.scenario import (
     LineCondition,
     Need,
     NeedCondition,
+    NeedReason,
     ReferralTarget,
     Scenario,
+    ScenarioWarning,
     Situation,
     Slot,
     Temperament,
+    WarningCode,
     candidate_lines,
     line_conditions,
     line_text,
@@ -941,45 +944,87 @@ _CONTRADICTIONS = [
 ]
 
 
-def lint(scenario: Scenario) -> list[str]:
+_NEED_REASONS = {
+    NeedReason.no_referral: "it needs a referral and the scenario has none",
+    NeedReason.unknown_facts: "it needs facts nobody can tell ({facts})",
+    NeedReason.no_duration: "it needs a duration and handling.max_days is 0",
+}
+
+
+def _never_met(need: Need, scenario: Scenario, known: set[str]) -> ScenarioWarning | None:
+    """A warning when no condition of ``need`` can ever hold (each one's reason, once)."""
+    h = scenario.handling
+    reasons: dict[NeedReason, None] = {}
+    facts: list[str] = []
+    for cond in need.met_by:
+        if cond.referral and h.referral.target is ReferralTarget.none:
+            reasons[NeedReason.no_referral] = None
+        elif set(cond.facts) - known:
+            reasons[NeedReason.unknown_facts] = None
+            facts += [f for f in sorted(set(cond.facts) - known) if f not in facts]
+        elif cond.realistic and h.max_days == 0 and Slot.duration in cond.slots:
+            reasons[NeedReason.no_duration] = None
+        else:
+            return None
+    if not reasons:
+        return None
+    facts_text = ", ".join(facts)
+    why = "; ".join(_NEED_REASONS[r].format(facts=facts_text) for r in reasons)
+    return ScenarioWarning(
+        WarningCode.need_never_met,
+        f"need '{need.id}' can never be met: {why}",
+        {"need": need.id, "reasons": [r.value for r in reasons], "facts": facts},
+    )
+
+
+def lint(scenario: Scenario) -> list[ScenarioWarning]:
     """Authoring warnings: needs that can never be met, knowledge nobody can ask for by example,
     line conditions that can never hold."""
     warnings = []
     h = scenario.handling
     known = {f.id for f in scenario.hidden_facts} | {k.id for k in scenario.knowledge}
     for need in effective_needs(scenario):
-        reasons = []
-        for cond in need.met_by:
-            if cond.referral and h.referral.target is ReferralTarget.none:
-                reasons.append("it needs a referral and the scenario has none")
-            elif set(cond.facts) - known:
-                reasons.append(f"it needs facts nobody can tell ({', '.join(sorted(set(cond.facts) - known))})")
-            elif cond.realistic and h.max_days == 0 and Slot.duration in cond.slots:
-                reasons.append("it needs a duration and handling.max_days is 0")
-            else:
-                reasons = []
-                break
-        if reasons:
-            warnings.append(f"need '{need.id}' can never be met: {'; '.join(dict.fromkeys(reasons))}")
+        problem = _never_met(need, scenario, known)
+        if problem is not None:
+            warnings.append(problem)
     for item in scenario.knowledge:
         if not item.questions:
-            warnings.append(f"knowledge '{item.id}' has no example question: only its cue words can ask for it")
+            warnings.append(ScenarioWarning(
+                WarningCode.knowledge_no_question,
+                f"knowledge '{item.id}' has no example question: only its cue words can ask for it",
+                {"knowledge": item.id},
+            ))  # fmt: skip
     for situation, lines in scenario.lines.items():
         for i, line in enumerate(lines):
             conds = set(line_conditions(line))
             where = f"lines.{situation.value}.{i}"
             for pair in _CONTRADICTIONS:
                 if pair <= conds:
-                    warnings.append(f"{where}: the conditions {' and '.join(sorted(pair))} can never hold together")
-            never = conds & _NEVER.get(situation, set())
+                    names = sorted(c.value for c in pair)
+                    warnings.append(ScenarioWarning(
+                        WarningCode.line_conditions_clash,
+                        f"{where}: the conditions {' and '.join(names)} can never hold together",
+                        {"field": where, "conditions": names},
+                    ))  # fmt: skip
+            never = sorted(c.value for c in conds & _NEVER.get(situation, set()))
             if never:
-                warnings.append(
-                    f"{where}: '{', '.join(sorted(never))}' can never hold when the customer says a '{situation.value}' line"
-                )
+                warnings.append(ScenarioWarning(
+                    WarningCode.line_never_holds,
+                    f"{where}: '{', '.join(never)}' can never hold when the customer says a '{situation.value}' line",
+                    {"field": where, "conditions": never, "situation": situation.value},
+                ))  # fmt: skip
             if LineCondition.referral_made in conds and h.referral.target is ReferralTarget.none and situation is Situation.accept_referral:
-                warnings.append(f"{where}: the scenario has no referral, so this line is never said")
+                warnings.append(ScenarioWarning(
+                    WarningCode.line_no_referral,
+                    f"{where}: the scenario has no referral, so this line is never said",
+                    {"field": where},
+                ))  # fmt: skip
             if LineCondition.security_called in conds and h.referral.target is not ReferralTarget.security:
-                warnings.append(f"{where}: 'security_called' only holds in a scenario whose referral target is security")
+                warnings.append(ScenarioWarning(
+                    WarningCode.line_security_only,
+                    f"{where}: 'security_called' only holds in a scenario whose referral target is security",
+                    {"field": where},
+                ))  # fmt: skip
     return warnings
 
 

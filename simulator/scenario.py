@@ -8,6 +8,8 @@ and situation), so a trainer can write a working scenario with only the essentia
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -357,6 +359,63 @@ ScenarioError = DataFileError  # a scenario file or line bank that could not be 
 
 class UnknownScenario(LookupError):
     """An id/language pair that is not in the library; the message lists what exists."""
+
+
+class WarningCode(StrEnum):
+    """What a :class:`ScenarioWarning` is about, and the ``params`` it carries.
+
+    Field paths (``field``) are the scenario's own (``hidden_facts.0.asked_by``, ``lines.calmer.2``);
+    ``missing`` and ``reasons`` are lists of the codes below; ``bot`` and ``outcome`` are codes too;
+    everything else is an id, a list of the author's words or a number.
+    """
+
+    unresolvable = "unresolvable"  # outcome, anger, trust, missing (MissingCode), max_turns, max_days, target (None: unknown)
+    not_highest = "not_highest"  # bot, score, best
+    too_close = "too_close"  # bot, score, best, margin
+    fact_unreachable = "fact_unreachable"  # field, fact, cues
+    fact_not_alone = "fact_not_alone"  # field, fact, cues, others
+    cue_without_words = "cue_without_words"  # field, fact, cue
+    referral_unaccepted = "referral_unaccepted"  # field, party, cues, example ("" when no cue has words)
+    need_never_met = "need_never_met"  # need, reasons (NeedReason), facts
+    knowledge_no_question = "knowledge_no_question"  # knowledge
+    line_conditions_clash = "line_conditions_clash"  # field, conditions
+    line_never_holds = "line_never_holds"  # field, conditions, situation
+    line_no_referral = "line_no_referral"  # field
+    line_security_only = "line_security_only"  # field
+
+
+class MissingCode(StrEnum):
+    """Why the exemplary bot's customer did not settle (``unresolvable``'s ``missing``)."""
+
+    out_of_turns = "out_of_turns"
+    cause_not_found = "cause_not_found"
+    no_time_frame = "no_time_frame"
+    no_remedy = "no_remedy"
+    no_referral = "no_referral"
+    referral_not_recognised = "referral_not_recognised"
+
+
+class NeedReason(StrEnum):
+    """Why a need can never be met (``need_never_met``'s ``reasons``)."""
+
+    no_referral = "no_referral"
+    unknown_facts = "unknown_facts"
+    no_duration = "no_duration"
+
+
+@dataclass(frozen=True)
+class ScenarioWarning:
+    """A valid scenario that will not behave as its author likely meant (self-play, lint).
+
+    ``code`` and ``params`` let an interface say it in its own language (the studio does);
+    ``str()`` is the English message the command line prints."""
+
+    code: WarningCode
+    message: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def parse_scenario(text: str, source: str = "<text>") -> Scenario:

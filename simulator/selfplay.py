@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from simulator.analysis import analyze
 from simulator.analysis_types import Tag
@@ -42,12 +42,15 @@ from simulator.mood import MoodState
 from simulator.rubric import DIMENSIONS
 from simulator.scenario import (
     LANGUAGES,
+    MissingCode,
     ReferralTarget,
     Scenario,
     ScenarioError,
     ScenarioLibrary,
+    ScenarioWarning,
     Temperament,
     UnknownScenario,
+    WarningCode,
     parse_scenario,
 )
 
@@ -155,12 +158,17 @@ class BotResult(BaseModel):
 
 
 class SelfPlayReport(BaseModel):
-    """``{"scenario","lang","bots":{name:{"overall","outcome","dimensions"}},"warnings":[...]}``."""
+    """``{"scenario","lang","bots":{name:{"overall","outcome","dimensions"}},"warnings":[...]}``;
+    in JSON each warning is its English message, the studio words them from code and params."""
 
     scenario: str
     lang: str
     bots: dict[str, BotResult]
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[ScenarioWarning] = Field(default_factory=list)
+
+    @field_serializer("warnings")
+    def _messages(self, warnings: list[ScenarioWarning]) -> list[str]:
+        return [str(w) for w in warnings]
 
 
 # -- question and referral building (shared by the exemplary bot and the checks) -------------------
@@ -240,34 +248,44 @@ def fact_reach(scenario: Scenario, book: Phrasebook | None = None) -> list[FactR
     ]
 
 
-def fact_reach_warnings(scenario: Scenario, book: Phrasebook | None = None) -> list[str]:
+def fact_reach_warnings(scenario: Scenario, book: Phrasebook | None = None) -> list[ScenarioWarning]:
     """Hidden facts no question reveals, facts no question asks for on their own, cues without words."""
     warnings = []
     for reach in fact_reach(scenario, book):
         if reach.template_reveals:
             continue  # any question reveals it
-        where = f"hidden fact '{reach.fact_id}' (hidden_facts.{reach.index}.asked_by)"
+        field = f"hidden_facts.{reach.index}.asked_by"
+        where = f"hidden fact '{reach.fact_id}' ({field})"
         cues = ", ".join(repr(c) for c in reach.by_cue)
+        params = {"field": field, "fact": reach.fact_id, "cues": list(reach.by_cue)}
         reaching = reach.reaching
         if not reaching:
-            warnings.append(
+            warnings.append(ScenarioWarning(
+                WarningCode.fact_unreachable,
                 f"{where}: no question can reveal it: a question containing any of its cues ({cues}) does not "
-                f"bring it out; give it words a trainee would use when asking about it"
-            )
+                f"bring it out; give it words a trainee would use when asking about it",
+                params,
+            ))  # fmt: skip
             continue
         if all(len(facts) > 1 for facts in reaching.values()):
             others = sorted({f for facts in reaching.values() for f in facts if f != reach.fact_id})
-            warnings.append(
+            warnings.append(ScenarioWarning(
+                WarningCode.fact_not_alone,
                 f"{where}: no question asks for it on its own: every question about one of its cues ({cues}) also "
-                f"reveals {', '.join(repr(o) for o in others)}; give it a cue of its own"
-            )
+                f"reveals {', '.join(repr(o) for o in others)}; give it a cue of its own",
+                params | {"others": others},
+            ))  # fmt: skip
         for cue in reach.by_cue:
             if not _has_words(cue):
-                warnings.append(f"{where}: the cue {cue!r} has no words, so no question can use it; remove it")
+                warnings.append(ScenarioWarning(
+                    WarningCode.cue_without_words,
+                    f"{where}: the cue {cue!r} has no words, so no question can use it; remove it",
+                    {"field": field, "fact": reach.fact_id, "cue": cue},
+                ))  # fmt: skip
     return warnings
 
 
-def referral_warnings(scenario: Scenario, book: Phrasebook | None = None) -> list[str]:
+def referral_warnings(scenario: Scenario, book: Phrasebook | None = None) -> list[ScenarioWarning]:
     """A referral target 'other' the customer can never accept: the analyser does not confirm a
     referral naming any of its accept_cues as the correct one."""
     book = book or load_phrasebook(scenario.lang)
@@ -286,9 +304,14 @@ def referral_warnings(scenario: Scenario, book: Phrasebook | None = None) -> lis
     cues = ", ".join(repr(c) for c in referral.accept_cues)
     example = f" (e.g. {tried[0]!r} is not taken as the right referral)" if tried else " (none of them has any words)"
     return [
-        f"handling.referral.accept_cues: the customer can never accept the referral to {referral.party!r}: "
-        f"no referral naming one of its accept_cues ({cues}) is recognised{example}; use the words a trainee "
-        f"would use to name that party: its name, number or office, typed plainly"
+        ScenarioWarning(
+            WarningCode.referral_unaccepted,
+            f"handling.referral.accept_cues: the customer can never accept the referral to {referral.party!r}: "
+            f"no referral naming one of its accept_cues ({cues}) is recognised{example}; use the words a trainee "
+            f"would use to name that party: its name, number or office, typed plainly",
+            {"field": "handling.referral.accept_cues", "party": referral.party or "",
+             "cues": list(referral.accept_cues), "example": tried[0] if tried else ""},
+        )
     ]
 
 
@@ -561,60 +584,96 @@ def play_bot(service, bot: Bot) -> BotResult:
     )
 
 
-def _unmet(mood: MoodState | None, scenario: Scenario | None) -> str:
-    """Why the customer did not settle: final levels and the needs still open."""
-    if mood is None:
-        return ""
-    parts = [f"anger {mood.anger:.1f}, trust {mood.trust:.1f}"]
-    if scenario is not None:
-        h = scenario.handling
-        if mood.outcome is not None and mood.outcome.value == "turn_limit":
-            parts.append(f"ran out of turns (max_turns {scenario.max_turns})")
-        if h.referral.target is ReferralTarget.none:
-            if h.needs_cause and not mood.cause_found:
-                parts.append("cause not found")
-            if not mood.time_given:
-                parts.append(f"no time frame within max_days ({h.max_days}) accepted")
-            if h.compensation_due and not mood.remedy_given:
-                parts.append("no remedy accepted")
-        elif mood.referral is None:
-            parts.append(f"no referral to '{h.referral.target.value}' made")
-        elif mood.referral != "correct":
-            parts.append(f"the referral to '{h.referral.target.value}' was not recognised as correct")
-    return f" ({'; '.join(parts)})"
+_MISSING = {
+    MissingCode.out_of_turns: "ran out of turns (max_turns {max_turns})",
+    MissingCode.cause_not_found: "cause not found",
+    MissingCode.no_time_frame: "no time frame within max_days ({max_days}) accepted",
+    MissingCode.no_remedy: "no remedy accepted",
+    MissingCode.no_referral: "no referral to '{target}' made",
+    MissingCode.referral_not_recognised: "the referral to '{target}' was not recognised as correct",
+}
+
+
+def _missing(mood: MoodState, scenario: Scenario | None) -> list[MissingCode]:
+    """Why the customer did not settle: the needs still open."""
+    if scenario is None:
+        return []
+    h = scenario.handling
+    missing = []
+    if mood.outcome is not None and mood.outcome.value == "turn_limit":
+        missing.append(MissingCode.out_of_turns)
+    if h.referral.target is ReferralTarget.none:
+        if h.needs_cause and not mood.cause_found:
+            missing.append(MissingCode.cause_not_found)
+        if not mood.time_given:
+            missing.append(MissingCode.no_time_frame)
+        if h.compensation_due and not mood.remedy_given:
+            missing.append(MissingCode.no_remedy)
+    elif mood.referral is None:
+        missing.append(MissingCode.no_referral)
+    elif mood.referral != "correct":
+        missing.append(MissingCode.referral_not_recognised)
+    return missing
+
+
+def _unresolvable(best: BotResult, scenario: Scenario | None) -> ScenarioWarning:
+    """The exemplary bot's conversation did not end resolved or referred: how the customer felt
+    and the needs still open."""
+    mood = best.final_mood
+    missing = _missing(mood, scenario) if mood is not None else []
+    params: dict[str, object] = {
+        "outcome": best.outcome or "",
+        "anger": round(mood.anger, 1) if mood is not None else None,
+        "trust": round(mood.trust, 1) if mood is not None else None,
+        "missing": [m.value for m in missing],
+        "max_turns": scenario.max_turns if scenario is not None else None,
+        "max_days": scenario.handling.max_days if scenario is not None else None,
+        "target": scenario.handling.referral.target.value if scenario is not None else None,
+    }
+    detail = ""
+    if mood is not None:
+        parts = [f"anger {mood.anger:.1f}, trust {mood.trust:.1f}", *(_MISSING[m].format(**params) for m in missing)]
+        detail = f" ({'; '.join(parts)})"
+    return ScenarioWarning(
+        WarningCode.unresolvable,
+        f"cannot be resolved: the exemplary bot ended with outcome '{best.outcome}', not resolved or "
+        f"referred{detail}; check handling (max_days, compensation_due, referral) and the hidden facts",
+        params,
+    )
 
 
 def discrimination_warnings(
     bots: dict[str, BotResult], scenario: Scenario | None = None, margin: float = MARGIN
-) -> list[str]:
+) -> list[ScenarioWarning]:
     """Warnings from the bots' results: the exemplary bot must win clearly and resolve the case."""
     best = bots.get(EXEMPLARY)
     if best is None:
         return []
     warnings = []
     if best.outcome not in GOOD_OUTCOMES:
-        warnings.append(
-            f"cannot be resolved: the exemplary bot ended with outcome '{best.outcome}', not resolved or "
-            f"referred{_unmet(best.final_mood, scenario)}; check handling (max_days, compensation_due, referral) "
-            f"and the hidden facts"
-        )
+        warnings.append(_unresolvable(best, scenario))
     for name, result in bots.items():
         if name == EXEMPLARY:
             continue
+        params = {"bot": name, "score": round(result.overall, 1), "best": round(best.overall, 1)}
         if result.overall >= best.overall:
-            warnings.append(
+            warnings.append(ScenarioWarning(
+                WarningCode.not_highest,
                 f"does not discriminate: the exemplary bot does not score highest; '{name}' scores "
-                f"{result.overall:.1f}, the exemplary bot {best.overall:.1f}"
-            )
+                f"{result.overall:.1f}, the exemplary bot {best.overall:.1f}",
+                params,
+            ))  # fmt: skip
         elif best.overall - result.overall < margin:
-            warnings.append(
+            warnings.append(ScenarioWarning(
+                WarningCode.too_close,
                 f"does not discriminate: '{name}' scores {result.overall:.1f}, within {margin:.0f} points of "
-                f"the exemplary bot's {best.overall:.1f}"
-            )
+                f"the exemplary bot's {best.overall:.1f}",
+                params | {"margin": round(margin)},
+            ))  # fmt: skip
     return warnings
 
 
-def dialogue_warnings(scenario: Scenario) -> list[str]:
+def dialogue_warnings(scenario: Scenario) -> list[ScenarioWarning]:
     """Needs that can never be met, knowledge without an example question, line conditions that
     can never hold (see :func:`simulator.dialogue.lint`)."""
     from simulator.dialogue import lint

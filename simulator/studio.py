@@ -24,6 +24,7 @@ from simulator.scenario import (
     Scenario,
     ScenarioError,
     ScenarioLibrary,
+    ScenarioWarning,
     UnknownScenario,
     parse_scenario,
 )
@@ -74,7 +75,7 @@ def validate(text: str, source: str, builtin_ids: Iterable[str] = ()) -> tuple[S
     return scenario, []
 
 
-def authoring_warnings(scenario: Scenario) -> list[str]:
+def authoring_warnings(scenario: Scenario) -> list[ScenarioWarning]:
     """What works but will not behave as the author likely meant: needs that can never be met,
     knowledge nobody can ask for by example, line conditions that can never hold."""
     from simulator.dialogue import lint

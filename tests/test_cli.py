@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from simulator.store import open_repository
+
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_IDS = {
     "water-bill-surge", "prepaid-no-credit", "catering-stale-food", "vehicle-registration-delay",
@@ -126,6 +128,24 @@ def test_users_add(cli):
     assert dup.returncode == 1 and "dewi" in dup.stderr
     short = cli("users", "add", "rina", "--role", "trainee", "--password-stdin", stdin="xq7\n")
     assert short.returncode == 1 and "password" in short.stderr and "xq7" not in short.stderr
+
+
+def test_users_add_sets_the_interface_language(cli, tmp_path):
+    """Indonesian unless --lang says otherwise (no setting names a default interface language)."""
+    default = cli("users", "add", "dewi", "--role", "trainee", "--password-stdin", stdin="a-long-password\n")
+    assert default.returncode == 0, default.stderr
+    assert "interface language id" in default.stdout
+    english = cli("users", "add", "rina", "--role", "hr", "--lang", "en", "--password-stdin", stdin="a-long-password\n")
+    assert english.returncode == 0, english.stderr
+    bad = cli("users", "add", "budi", "--role", "trainee", "--lang", "fr", "--password-stdin", stdin="a-long-password\n")
+    assert bad.returncode != 0 and "--lang" in bad.stderr and "Traceback" not in bad.stderr
+    repo = open_repository(f"sqlite:///{tmp_path / 'cli.db'}")
+    try:
+        assert repo.get_user_by_name("dewi").ui_lang == "id"
+        assert repo.get_user_by_name("rina").ui_lang == "en"
+        assert repo.get_user_by_name("budi") is None
+    finally:
+        repo.close()
 
 
 def test_schema_file_is_up_to_date(cli):

@@ -136,6 +136,7 @@ def test_needs_attention():
     assert out.loc["grow", "stuck_low"] and not out.loc["grow", "no_improvement"]
     assert out.loc["grow", "dimensions"] == "empathy"
     assert out.loc["grow", "last_session"] == "g5"
+    assert out.loc["grow", "last_when"].date() == (base + timedelta(days=5)).date()
 
 
 @pytest.mark.database

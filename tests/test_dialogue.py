@@ -17,6 +17,7 @@ from simulator.scenario import (
     ScenarioLibrary,
     Situation,
     Slot,
+    WarningCode,
     parse_scenario,
 )
 from simulator.session import SessionService
@@ -169,5 +170,19 @@ def test_lint_warns_about_needs_knowledge_and_lines():
     data["lines"]["calmer"].append({"text": "Thanks for the apology.", "when": ["apologised", "not_apologised"]})
     broken = parse_scenario(yaml.safe_dump(data, allow_unicode=True))
     warnings = lint(broken)
-    assert any("knowledge 'bill'" in w for w in warnings)
-    assert any("never hold together" in w for w in warnings)
+    assert any(w.code is WarningCode.knowledge_no_question and w.params == {"knowledge": "bill"} for w in warnings)
+    assert any("knowledge 'bill'" in str(w) for w in warnings)
+    clash = [w for w in warnings if w.code is WarningCode.line_conditions_clash]
+    assert [w.params["conditions"] for w in clash] == [["apologised", "not_apologised"]]
+    assert "never hold together" in str(clash[0])
+
+
+def test_lint_says_why_a_need_can_never_be_met():
+    data = LIB.get("water-bill-surge", "en").model_dump(mode="json", exclude_none=True)
+    data["handling"]["max_days"] = 0
+    data["needs"] = [{"id": "when", "description": "a date", "kind": "next_step",
+                      "met_by": [{"slots": ["duration"], "realistic": True}]}]
+    [warning] = lint(parse_scenario(yaml.safe_dump(data, allow_unicode=True)))
+    assert warning.code is WarningCode.need_never_met
+    assert warning.params == {"need": "when", "reasons": ["no_duration"], "facts": []}
+    assert str(warning) == "need 'when' can never be met: it needs a duration and handling.max_days is 0"

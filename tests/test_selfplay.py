@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from simulator.scenario import ReferralTarget, Scenario, ScenarioLibrary
+from simulator.scenario import MissingCode, ReferralTarget, Scenario, ScenarioLibrary, WarningCode
 from simulator.selfplay import (
     ALL,
     BAD_BOTS,
@@ -138,11 +138,13 @@ def test_fact_whose_cues_all_belong_to_another_fact_is_flagged():
         data["hidden_facts"].append({"id": "meter_photo", "reveal": "I have a photo.", "asked_by": ["meter", "reading"]})
 
     report = selfplay(_broken("water-bill-surge", "en", edit))
-    matching = [w for w in report.warnings if "'meter_photo'" in w]
+    matching = [w for w in report.warnings if w.params.get("fact") == "meter_photo"]
     assert len(matching) == 1, report.warnings
-    assert "hidden_facts.4.asked_by" in matching[0]
-    assert "no question asks for it on its own" in matching[0] and "'meter_reading'" in matching[0]
-    assert all("meter_reading' (" not in w for w in report.warnings)  # the original fact is fine
+    assert matching[0].code is WarningCode.fact_not_alone
+    assert matching[0].params["field"] == "hidden_facts.4.asked_by" and "meter_reading" in matching[0].params["others"]
+    assert "hidden_facts.4.asked_by" in str(matching[0])
+    assert "no question asks for it on its own" in str(matching[0]) and "'meter_reading'" in str(matching[0])
+    assert all(w.params.get("fact") != "meter_reading" for w in report.warnings)  # the original fact is fine
 
 
 @pytest.mark.parametrize("lang", ["id", "en"])
@@ -153,9 +155,10 @@ def test_fact_with_empty_ish_cues_cannot_be_revealed(lang):
     scenario = _broken("water-bill-surge", lang, edit)
     fact_id = scenario.hidden_facts[1].id
     report = selfplay(scenario)
-    matching = [w for w in report.warnings if f"'{fact_id}'" in w]
+    matching = [w for w in report.warnings if w.params.get("fact") == fact_id]
     assert len(matching) == 1, report.warnings
-    assert "no question can reveal it" in matching[0] and "hidden_facts.1.asked_by" in matching[0]
+    assert matching[0].code is WarningCode.fact_unreachable and matching[0].params["cues"] == ["  ", "--", "?!"]
+    assert "no question can reveal it" in str(matching[0]) and "hidden_facts.1.asked_by" in str(matching[0])
 
 
 def test_one_cue_without_words_is_flagged_even_when_the_fact_is_reachable():
@@ -163,9 +166,11 @@ def test_one_cue_without_words_is_flagged_even_when_the_fact_is_reachable():
         data["hidden_facts"][2]["asked_by"].append("  ")
 
     report = selfplay(_broken("water-bill-surge", "en", edit), bots=[EXEMPLARY])
-    assert report.warnings == [
+    assert [str(w) for w in report.warnings] == [
         "hidden fact 'no_leak' (hidden_facts.2.asked_by): the cue '  ' has no words, so no question can use it; remove it"
     ]
+    assert report.warnings[0].code is WarningCode.cue_without_words
+    assert report.warnings[0].params == {"field": "hidden_facts.2.asked_by", "fact": "no_leak", "cue": "  "}
 
 
 @pytest.mark.parametrize(
@@ -180,12 +185,15 @@ def test_referral_target_the_customer_can_never_accept(lang, cues):
         data["handling"]["referral"].update(accept_cues=cues, party="the electricity company", contact="their office")
 
     report = selfplay(_broken("wrong-agency", lang, edit))
-    referral = [w for w in report.warnings if w.startswith("handling.referral.accept_cues")]
+    referral = [w for w in report.warnings if w.code is WarningCode.referral_unaccepted]
     assert len(referral) == 1, report.warnings
-    assert "can never accept the referral to 'the electricity company'" in referral[0]
+    assert referral[0].params["party"] == "the electricity company" and referral[0].params["cues"] == cues
+    assert str(referral[0]).startswith("handling.referral.accept_cues: the customer can never accept the referral "
+                                       "to 'the electricity company'")
     # and so the exemplary bot cannot finish the case either
     assert report.bots[EXEMPLARY].outcome not in GOOD_OUTCOMES
-    assert any(w.startswith("cannot be resolved") for w in report.warnings), report.warnings
+    assert any(w.code is WarningCode.unresolvable and str(w).startswith("cannot be resolved")
+               for w in report.warnings), report.warnings
 
 
 def test_too_few_turns_cannot_be_resolved():
@@ -196,11 +204,12 @@ def test_too_few_turns_cannot_be_resolved():
 
     report = selfplay(_broken("water-bill-surge", "en", edit))
     summary = (report.warnings, _summary(report))
-    assert any(
-        w.startswith("cannot be resolved: the exemplary bot ended with outcome 'turn_limit'")
-        and "ran out of turns (max_turns 3)" in w
-        for w in report.warnings
-    ), summary
+    unresolvable = [w for w in report.warnings if w.code is WarningCode.unresolvable]
+    assert len(unresolvable) == 1, summary
+    assert unresolvable[0].params["outcome"] == "turn_limit" and unresolvable[0].params["max_turns"] == 3
+    assert MissingCode.out_of_turns in unresolvable[0].params["missing"]
+    assert str(unresolvable[0]).startswith("cannot be resolved: the exemplary bot ended with outcome 'turn_limit'")
+    assert "ran out of turns (max_turns 3)" in str(unresolvable[0])
 
 
 def test_discrimination_rules():
@@ -208,9 +217,14 @@ def test_discrimination_rules():
         return BotResult(overall=overall, outcome=outcome, dimensions={})
 
     bots = {EXEMPLARY: result(60.0, "resolved"), "passive": result(65.0), "defensive": result(40.0), "over_reacting": result(20.0)}
-    assert discrimination_warnings(bots) == [
+    warnings = discrimination_warnings(bots)
+    assert [str(w) for w in warnings] == [
         "does not discriminate: the exemplary bot does not score highest; 'passive' scores 65.0, the exemplary bot 60.0",
         "does not discriminate: 'defensive' scores 40.0, within 30 points of the exemplary bot's 60.0",
+    ]
+    assert [(w.code, w.params) for w in warnings] == [
+        (WarningCode.not_highest, {"bot": "passive", "score": 65.0, "best": 60.0}),
+        (WarningCode.too_close, {"bot": "defensive", "score": 40.0, "best": 60.0, "margin": 30}),
     ]
     assert discrimination_warnings({EXEMPLARY: result(90.0, "resolved"), "passive": result(60.0)}) == []
 

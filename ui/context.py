@@ -26,7 +26,7 @@ from simulator.store.authoring import AuthoringStore
 from simulator.store.db import open_repository
 from simulator.store.models import NAME_MAX
 from simulator.store.repository import ConflictError, Repository, SessionRecord, UserRecord
-from ui.cookie_routes import SESSION_PATH, SIGN_OUT_PATH, build_signins
+from ui.cookie_routes import SESSION_PATH, SIGN_OUT_PATH, build_signins, url as route_url
 from ui import html as raw_html
 from ui.i18n import translate
 
@@ -171,9 +171,9 @@ def cookie_messenger() -> None:
         if signins().redeemed(st.session_state[SIGNIN_KEY]):
             st.session_state.pop(HANDOFF_KEY, None)
         else:
-            raw_html.post_to(SESSION_PATH, {"code": code})
+            raw_html.post_to(route_url(SESSION_PATH), {"code": code})
     elif st.session_state.pop(CLEAR_COOKIE_KEY, False):
-        raw_html.post_to(SIGN_OUT_PATH, {})
+        raw_html.post_to(route_url(SIGN_OUT_PATH), {})
 
 
 def current_user() -> UserRecord | None:

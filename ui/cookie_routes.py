@@ -8,8 +8,10 @@ signed-in page posts its one-time hand-off code here (see :mod:`simulator.signin
                             HTTPS), or 403 for a bad, used or expired code.
 ``POST /_tenang/sign-out``  revokes the cookie's sign-in and deletes the cookie.
 
-Both refuse a request whose ``Origin`` is another site. No Streamlit import: this runs in the
-server, outside any script run.
+Both refuse a request whose ``Origin`` is another site. Behind ``server.baseUrlPath`` (say
+``tenang``) the routes are ``/tenang/_tenang/...`` and the cookie's ``Path`` is ``/tenang``: st.App
+mounts its own routes under that path but not ours, so :func:`url` adds it. This runs in the
+server, outside any script run: of Streamlit it reads only the configuration.
 """
 
 from __future__ import annotations
@@ -28,6 +30,24 @@ from simulator.store.db import open_repository
 
 SESSION_PATH = "/_tenang/session"
 SIGN_OUT_PATH = "/_tenang/sign-out"
+
+
+def base_path() -> str:
+    """Streamlit's ``server.baseUrlPath`` as a path prefix: "" (served at /) or "/tenang"."""
+    from streamlit import config
+
+    base = str(config.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}" if base else ""
+
+
+def url(path: str) -> str:
+    """Where the browser reaches one of our routes (``SESSION_PATH``, ``SIGN_OUT_PATH``)."""
+    return base_path() + path
+
+
+def cookie_path() -> str:
+    """The sign-in cookie's ``Path``: the app's own, so it is sent to the app and its routes only."""
+    return base_path() or "/"
 
 
 @lru_cache(maxsize=4)
@@ -72,7 +92,7 @@ async def set_session(request: Request) -> Response:
         COOKIE_NAME,
         cookie,
         max_age=signins.cookie_max_age,
-        path="/",
+        path=cookie_path(),
         httponly=True,
         samesite="lax",
         secure=_secure(request),
@@ -86,12 +106,12 @@ async def sign_out(request: Request) -> Response:
     signins = _signins(load_settings().database_url)
     await run_in_threadpool(signins.revoke_cookie, request.cookies.get(COOKIE_NAME))
     response = Response(status_code=204, headers={"Cache-Control": "no-store"})
-    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=_secure(request))
+    response.delete_cookie(COOKIE_NAME, path=cookie_path(), httponly=True, samesite="lax", secure=_secure(request))
     return response
 
 
 def routes() -> list[Route]:
     return [
-        Route(SESSION_PATH, set_session, methods=["POST"]),
-        Route(SIGN_OUT_PATH, sign_out, methods=["POST"]),
+        Route(url(SESSION_PATH), set_session, methods=["POST"]),
+        Route(url(SIGN_OUT_PATH), sign_out, methods=["POST"]),
     ]

@@ -30,11 +30,18 @@ def post_to(path: str, fields: dict[str, str]) -> None:
 
 
 def sticky(key: str, top_rem: float = 3.75) -> None:
-    """Keep ``st.container(key=key)`` in sight while the page scrolls (wide screens)."""
+    """Keep ``st.container(key=key)`` in sight while the page scrolls (wide screens).
+
+    A sticky box moves only inside its parent. Streamlit (1.67) wraps every container in a
+    ``stLayoutWrapper`` exactly as tall as the container, so the wrapper is what must stick
+    (inside the tall column); the container itself sticks where it has no such wrapper.
+    tests/e2e/test_browser.py checks the result in Chromium.
+    """
     if not key.replace("_", "").isalnum():
         raise ValueError(f"not a plain widget key: {key!r}")
+    selector = f'.st-key-{key}, [data-testid="stLayoutWrapper"]:has(> .st-key-{key})'
     st.html(
-        f"<style>.st-key-{key}{{position:sticky;top:{float(top_rem)}rem;align-self:flex-start;z-index:2;"
+        f"<style>{selector}{{position:sticky;top:{float(top_rem)}rem;align-self:flex-start;z-index:2;"
         "background:var(--background-color, #fff)}</style>"
     )
 

@@ -91,11 +91,10 @@ if create:
         st.error(t("passwords_differ"))
     else:
         try:
-            new = auth.create_user(repo, name.strip(), role, password, email=email.strip() or None)
+            new = auth.create_user(repo, name.strip(), role, password, email=email.strip() or None, ui_lang=new_lang)
         except ValueError as error:
             st.error(user_error(error))
         else:
-            repo.set_user_lang(new.id, new_lang)
             for key in NEW_USER_KEYS:
                 st.session_state.pop(key, None)
             _flash(t("admin_created", name=escape_md(new.name), role=role_label(new.role)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
@@ -61,6 +62,16 @@ texts = {
     "trainees": t("dash_trainees"),
     **{f"outcome_{k}": v for k, v in outcome_labels.items()},
 }
+
+# A review link reads "<name>, <date>": the words ride in the URL's fragment (which the review page
+# never reads), and Streamlit shows the regular expression's capture, URL-decoded.
+REVIEW_LINK = st.column_config.LinkColumn(display_text=r"#(.+)$")
+
+
+def review_links(session_ids, names, whens) -> list[str]:
+    return [f"review?session={sid}#" + quote(t("dash_review_link", name=name, date=fmt.moment(when.to_pydatetime(), lang)))
+            for sid, name, when in zip(session_ids, names, whens, strict=True)]
+
 
 def show_chart(fig, **kwargs):
     return st.plotly_chart(fmt.localise_figure(fig, lang), **kwargs)
@@ -242,13 +253,13 @@ with tabs[4]:
             t("dash_col_trainee"): attention["user"], t("dash_col_team"): attention["team"],
             t("dash_col_sessions"): attention["sessions"],
             t("dash_col_recent"): attention["recent_mean"].map(lambda v: fmt.number(v, lang)),
-            t("dash_col_change"): attention["change"].map(lambda v: fmt.signed(v, lang)), t("dash_col_reason"): reasons,
-            t("progress_col_review"): [f"review?session={s}" for s in attention["last_session"]],
+            t("dash_col_change"): attention["change"].map(lambda v: fmt.signed(v, lang)),
+            t("progress_col_review"): review_links(attention["last_session"], attention["user"], attention["last_when"]),
+            t("dash_col_reason"): reasons,  # last: the longest, so the link stays in sight
         })
         event = st.dataframe(table, hide_index=True, width="stretch", key="dash_attention_table",
                              on_select="rerun", selection_mode="single-row",
-                             column_config={t("progress_col_review"): st.column_config.LinkColumn(
-                                 display_text=t("progress_open_review"))})
+                             column_config={t("progress_col_review"): REVIEW_LINK})
         rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
         if rows:
             select_person(int(attention["user_id"].iloc[rows[0]]))
@@ -306,6 +317,5 @@ if person is not None:
         t("progress_col_scenario"): recent["scenario_id"].map(lambda s: scenario_names.get(s, s)),
         t("practice_outcome"): recent["outcome"].map(lambda o: outcome_labels.get(o, o)),
         t("practice_overall"): recent["overall"].map(lambda v: fmt.number(v, lang, 0)),
-        t("progress_col_review"): [f"review?session={s}" for s in recent["session_id"]],
-    }), hide_index=True, width="stretch", key="dash_person_sessions",
-        column_config={t("progress_col_review"): st.column_config.LinkColumn(display_text=t("progress_open_review"))})
+        t("progress_col_review"): review_links(recent["session_id"], recent["user"], recent["when"]),
+    }), hide_index=True, width="stretch", key="dash_person_sessions", column_config={t("progress_col_review"): REVIEW_LINK})

@@ -15,7 +15,16 @@ import yaml
 
 from simulator.customers.scripted import ScriptedCustomer
 from simulator.rubric import load_rubric
-from simulator.scenario import LANGUAGES, Fault, ReferralTarget, Scenario, ScenarioError, Situation, Temperament
+from simulator.scenario import (
+    LANGUAGES,
+    Fault,
+    ReferralTarget,
+    Scenario,
+    ScenarioError,
+    ScenarioWarning,
+    Situation,
+    Temperament,
+)
 from simulator.selfplay import selfplay
 from simulator.session import InputError, SessionService
 from simulator.store.repository import ConflictError
@@ -117,6 +126,34 @@ def explain(finding: studio.Finding) -> str:
     label = t("sf_yaml") if finding.field == "(yaml)" else field_label(finding.field)
     where = t("sferr_where", line=finding.line, column=finding.column) if finding.line else None
     return f"{label}" + (f" ({where})" if where else "") + f": {message}"
+
+
+def _quoted(words: list) -> str:
+    return ", ".join(f"“{word}”" for word in words)
+
+
+def warning_text(warning: ScenarioWarning) -> str:
+    """A self-play or authoring warning in the interface language, worded from its code and
+    params (the core's English message is for the command line)."""
+    p = warning.params
+    values: dict[str, object] = {
+        k: _quoted(v) if isinstance(v, list) else fmt.MISSING if v is None else _number(v) for k, v in p.items()
+    }
+    if "field" in p:
+        values["field"] = field_label(p["field"])
+    if "bot" in p:
+        values["bot"] = _maybe(f"studio_bot_{p['bot']}") or p["bot"]
+    if "outcome" in p:
+        values["outcome"] = outcome_label(p["outcome"])
+    if p.get("target"):
+        values["target"] = choice_label("handling.referral.target", p["target"])
+    if "example" in p:
+        values["example"] = t("studio_warn_example", text=p["example"]) if p["example"] else ""
+    if "missing" in p:
+        values["missing"] = "".join("; " + t(f"studio_warn_missing_{m}", **values) for m in p["missing"])
+    if "reasons" in p:
+        values["reasons"] = "; ".join(t(f"studio_warn_reason_{r}", **values) for r in p["reasons"])
+    return t(f"studio_warn_{warning.code}", **values)
 
 
 def fingerprint(text: str) -> str:
@@ -545,7 +582,7 @@ def selfplay_tab(scenario: Scenario | None) -> None:
     )
     if report.warnings:
         for warning in report.warnings:
-            st.warning(warning)
+            st.warning(escape_md(warning_text(warning)))
     else:
         st.success(t("studio_selfplay_ok"))
 

@@ -396,9 +396,12 @@ class Repository:
 
     # -- users
 
-    def add_user(self, name: str, role: str, password_hash: str | None, email: str | None = None) -> UserRecord:
+    def add_user(
+        self, name: str, role: str, password_hash: str | None, email: str | None = None, ui_lang: str = "en"
+    ) -> UserRecord:
         name = _user_name(name)
         role = _choice("role", role, ROLES)
+        ui_lang = _choice("ui_lang", ui_lang, UI_LANGS)
         email = normalize_email(email)
         if password_hash is not None and (not isinstance(password_hash, str) or not password_hash):
             raise ValueError("password_hash: expected a non-empty string or None")
@@ -408,7 +411,7 @@ class Repository:
                     raise ConflictError(f"name: already taken: {name!r}")
                 if email is not None and session.scalar(select(User.id).where(User.email == email)) is not None:
                     raise ConflictError(f"email: already taken: {email!r}")
-                row = User(name=name, role=role, password_hash=password_hash, email=email, active=True, ui_lang="en")
+                row = User(name=name, role=role, password_hash=password_hash, email=email, active=True, ui_lang=ui_lang)
                 session.add(row)
                 session.flush()
                 return _to_user(row)

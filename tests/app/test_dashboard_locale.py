@@ -5,7 +5,9 @@ links with a name and a date, and exports with Indonesian headers, labels and re
 from __future__ import annotations
 
 import io
+import json
 import re
+from urllib.parse import unquote
 
 import pandas as pd
 import pytest
@@ -58,6 +60,26 @@ def test_drill_down_link_names_the_person_and_date(app, hr_id, repo):
     table = at.dataframe[-1].value
     when = table[tr("progress_col_when", "id")].iloc[0]
     assert re.fullmatch(r"\d{1,2} \w{3} \d{4} \d{2}\.\d{2}", when), when
+    # the review links read "<name>, <date>", not "Buka tinjauan"
+    links = shown_links(at.dataframe[-1])
+    assert links[0] == f"{person}, {when}", links
+    attention = next(df for df in at.dataframe if df.proto.id and "dash_attention_table" in df.proto.id)
+    shown = shown_links(attention)
+    names = attention.value[tr("dash_col_trainee", "id")].tolist()
+    assert shown and all(re.fullmatch(rf"{re.escape(n)}, \d{{1,2}} \w{{3}} \d{{4}} \d{{2}}\.\d{{2}}", text)
+                         for n, text in zip(names, shown, strict=True)), shown
+
+
+def shown_links(dataframe) -> list[str]:
+    """The review column as the browser shows it: Streamlit's LinkColumn displays the first
+    capture of its ``display_text`` pattern, URL-decoded (else the URL, or a fixed text)."""
+    column = tr("progress_col_review", "id")
+    display = json.loads(dataframe.proto.columns)[column]["type_config"]["display_text"]
+    assert "(" in display and ")" in display, display  # a pattern, not one fixed text for every row
+    found = [re.search(display, url) for url in dataframe.value[column]]
+    assert all(found), dataframe.value[column].tolist()
+    assert all(re.fullmatch(r"review\?session=[\w-]+#[^#]+", url) for url in dataframe.value[column])
+    return [unquote(match[1]) for match in found]
 
 
 def test_exports_speak_the_interface_language(repo, hr_id):

@@ -8,10 +8,13 @@ real HttpOnly cookie round trip is covered by tests/e2e/test_signin_browser.py.
 from __future__ import annotations
 
 import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+from streamlit import config
 
 from tests.app.conftest import PASSWORD
 from tests.app.page_support import open_page, texts, tr
-from ui import context
+from ui import context, cookie_routes
 
 
 def _sign_in(at, name):
@@ -71,3 +74,41 @@ def test_a_disabled_user_is_signed_out_of_an_open_tab(app, ana, repo, cookie_jar
     at.run()
     assert tr("auth_title") in texts(at)
     assert tr("auth_title") in texts(app().run())
+
+
+@pytest.fixture
+def base_url_path():
+    """The app served under /tenang (``server.baseUrlPath``), as behind a proxy that routes by path."""
+    before = config.get_option("server.baseUrlPath")
+    config.set_option("server.baseUrlPath", "/tenang/")  # people write it with or without slashes
+    yield "/tenang"
+    config.set_option("server.baseUrlPath", before)
+
+
+def test_under_a_base_path_the_routes_the_page_and_the_cookie_carry_it(app, ana, base_url_path):
+    routes = cookie_routes.routes()
+    assert [r.path for r in routes] == ["/tenang/_tenang/session", "/tenang/_tenang/sign-out"]
+    at = _sign_in(app().run(), "ana")
+    scripts = [str(h.proto.body) for h in at.get("html")]
+    assert any('fetch("/tenang/_tenang/session"' in body for body in scripts), scripts
+
+    server = TestClient(Starlette(routes=routes))
+    code = at.session_state[context.HANDOFF_KEY]
+    assert server.post("/_tenang/session", data={"code": code}).status_code == 404
+    answer = server.post("/tenang/_tenang/session", data={"code": code})
+    assert answer.status_code == 204
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith("tenang_session=") and "Path=/tenang;" in cookie and "HttpOnly" in cookie
+
+    at.button(key="shell_sign_out").click().run()
+    assert any('fetch("/tenang/_tenang/sign-out"' in str(h.proto.body) for h in at.get("html"))
+    gone = server.post("/tenang/_tenang/sign-out")
+    assert gone.status_code == 204 and "Path=/tenang;" in gone.headers["set-cookie"]
+
+
+def test_served_at_the_root_the_cookie_is_for_the_whole_site(app, ana):
+    assert [r.path for r in cookie_routes.routes()] == ["/_tenang/session", "/_tenang/sign-out"]
+    at = _sign_in(app().run(), "ana")
+    answer = TestClient(Starlette(routes=cookie_routes.routes())).post(
+        "/_tenang/session", data={"code": at.session_state[context.HANDOFF_KEY]})
+    assert answer.status_code == 204 and "Path=/;" in answer.headers["set-cookie"]

@@ -1,6 +1,6 @@
 """The studio for an Indonesian trainer: an Indonesian template, every form field labelled in
-Indonesian (never a YAML key), problems in plain Indonesian with the right line and column, and
-readable test-drive tags."""
+Indonesian (never a YAML key), problems in plain Indonesian with the right line and column,
+readable test-drive tags, and self-play warnings in Indonesian."""
 
 from __future__ import annotations
 
@@ -8,9 +8,21 @@ import re
 
 import pytest
 
+from simulator import selfplay as selfplay_module
 from simulator import studio
+from simulator.dialogue import lint
+from simulator.mood import MoodState
+from simulator.scenario import Scenario, ScenarioLibrary, ScenarioWarning, WarningCode
+from simulator.selfplay import (
+    EXEMPLARY,
+    BotResult,
+    SelfPlayReport,
+    discrimination_warnings,
+    fact_reach_warnings,
+    referral_warnings,
+)
 from simulator.store.authoring import AuthoringStore
-from tests.app.page_support import open_page, texts, tr
+from tests.app.page_support import open_page, texts, tr, unescape
 
 PAGE = "views/studio.py"
 YAML_KEY = re.compile(r"^[a-z_]+(\.[a-z0-9_]+)+$|^[a-z_]+$")
@@ -95,3 +107,50 @@ def test_the_assignment_list_shows_and_removes_assignments(app, trainer, repo, m
     assert not at.exception
     assert AuthoringStore(repo).assignments() == []
     assert not [m.value for m in at.markdown if "dewi" in m.value]
+
+
+def every_warning() -> list[ScenarioWarning]:
+    """One of each warning the self-play check gives, from the core's own checks on broken scenarios."""
+    library = ScenarioLibrary()
+    water = library.get("water-bill-surge", "id").model_dump(mode="json", exclude_none=True)
+    facts = water["hidden_facts"]
+    facts.append({"id": "foto_meter", "reveal": "Ada fotonya.", "asked_by": list(facts[0]["asked_by"])})
+    facts[1]["asked_by"] = ["  ", "--"]
+    facts[2]["asked_by"].append("  ")
+    water["knowledge"][0]["questions"] = []
+    water["needs"].append({"id": "rujukan", "description": "Dirujuk", "kind": "referral", "met_by": [{"referral": True}]})
+    lines = water.setdefault("lines", {})
+    lines.setdefault("calmer", []).extend([{"text": "Baik.", "when": ["apologised", "not_apologised"]},
+                                           {"text": "Terima kasih.", "when": ["security_called"]}])
+    lines.setdefault("apology_accepted", []).append({"text": "Ya.", "when": ["not_apologised"]})
+    lines.setdefault("accept_referral", []).append({"text": "Oke.", "when": ["referral_made"]})
+    water = Scenario.model_validate(water)
+    agency = library.get("wrong-agency", "id").model_dump(mode="json", exclude_none=True)
+    agency["handling"]["referral"].update(accept_cues=["PLN\u2019s"], party="kantor PLN")
+    agency = Scenario.model_validate(agency)
+    tired = MoodState(anger=7.25, trust=2.5, threat=0.0)
+    bots = {EXEMPLARY: BotResult(overall=50.0, outcome="walked_away", dimensions={}, final_mood=tired),
+            "passive": BotResult(overall=55.5, outcome="walked_away", dimensions={}),
+            "defensive": BotResult(overall=31.0, outcome="escalated", dimensions={})}
+    return [*discrimination_warnings(bots, water), *fact_reach_warnings(water), *referral_warnings(agency), *lint(water)]
+
+
+def test_self_play_warnings_are_in_the_interface_language(app, trainer, monkeypatch):
+    warnings = every_warning()
+    assert {w.code for w in warnings} == set(WarningCode)  # a new kind of warning needs words here too
+    report = SelfPlayReport(scenario="water-bill-surge", lang="id", bots={}, warnings=warnings)
+    monkeypatch.setattr(selfplay_module, "selfplay", lambda scenario, progress=None: report)
+    at = open_page(app(trainer), PAGE, edit="water-bill-surge", lang="id")
+    _button(at, "selfplay_run").click().run()
+    assert not at.exception
+    shown = [unescape(w.value) for w in at.warning]
+    assert len(shown) == len(warnings), shown
+    assert all("None" not in text and "{" not in text for text in shown), shown
+    everything = "\n".join(shown)
+    for indonesian in (tr("studio_bot_passive", "id"), "55,5", "marah 7,2", tr("practice_outcome_walked_away", "id"),
+                       tr("sf_hidden_facts", "id"), "“foto_meter”", "misalnya “", "Kebutuhan pelanggan “rujukan”",
+                       tr("sf_lines_apology_accepted", "id"), "percaya 2,5; penyebabnya tidak ditemukan"):
+        assert indonesian in everything, (indonesian, everything)
+    for english in ("does not discriminate", "cannot be resolved", "hidden fact", "never hold", "Model trainee",
+                    "walked_away", "asked_by", "accept_cues", "lines.calmer"):
+        assert english not in everything, (english, everything)

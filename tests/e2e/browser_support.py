@@ -40,6 +40,7 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "correct horse 7"
 WAIT_MS = 20_000  # one Streamlit rerun on a busy CI machine
+SLOW_MS = 40_000  # a page full of data (a dashboard, a long chat) on a busy two-core machine
 
 
 def en(key: str, **values) -> str:
@@ -81,9 +82,10 @@ def app_env(db_url: str) -> dict[str, str]:
 
 
 def add_user(env: dict[str, str], name: str, role: str = "trainee") -> None:
-    """The documented way: `python -m simulator users add NAME --role ROLE --password-stdin`."""
+    """The documented way: `python -m simulator users add NAME --role ROLE --lang en --password-stdin`
+    (English: the tests read the English interface strings)."""
     done = subprocess.run(
-        [sys.executable, "-m", "simulator", "users", "add", name, "--role", role, "--password-stdin"],
+        [sys.executable, "-m", "simulator", "users", "add", name, "--role", role, "--lang", "en", "--password-stdin"],
         input=PASSWORD + "\n",
         text=True,
         capture_output=True,
@@ -144,6 +146,18 @@ def new_page(browser: Browser, *, height: int = 1000, wait_ms: int = WAIT_MS) ->
     context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": height})
     context.set_default_timeout(wait_ms)
     return context.new_page()
+
+
+def idle(page: Page, timeout: float = SLOW_MS) -> None:
+    """Wait until the app has finished its script run (``data-test-script-state`` on stApp).
+
+    Right after a click the run may not have started yet: follow this with an ``expect`` on what
+    the run shows, which waits for it."""
+    page.wait_for_function(
+        "() => { const el = document.querySelector('[data-test-script-state]');"
+        " return el && el.getAttribute('data-test-script-state') !== 'running'; }",
+        timeout=timeout,
+    )
 
 
 def fill_sign_in(page: Page, name: str) -> None:

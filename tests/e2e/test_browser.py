@@ -3,7 +3,8 @@ fresh database, driven by Playwright for Python with Debian's /usr/bin/chromium.
 
 A trainee signs in, opens a deep link, plays four turns, ends the session and sees the
 scorecard; in a second run reloads the page mid-conversation and sees it resumed from the
-database; and is refused another trainee's review.
+database; after seven turns still sees the customer's mood at the bottom of the chat, on a wide
+screen and on a phone; and is refused another trainee's review.
 
 Without /usr/bin/chromium (or Playwright) the tests are skipped on a developer machine and
 fail in CI (``CI`` set), where .ci/run installs Chromium.
@@ -23,6 +24,7 @@ from tests.e2e.browser_support import (
     add_user,
     app_env,
     en,
+    idle,
     messages,
     require_browser,
     send,
@@ -37,6 +39,11 @@ TURNS = [
     "May I have your customer number, please?",
     "Since when has the bill been this high, and did anything change at home?",
     "I understand how upsetting a bill like that is.",
+]
+MORE_TURNS = [  # questions: the conversation goes on, and the chat grows far taller than a screen
+    "Could you tell me whether the meter reading on the bill matches your meter?",
+    "Have you noticed any wet patches or leaks around the house?",
+    "Did anyone else live in the house last month?",
 ]
 
 require_browser()
@@ -129,6 +136,23 @@ def test_reload_mid_session_resumes_the_conversation(server, page):
         expect(page.get_by_test_id("stChatMessage").filter(has_text=line[:30])).to_have_count(1)
     send(page, TURNS[2])  # and the conversation goes on where it was
     assert len(server["repo"].get_turns(session_id)) == 7
+
+
+def test_mood_meter_stays_in_sight_at_the_bottom_of_a_long_chat(server, page):
+    session_id = open_deep_link_and_start(page, server["base"])
+    for line in TURNS + MORE_TURNS:
+        send(page, line)
+    assert server["repo"].get_session(session_id).status == "active"
+    idle(page)
+    meter = page.locator(".st-key-practice_side")
+    for width, height in ((1400, 900), (390, 844)):  # a laptop, a phone (the columns stack)
+        page.set_viewport_size({"width": width, "height": height})
+        messages(page).last.scroll_into_view_if_needed()
+        page.mouse.move(width // 2, height // 2)
+        page.mouse.wheel(0, 20_000)  # to the bottom, where the trainee types
+        expect(messages(page).first).not_to_be_in_viewport()  # the page did scroll
+        expect(meter.get_by_text(en("practice_mood"))).to_be_in_viewport()
+        expect(meter).to_be_in_viewport(ratio=1)  # all of it: anger, trust and the buttons
 
 
 def test_another_trainees_review_is_refused(server, page):

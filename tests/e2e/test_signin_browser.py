@@ -25,6 +25,7 @@ from tests.e2e.browser_support import (
     app_env,
     en,
     fill_sign_in,
+    idle,
     messages,
     require_browser,
     signed_in_text,
@@ -59,15 +60,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             yield {"base": base, "repo": repo}
     finally:
         repo.close()
-
-
-def idle(page: Page) -> None:
-    """Wait until the app has finished its script run (data-test-script-state)."""
-    page.wait_for_function(
-        "() => { const el = document.querySelector('[data-test-script-state]');"
-        " return el && el.getAttribute('data-test-script-state') !== 'running'; }",
-        timeout=40_000,
-    )
 
 
 def signed_in(page: Page, name: str) -> None:
