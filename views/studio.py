@@ -722,6 +722,8 @@ def editor(sid: str | None, lang: str | None, new: bool) -> None:
         st.error(t("studio_invalid") + "\n\n" + "\n".join("- " + escape_md(line) for line in lines))
     else:
         st.success(t("studio_valid"))
+        for warning in studio.authoring_warnings(scenario):
+            st.warning(escape_md(warning_text(warning)))
         if studio.untranslated(draft):
             st.caption(t("studio_translate_left", n=studio.untranslated(draft)))
 

@@ -4,10 +4,12 @@ validation, save (new versions), publish, and a published authored scenario reac
 from __future__ import annotations
 
 import pytest
+import yaml
 from streamlit.testing.v1 import AppTest
 
 from simulator.store.authoring import AuthoringStore
 from simulator import studio
+from simulator.scenario import ScenarioLibrary
 from tests.app import page_support
 from ui.i18n import translate
 
@@ -105,3 +107,20 @@ def test_published_authored_scenario_is_playable_and_records_version(app, make_u
     assert not at.exception, at.exception
     sessions = repo.list_sessions(user_id=trainee.id)
     assert len(sessions) == 1 and sessions[0].scenario_version == 1
+
+
+def test_a_valid_draft_shows_its_authoring_warnings_in_the_interface_language(app, make_user, repo):
+    trainer = make_user("tia", "trainer")
+    repo.set_user_lang(trainer.id, "id")
+    at = open_page(app(trainer), new="1", lang="id")
+    assert not at.exception, at.exception
+    assert not at.warning  # the template raises nothing
+    scenario = ScenarioLibrary().get("water-bill-surge", "id").model_dump(mode="json", exclude_none=True)
+    scenario["id"] = "tagihan-air-baru"
+    scenario["knowledge"][0]["questions"] = []  # nobody can ask for it by example
+    at.text_area(key="st_yaml").set_value(yaml.safe_dump(scenario, allow_unicode=True, sort_keys=False)).run()
+    assert not at.exception, at.exception
+    assert translate("studio_valid", "id") in texts(at)
+    shown = [page_support.unescape(w.value) for w in at.warning]
+    assert len(shown) == 1 and scenario["knowledge"][0]["id"] in shown[0], shown
+    assert "example question" not in shown[0]  # worded in Indonesian, not the CLI's English
