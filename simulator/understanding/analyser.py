@@ -60,7 +60,8 @@ def warm(turns: list[tuple[str, str]]) -> None:
     """Embed many (text, lang) turns in one encoder batch, so analysing them next hits the cache."""
     if _learned() is None or not turns:
         return
-    get_encoder().embed([part for text, lang in turns for part in sentence_texts(normalise(text or "", lang).text)])
+    texts = [normalise(text or "", lang).text[:ENCODER_MAX_CHARS] for text, lang in turns]
+    get_encoder().embed([t for t in texts if t.strip()])
 
 
 def _learned() -> Heads | None:
@@ -88,15 +89,10 @@ def _analyse(
     norm = normalise(text, lang)
     by_rules = rules.analyze(text, lang, customer_last, scenario, normalised=norm)
     heads = _learned()
-    spans = sentence_spans(norm.text)
-    if heads is None or not spans:
+    if heads is None or not norm.text.strip():
         return by_rules, [TagDecision(t, by_rules.has(t), None, "rules", by_rules.has(t)) for t in TAG_ORDER]
 
-    said = sentence_texts(norm.text, spans)
-    context_text = normalise(customer_last, lang).text.strip()[:ENCODER_MAX_CHARS] if customer_last else ""
-    vectors = get_encoder().embed(said + ([context_text] if context_text else []))
-    sentence_vectors, context = vectors[: len(said)], vectors[len(said)] if context_text else None
-    x = features(turn_embedding(sentence_vectors), by_rules, text, context)
+    x = features(get_encoder().embed([norm.text[:ENCODER_MAX_CHARS]])[0], by_rules, text)
     probs = heads.probabilities(x)
     decisions = []
     for tag in TAG_ORDER:
@@ -112,7 +108,7 @@ def _analyse(
     evidence = {t: e for t, e in by_rules.evidence.items() if t in tags}
     missing = [t for t in tags if t not in evidence]
     if missing:
-        evidence.update(_sentence_evidence(text, norm, spans, sentence_vectors, context, by_rules, heads, missing))
+        evidence.update(_sentence_evidence(text, norm, lang, by_rules, heads, missing))
 
     target = None
     if Tag.referral in tags and corrected is not None:
@@ -137,42 +133,21 @@ def _analyse(
     return analysis, decisions
 
 
-def sentence_spans(normalised_text: str) -> list[tuple[int, int]]:
-    """The non-blank sentences of a normalised turn, as (start, end) offsets without leading space."""
-    spans = []
-    for m in _SENTENCE.finditer(normalised_text):
-        a, b = m.span()
-        while a < b and normalised_text[a].isspace():
-            a += 1
-        if a < b:
-            spans.append((a, b))
-    return spans
-
-
-def sentence_texts(normalised_text: str, spans: list[tuple[int, int]] | None = None) -> list[str]:
-    """What the encoder reads: each sentence (cut at :data:`ENCODER_MAX_CHARS`)."""
-    spans = sentence_spans(normalised_text) if spans is None else spans
-    return [normalised_text[a:b].strip()[:ENCODER_MAX_CHARS] for a, b in spans]
-
-
-def turn_embedding(sentence_vectors: np.ndarray) -> np.ndarray:
-    """A turn's embedding: the normalised mean of its sentences' (one encoder pass per sentence,
-    which the evidence search reuses, instead of a second pass over the whole turn)."""
-    mean = sentence_vectors.mean(axis=0)
-    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
-
-
-def _sentence_evidence(text, norm, spans, sentence_vectors, context, by_rules, heads: Heads,
-                       tags: list[Tag]) -> dict[Tag, Evidence]:
+def _sentence_evidence(text, norm, lang, by_rules, heads: Heads, tags: list[Tag]) -> dict[Tag, Evidence]:
     """For tags the rules did not find: the sentence the tag's head likes best."""
+    spans = [m.span() for m in _SENTENCE.finditer(norm.text) if m.group(0).strip()]
     if len(spans) <= 1:
         start = len(text) - len(text.lstrip())
         end = len(text.rstrip())
         return {t: Evidence(text=text[start:end], start=start, end=end) for t in tags}
-    z = np.stack([heads.standardise(features(e, by_rules, text, context)) for e in sentence_vectors])
+    embeddings = get_encoder().embed([norm.text[a:b].strip()[:ENCODER_MAX_CHARS] for a, b in spans])
+    z = np.stack([heads.standardise(features(e, by_rules, text)) for e in embeddings])
     out = {}
     for tag in tags:
-        a, b = spans[int(np.argmax(heads.tags[tag].probability(z)))]
+        best = int(np.argmax(heads.tags[tag].probability(z)))
+        a, b = spans[best]
+        while a < b and norm.text[a].isspace():
+            a += 1
         start, end = norm.original(a, b)
         out[tag] = Evidence(text=text[start:end], start=start, end=end)
     return out

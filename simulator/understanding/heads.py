@@ -1,10 +1,7 @@
 """Learned per-tag heads over the sentence embedding, fused with the rules.
 
-Features of one turn: the embedding of the normalised turn (the normalised mean of its
-sentences' embeddings, 384 numbers); the customer's last message as context (its embedding, the
-cosine between the two, whether there was one); and what the rules found (one 0/1 per tag, the
-referral target, a time frame, stuffing, length). Cross-validation chooses per tag whether its
-head reads the context. Each tag has a
+Features of one turn: the embedding of the normalised turn (384 numbers) and what the rules
+found (one 0/1 per tag, the referral target, a time frame, stuffing, length). Each tag has a
 logistic head over those features (weights, bias, decision threshold) and a *mode* chosen by
 cross-validation when the heads are trained (``python -m simulator train-analyser``):
 
@@ -40,12 +37,10 @@ log = logging.getLogger(__name__)
 HEADS_FILE = Path(__file__).resolve().parent / "heads.npz"
 REBUILD_COMMAND = "python -m simulator train-analyser"
 TARGETS = ("legal", "security", "other")
-FEATURE_VERSION = 3  # 2: the turn's embedding is the mean of its sentences'; 3: the customer's message as context
+FEATURE_VERSION = 1
 RULE_FEATURES = [f"rule:{t.value}" for t in TAG_ORDER] + [f"rule_target:{t}" for t in TARGETS] + [
     "rule:time_days", "rule:stuffing", "log_words", "asks"]
-CONTEXT_FEATURES = DIM + 2  # the customer's message: embedding, cosine to the turn, present
-N_FEATURES = DIM + CONTEXT_FEATURES + len(RULE_FEATURES)
-CONTEXT = slice(DIM, DIM + CONTEXT_FEATURES)
+N_FEATURES = DIM + len(RULE_FEATURES)
 
 
 def rule_features(rules: TurnAnalysis, text: str) -> np.ndarray:
@@ -57,13 +52,8 @@ def rule_features(rules: TurnAnalysis, text: str) -> np.ndarray:
     return np.asarray(f, dtype=np.float32)
 
 
-def features(embedding: np.ndarray, rules: TurnAnalysis, text: str, context: np.ndarray | None) -> np.ndarray:
-    """A turn's feature row; ``context`` is the embedding of the customer's last message, if any."""
-    if context is None:
-        ctx = np.zeros(CONTEXT_FEATURES, np.float32)
-    else:
-        ctx = np.concatenate([context, [float(embedding @ context), 1.0]]).astype(np.float32)
-    return np.concatenate([embedding.astype(np.float32), ctx, rule_features(rules, text)])
+def features(embedding: np.ndarray, rules: TurnAnalysis, text: str) -> np.ndarray:
+    return np.concatenate([embedding.astype(np.float32), rule_features(rules, text)])
 
 
 def turn_key(normalised_text: str, lang: str) -> str:

@@ -23,10 +23,9 @@ from simulator.analysis_eval import Item, evaluate, load_items
 from simulator.analysis_types import TAG_ORDER, Tag
 from simulator.understanding import rules
 from simulator.analysis import analyze
-from simulator.understanding.analyser import ENCODER_MAX_CHARS, sentence_texts, turn_embedding
+from simulator.understanding.analyser import ENCODER_MAX_CHARS
 from simulator.understanding.encoder import DIM, MODEL_NAME, get_encoder
 from simulator.understanding.heads import (
-    CONTEXT,
     HEADS_FILE,
     N_FEATURES,
     TARGETS,
@@ -107,14 +106,8 @@ def _embed(texts: list[str], progress: Callable[[str], None]) -> np.ndarray:
 def build_corpus(items: list[Item], sources: list[str], progress: Callable[[str], None]) -> Corpus:
     norms = [normalise(i.trainee, i.lang) for i in items]
     by_rules = [rules.analyze(i.trainee, i.lang, i.customer, normalised=n) for i, n in zip(items, norms)]
-    parts = [sentence_texts(n.text) or [n.text[:ENCODER_MAX_CHARS]] for n in norms]
-    contexts = [normalise(i.customer, i.lang).text.strip()[:ENCODER_MAX_CHARS] if i.customer else "" for i in items]
-    flat = _embed([p for ps in parts for p in ps] + [c for c in contexts if c], progress)
-    ends = np.cumsum([len(ps) for ps in parts])
-    emb = [turn_embedding(flat[end - len(ps):end]) for ps, end in zip(parts, ends)]
-    context_rows = iter(flat[int(ends[-1]):])
-    ctx = [next(context_rows) if c else None for c in contexts]
-    x = np.stack([features(e, r, i.trainee, c) for e, r, i, c in zip(emb, by_rules, items, ctx)])
+    emb = _embed([n.text[:ENCODER_MAX_CHARS] for n in norms], progress)
+    x = np.stack([features(e, r, i.trainee) for e, r, i in zip(emb, by_rules, items)])
     y = np.array([[t.value in i.tags for t in TAG_ORDER] for i in items], dtype=np.int8)
     rule_y = np.array([[r.has(t) for t in TAG_ORDER] for r in by_rules], dtype=np.int8)
     return Corpus(items, sources, x, y, rule_y, [r.referral_target for r in by_rules])
@@ -157,10 +150,10 @@ def train(corpus: Corpus, progress: Callable[[str], None]) -> tuple[Heads, dict]
     scale[scale < 1e-6] = 1.0
     z = (x - mean) / scale
     fold = _folds(n, langs)
-    no_context = np.ones(N_FEATURES, dtype=bool)
-    no_context[CONTEXT] = False
-    configs = [("embedding+rules", c, no_context) for c in C_GRID] + [
-        ("embedding+context+rules", c, np.ones(N_FEATURES, bool)) for c in C_GRID]
+    emb_only = np.zeros(N_FEATURES, dtype=bool)
+    emb_only[:DIM] = True
+    configs = [("embedding", c, emb_only) for c in C_GRID] + [("embedding+rules", c, np.ones(N_FEATURES, bool))
+                                                              for c in C_GRID]
     report: dict = {"tags": {}}
     tag_heads: dict[Tag, TagHead] = {}
     for k, tag in enumerate(TAG_ORDER):
