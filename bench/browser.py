@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.report import REPORT, write_section  # noqa: E402
+from simulator.scenario import ScenarioLibrary  # noqa: E402
 from tests.e2e.browser_support import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -264,7 +265,8 @@ def measure(base: str, users: dict[str, str], turns: int, repeat: int) -> dict:
             page = tab.page
             add("sign_in_trainer", tab.sign_in("demo-trainer", page.get_by_test_id("stSidebarNav")))
             add("studio_list_first", tab.nav("nav_studio", tab.heading("studio_title")))
-            add("studio_filter", tab.act(choose(page, en("studio_open_label"), f"{SCENARIO} (en)"),
+            title = ScenarioLibrary().get(SCENARIO, "en").title  # the list names scenarios by title and language
+            add("studio_filter", tab.act(choose(page, en("studio_open_label"), f"{title} ("),
                                          tab.heading("studio_title")))
             opener = page.get_by_test_id("stBaseButton-secondary").filter(has_text=re.compile(rf"^{en('studio_open')}$"))
             add("studio_editor_first_cold" if cold else "studio_editor_first",
@@ -295,7 +297,9 @@ def measure(base: str, users: dict[str, str], turns: int, repeat: int) -> dict:
                     box.fill(LINES[len(timings) % len(LINES)])
                     t0 = tab.now()
                     box.press("Enter")
-                    messages.nth(before + 1).wait_for(state="visible")
+                    # the reply, or, when this turn ended the conversation, the ending with its last line
+                    ended = tab.page.get_by_text(en("practice_ended_by_customer"))
+                    messages.nth(before + 1).or_(ended).first.wait_for(state="visible")
                     took = (tab.now() - t0) / 1000
                     tab.settle(-1, 0)
                     timings.append(took)
@@ -303,6 +307,9 @@ def measure(base: str, users: dict[str, str], turns: int, repeat: int) -> dict:
                     failures += 1
                     print(f"  turn: FAILED: {type(error).__name__}: {str(error).splitlines()[0][:200]}", file=sys.stderr)
                     if tab is not None:
+                        shot = Path(tempfile.gettempdir()) / f"tenang-bench-turn-failed-{failures}.png"
+                        tab.page.screenshot(path=str(shot), full_page=True)
+                        print(f"  (the page: {shot})", file=sys.stderr)
                         tab.close()
                     tab = None
             if tab is not None:

@@ -701,7 +701,8 @@ def editor(sid: str | None, lang: str | None, new: bool) -> None:
     scenario, problems = studio.validate(draft, source, [] if builtin else lib.builtin_ids())
     versions = [] if (new or builtin) else store.versions(sid, lang)
     latest = versions[0] if versions else None
-    heading = f"{scenario.title if scenario else (sid or t('studio_new'))} · {sid or ''} ({lang or ''})"
+    shown_id = sid or (scenario.id if scenario else "")  # a new draft is named by the id it has so far
+    heading = f"{scenario.title if scenario else (sid or t('studio_new'))} · {shown_id} ({lang or ''})"
     st.subheader(escape_md(heading))
 
     if builtin:
