@@ -39,6 +39,12 @@ def _text(texts: Mapping[str, str] | None, key: str) -> str:
     return (texts or {}).get(key, _DEFAULTS[key])
 
 
+def _counting_axis(values: pd.Series) -> dict:
+    """An x axis of attempts or turns: every whole number up to a dozen, then Plotly's own whole-
+    number spacing (fifty labels on each small chart cost the browser seconds of text measuring)."""
+    return {"dtick": 1} if values.nunique() <= 12 else {"tickformat": "d"}
+
+
 def _layout(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
     fig.update_layout(
         height=height,
@@ -77,7 +83,7 @@ def overall_chart(trend: pd.DataFrame, texts: Mapping[str, str] | None = None, h
             hovertemplate="%{y:.1f}<extra></extra>",
         )
     )
-    fig.update_xaxes(title=_text(texts, "attempt"), dtick=1)
+    fig.update_xaxes(title=_text(texts, "attempt"), **_counting_axis(trend["attempt"]))
     fig.update_yaxes(title=_text(texts, "score"), range=[-5, 105], tickvals=[0, 25, 50, 75, 100])
     return _layout(fig, height)
 
@@ -103,7 +109,7 @@ def dimension_charts(
                 hovertemplate="%{y:.0f}<extra></extra>",
             )
         )
-        fig.update_xaxes(title=None, dtick=1)
+        fig.update_xaxes(title=None, **_counting_axis(part["attempt"]))
         fig.update_yaxes(title=None, range=[-5, 105], tickvals=[0, 25, 50, 75, 100])
         fig.update_layout(showlegend=False)
         figures[key] = _layout(fig, height, (labels or {}).get(key, key))
@@ -148,7 +154,7 @@ def mood_chart(trace: pd.DataFrame, texts: Mapping[str, str] | None = None, heig
                 hovertemplate="%{y:.1f}<extra></extra>",
             )
         )
-    fig.update_xaxes(title=_text(texts, "turn"), dtick=1)
+    fig.update_xaxes(title=_text(texts, "turn"), **_counting_axis(trace["step"]))
     fig.update_yaxes(title=_text(texts, "level"), range=[-0.5, 10.5], tickvals=[0, 2, 4, 6, 8, 10])
     return _layout(fig, height)
 

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from simulator.analysis import analyze, engine, explain, warm
 from simulator.config import ConfigError, load_settings
 from simulator.datafile import format_problem
 from simulator.llm import LLMNotConfigured
@@ -100,6 +99,8 @@ ANALYZE_BATCH = 64  # turns embedded in one encoder call by `analyze`
 
 # -- analyze -----------------------------------------------------------------------------------
 def cmd_analyze(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
+    from simulator.analysis import analyze, explain, warm  # here: exports and the rest start without the analyser
+
     library: ScenarioLibrary | None = None
     failed = False
     lines = ((number, raw) for number, raw in enumerate(stdin, start=1) if raw.strip())
@@ -139,6 +140,8 @@ def cmd_analyze(args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
 
 def _explanation(decisions) -> dict:
     """Per tag: what the rules said, the head's probability, and the decision (analyze --explain)."""
+    from simulator.analysis import engine
+
     running = engine()
     return {
         "engine": running.mode,

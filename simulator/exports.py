@@ -1,4 +1,4 @@
-"""Exports of the team dashboard's data: CSV, Excel (openpyxl) and xAPI statements.
+"""Exports of the team dashboard's data: CSV, Excel (XlsxWriter) and xAPI statements.
 
 Inputs are the frames of :func:`simulator.analytics.prepare_sessions` (already filtered).
 Spreadsheet cells that a spreadsheet would run as a formula (text starting with ``=``, ``+``,
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import pandas as pd
+import xlsxwriter
 
 from simulator.rubric import DIMENSIONS
 
@@ -155,21 +156,51 @@ def scores_csv(frame: pd.DataFrame, labels: ExportLabels | None = None) -> bytes
     return buffer.getvalue()
 
 
+#: Days between Excel's day zero (1899-12-30 in the 1900 date system) and the Unix epoch.
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def _excel_serial(column: pd.Series) -> pd.Series:
+    """Zone-less date-times (:func:`_excel_time`) as Excel serial days, NaN where missing."""
+    return (column - _EXCEL_EPOCH) / pd.Timedelta(days=1)
+
+
+def _write_sheet(book: xlsxwriter.Workbook, name: str, table: pd.DataFrame, date_columns: set[int]) -> None:
+    """One sheet: a bold, frozen header with a filter, then every row as it comes (the workbook
+    streams rows to disk). Missing values stay empty cells; date columns carry a date format."""
+    sheet = book.add_worksheet(name[:31])
+    dates = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    header = book.add_format({"bold": True})
+    for i, column in enumerate(table.columns):
+        width = min(max(len(str(column)), 10) + 2, 40)  # wide enough to read the header
+        sheet.set_column(i, i, max(width, 17) if i in date_columns else width, dates if i in date_columns else None)
+    sheet.write_row(0, 0, [str(c) for c in table.columns], header)
+    values = table.astype(object).where(table.notna(), None)
+    for row, record in enumerate(values.itertuples(index=False, name=None), start=1):
+        sheet.write_row(row, 0, record)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, len(table), max(len(table.columns) - 1, 0))
+
+
 def to_xlsx(frame: pd.DataFrame, labels: ExportLabels | None = None) -> bytes:
     """An Excel workbook with two sheets (``sessions`` and ``scores``, or their labels); dates
-    are real Excel date-times (UTC), shown as ``yyyy-mm-dd hh:mm``; scores rounded to 0.1."""
+    are real Excel date-times (UTC), shown as ``yyyy-mm-dd hh:mm``; scores rounded to 0.1.
+
+    Written with XlsxWriter row by row (constant memory); text is always written as text, never
+    read as a formula, a link or a number."""
     sheets = {"sessions": "sessions", "scores": "scores", **dict((labels.sheets if labels else {}))}
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl", datetime_format="yyyy-mm-dd hh:mm") as writer:
-        for key, table in (("sessions", sessions_table(frame, labels, text_dates=False)),
-                           ("scores", scores_table(frame, labels, text_dates=False))):
+    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+               "strings_to_numbers": False}
+    with xlsxwriter.Workbook(buffer, options) as book:
+        for key, build in (("sessions", sessions_table), ("scores", scores_table)):
+            table = build(frame, None, text_dates=False)
+            date_columns = {i for i, c in enumerate(table.columns) if c in ("started_at", "ended_at")}
             numbers = table.select_dtypes("number").columns
             table[numbers] = table[numbers].round(1)
-            safe_frame(table).to_excel(writer, sheet_name=sheets[key][:31], index=False)
-            sheet = writer.sheets[sheets[key][:31]]
-            for cells in sheet.columns:  # wide enough to read the header
-                width = max(len(str(cells[0].value or "")), 10)
-                sheet.column_dimensions[cells[0].column_letter].width = min(width + 2, 40)
+            table = _dates(table, _excel_serial)  # after the rounding: serial days keep their hours
+            table = _labelled(table, labels)
+            _write_sheet(book, sheets[key], safe_frame(table), date_columns)
     return buffer.getvalue()
 
 

@@ -167,6 +167,22 @@ def test_charts_carry_the_frames_numbers_and_texts(frame):
     assert list(fig.data[2].y) == [1.0, 3.0]
 
 
+def test_attempt_axes_label_every_attempt_only_while_there_are_few():
+    """Fifty per-attempt labels on each small chart cost the browser seconds (bench/browser.py):
+    every whole number up to twelve attempts, Plotly's own whole-number spacing beyond."""
+    def trend(n):
+        sessions = [_session(f"s{i}", 1 + i % 28, 50.0 + i % 40) for i in range(n)]
+        many = analytics.sessions_frame(sessions, {f"s{i}": _scores(listening=50) for i in range(n)})
+        return analytics.overall_trend(many), analytics.dimension_trend(many)
+
+    few, few_dims = trend(5)
+    assert charts.overall_chart(few).layout.xaxis.dtick == 1
+    assert charts.dimension_charts(few_dims)["listening"].layout.xaxis.dtick == 1
+    lots, lots_dims = trend(50)
+    for fig in (charts.overall_chart(lots), charts.dimension_charts(lots_dims)["listening"]):
+        assert fig.layout.xaxis.dtick is None and fig.layout.xaxis.tickformat == "d"
+
+
 def test_simulator_does_not_import_streamlit():
     import ast
     from pathlib import Path

@@ -7,6 +7,7 @@ import io
 import json
 import re
 
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -75,6 +76,22 @@ def test_csv_and_xlsx_open_with_pandas(frame):
     assert set(book) == {"sessions", "scores"}
     assert len(book["sessions"]) == 5 and len(book["scores"]) == 9
     assert book["sessions"].loc[4, "overall"] == 80
+
+
+def test_xlsx_holds_the_sessions_times_as_dates_and_text_as_plain_text(frame):
+    """Dates are the sessions' own UTC times (to the second), blanks stay blank, and a name that
+    looks like a link or a number is kept as text (no hyperlink, no number guessing)."""
+    book = pd.read_excel(io.BytesIO(exports.to_xlsx(frame)), sheet_name="sessions")
+    expected = frame["ended_at"].dt.tz_convert("UTC").dt.tz_localize(None).reset_index(drop=True)
+    assert (book["ended_at"] - expected).abs().max() < pd.Timedelta(seconds=1)
+    assert book["listening"].isna().sum() == frame["listening"].isna().sum()
+    odd = analytics.prepare_sessions(raw([("s1", 1, "http://x.example", "x", "id", "resolved", 50, "2026-01-05", {}),
+                                          ("s2", 2, "007", "x", "id", "resolved", 60, "2026-01-06", {})]))
+    sheet = openpyxl.load_workbook(io.BytesIO(exports.to_xlsx(odd)))["sessions"]
+    column = [c.value for c in sheet[1]].index("user") + 1
+    cells = [sheet.cell(row=r, column=column) for r in (2, 3)]
+    assert [c.value for c in cells] == ["http://x.example", "007"]
+    assert all(c.data_type == "s" and c.hyperlink is None for c in cells)
 
 
 @pytest.mark.parametrize("bad", ["=HYPERLINK(\"http://x\")", "+1+2", "-3", "@SUM(A1)"])
