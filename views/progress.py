@@ -71,10 +71,11 @@ else:
 
     st.subheader(t("progress_dimensions_heading"))
     small = charts.dimension_charts(analytics.dimension_trend(frame), labels, texts)
-    columns = st.columns(3)
-    for i, (key, figure) in enumerate(small.items()):
-        with columns[i % 3]:
-            st.plotly_chart(figure, key=f"chart_dim_{key}")
+    figures = list(small.items())
+    for start in range(0, len(figures), 3):  # a row of three at a time: a phone stacks them in rubric order
+        for column, (key, figure) in zip(st.columns(3), figures[start:start + 3]):
+            with column:
+                st.plotly_chart(figure, key=f"chart_dim_{key}")
 
     st.subheader(t("progress_first_latest_heading"))
     st.caption(t("progress_first_latest_same_scenario"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 
 from simulator import analytics
 from simulator.session import SessionService
@@ -54,6 +55,10 @@ def test_charts_and_the_table_of_past_sessions(app, make_user, service, repo):
     dims = analytics.dimension_trend(frame)["dimension"].nunique()
     charts = at.get("plotly_chart")
     assert len(charts) == 1 + dims + 1  # overall, one per dimension, first-vs-latest
+    # rows of three, so a phone (which stacks columns) shows the dimensions in the rubric's order
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in charts[1:1 + dims]]
+    labels = {key: dim.label.get("en") for key, dim in service.rubric.dimensions.items()}
+    assert titles == [labels[k] for k in dict.fromkeys(analytics.dimension_trend(frame)["dimension"])]
 
     table = at.dataframe[-1].value
     links = list(table[tr("progress_col_review")])
