@@ -27,6 +27,8 @@ STUCK_BELOW = 50.0
 ROLLING_WEEKS = 4
 HEATMAP_ROWS = 40
 TRAINEE_LINES = 8
+#: The tabs, in order (their labels are the ``dash_tab_<name>`` strings).
+TABS = ("progress", "skills", "scenarios", "learning", "attention", "export", "agreement")
 
 user = require_role("hr", "trainer", "admin")
 repo = repository()
@@ -156,142 +158,164 @@ def picked(event, index: int = 0):
     return None
 
 
-tabs = st.tabs([t("dash_tab_progress"), t("dash_tab_skills"), t("dash_tab_scenarios"), t("dash_tab_learning"),
-                t("dash_tab_attention"), t("dash_tab_export"), t("dash_tab_agreement")])
+def kept(key: str) -> tuple[dict, object]:
+    """``key`` and an ``on_change`` that copies the widget's value aside, and that copy (None at
+    first): Streamlit forgets a widget's value in a run that does not draw it (a closed tab)."""
+    aside = f"{key}_kept"
+
+    def keep() -> None:
+        st.session_state[aside] = st.session_state[key]
+
+    return {"key": key, "on_change": keep}, st.session_state.get(aside)
+
+
+attention = analytics.needs_attention(view, ATTENTION_N, STUCK_BELOW)  # the progress and attention tabs
+# Only the open tab is built and drawn: every tab at once was eleven charts for the browser to lay out.
+tabs = st.tabs([t(f"dash_tab_{name}") for name in TABS], key="dash_tab", on_change="rerun")
 
 # ----------------------------------------------------------------------------- progress
 with tabs[0]:
-    st.subheader(t("dash_progress_team"))
-    # Like with like: teams practise different scenarios, so by default each session counts
-    # relative to the average on its own scenario (said plainly under the chart).
-    measure = "normalised" if st.toggle(t("dash_normalised"), value=True, key="dash_normalised") else "overall"
-    st.caption(t(f"dash_measure_{measure}"))
-    show_chart(charts.weekly_chart(analytics.weekly_progress(view, "team", ROLLING_WEEKS, measure), texts),
-                    key="dash_chart_team_weekly")
-    st.subheader(t("dash_progress_trainee"))
-    attention = analytics.needs_attention(view, ATTENTION_N, STUCK_BELOW)
-    default_people = list(attention["user_id"][:TRAINEE_LINES]) or list(people.index[:TRAINEE_LINES])
-    chosen = st.multiselect(t("dash_pick_trainees"), list(people.index), default=default_people,
-                            format_func=people.__getitem__, key="dash_trainees", max_selections=20, **choose)
-    weekly_people = analytics.weekly_progress(view[view["user_id"].isin(chosen)], "user", ROLLING_WEEKS, measure)
-    event = show_chart(charts.weekly_chart(weekly_people, texts, ids=ids_by_name), key="dash_chart_trainee_weekly",
-                            on_select="rerun", selection_mode="points")
-    if (uid := picked(event)) is not None:
-        select_person(int(uid))
-    st.subheader(t("dash_progress_dimensions"))
-    show_chart(charts.dimension_weekly_chart(analytics.weekly_dimensions(view), labels, texts),
-                    key="dash_chart_dim_weekly")
+    if tabs[0].open:
+        st.subheader(t("dash_progress_team"))
+        # Like with like: teams practise different scenarios, so by default each session counts
+        # relative to the average on its own scenario (said plainly under the chart).
+        keep, was = kept("dash_normalised")
+        measure = "normalised" if st.toggle(t("dash_normalised"), value=True if was is None else was, **keep) else "overall"
+        st.caption(t(f"dash_measure_{measure}"))
+        show_chart(charts.weekly_chart(analytics.weekly_progress(view, "team", ROLLING_WEEKS, measure), texts),
+                        key="dash_chart_team_weekly")
+        st.subheader(t("dash_progress_trainee"))
+        keep, was = kept("dash_trainees")
+        default_people = list(attention["user_id"][:TRAINEE_LINES]) or list(people.index[:TRAINEE_LINES])
+        if was is not None:
+            default_people = [uid for uid in was if uid in people.index]
+        chosen = st.multiselect(t("dash_pick_trainees"), list(people.index), default=default_people,
+                                format_func=people.__getitem__, max_selections=20, **keep, **choose)
+        weekly_people = analytics.weekly_progress(view[view["user_id"].isin(chosen)], "user", ROLLING_WEEKS, measure)
+        event = show_chart(charts.weekly_chart(weekly_people, texts, ids=ids_by_name), key="dash_chart_trainee_weekly",
+                                on_select="rerun", selection_mode="points")
+        if (uid := picked(event)) is not None:
+            select_person(int(uid))
+        st.subheader(t("dash_progress_dimensions"))
+        show_chart(charts.dimension_weekly_chart(analytics.weekly_dimensions(view), labels, texts),
+                        key="dash_chart_dim_weekly")
 
 # ----------------------------------------------------------------------------- skills heatmap
 with tabs[1]:
-    st.subheader(t("dash_heatmap"))
-    levels = analytics.latest_levels(view)
-    weakest = levels.mean(axis=1).sort_values().index[:HEATMAP_ROWS]
-    if len(levels) > HEATMAP_ROWS:
-        st.caption(t("dash_heatmap_weakest", n=HEATMAP_ROWS, total=len(levels)))
-    event = show_chart(charts.heatmap(levels.loc[weakest], labels, ids_by_name, texts), key="dash_chart_heatmap",
-                            on_select="rerun", selection_mode="points")
-    if (uid := picked(event)) is not None:
-        select_person(int(uid))
-    team_levels = view.groupby("team")[list(levels.columns)].mean()
-    st.subheader(t("dash_heatmap_teams"))
-    show_chart(charts.heatmap(team_levels, labels, None, texts, height=80 + 40 * len(team_levels)),
-                    key="dash_chart_team_heatmap")
+    if tabs[1].open:
+        st.subheader(t("dash_heatmap"))
+        levels = analytics.latest_levels(view)
+        weakest = levels.mean(axis=1).sort_values().index[:HEATMAP_ROWS]
+        if len(levels) > HEATMAP_ROWS:
+            st.caption(t("dash_heatmap_weakest", n=HEATMAP_ROWS, total=len(levels)))
+        event = show_chart(charts.heatmap(levels.loc[weakest], labels, ids_by_name, texts), key="dash_chart_heatmap",
+                                on_select="rerun", selection_mode="points")
+        if (uid := picked(event)) is not None:
+            select_person(int(uid))
+        team_levels = view.groupby("team")[list(levels.columns)].mean()
+        st.subheader(t("dash_heatmap_teams"))
+        show_chart(charts.heatmap(team_levels, labels, None, texts, height=80 + 40 * len(team_levels)),
+                        key="dash_chart_team_heatmap")
 
 # ----------------------------------------------------------------------------- scenarios, outcomes
 with tabs[2]:
-    summary = analytics.scenario_summary(view)
-    st.subheader(t("dash_scenarios"))
-    show_chart(charts.scenario_box(view, list(summary["scenario_id"]), scenario_names, texts),
-                    key="dash_chart_scenarios")
-    st.dataframe(pd.DataFrame({
-        t("progress_col_scenario"): summary["scenario_id"].map(lambda s: scenario_names.get(s, s)),
-        t("dash_col_sessions"): summary["sessions"].map(lambda v: fmt.number(v, lang, 0)),
-        t("dash_mean"): summary["mean"].map(lambda v: fmt.number(v, lang)),
-        t("dash_col_median"): summary["median"].map(lambda v: fmt.number(v, lang)),
-        t("dash_col_pass_rate"): summary["pass_rate"].map(lambda v: fmt.percent(v, lang)),
-    }), hide_index=True, width="stretch")
-    st.subheader(t("dash_outcomes"))
-    mix = analytics.outcome_mix(view, by="scenario_id")
-    mix["key"] = mix["key"].map(lambda s: scenario_names.get(s, s))
-    overall_mix = analytics.outcome_mix(view)
-    show_chart(charts.outcome_chart(overall_mix, outcome_labels, texts, height=160), key="dash_chart_outcomes_all")
-    show_chart(charts.outcome_chart(mix, outcome_labels, texts), key="dash_chart_outcomes")
+    if tabs[2].open:
+        summary = analytics.scenario_summary(view)
+        st.subheader(t("dash_scenarios"))
+        show_chart(charts.scenario_box(view, list(summary["scenario_id"]), scenario_names, texts),
+                        key="dash_chart_scenarios")
+        st.dataframe(pd.DataFrame({
+            t("progress_col_scenario"): summary["scenario_id"].map(lambda s: scenario_names.get(s, s)),
+            t("dash_col_sessions"): summary["sessions"].map(lambda v: fmt.number(v, lang, 0)),
+            t("dash_mean"): summary["mean"].map(lambda v: fmt.number(v, lang)),
+            t("dash_col_median"): summary["median"].map(lambda v: fmt.number(v, lang)),
+            t("dash_col_pass_rate"): summary["pass_rate"].map(lambda v: fmt.percent(v, lang)),
+        }), hide_index=True, width="stretch")
+        st.subheader(t("dash_outcomes"))
+        mix = analytics.outcome_mix(view, by="scenario_id")
+        mix["key"] = mix["key"].map(lambda s: scenario_names.get(s, s))
+        overall_mix = analytics.outcome_mix(view)
+        show_chart(charts.outcome_chart(overall_mix, outcome_labels, texts, height=160), key="dash_chart_outcomes_all")
+        show_chart(charts.outcome_chart(mix, outcome_labels, texts), key="dash_chart_outcomes")
 
 # ----------------------------------------------------------------------------- learning
 with tabs[3]:
-    st.subheader(t("dash_learning_curve"))
-    st.caption(t("dash_learning_curve_help"))
-    curve = analytics.learning_curve(undated[undated["user_id"].isin(view["user_id"].unique())], max_attempt=60,
-                                     min_trainees=3)
-    show_chart(charts.learning_curve_chart(curve, texts), key="dash_chart_learning")
-    st.subheader(t("dash_proficiency"))
-    proficiency = analytics.time_to_proficiency(undated[undated["user_id"].isin(view["user_id"].unique())])
-    reached = proficiency["attempts"].notna()
-    a, b, c = st.columns(3)
-    a.metric(t("dash_proficient"), f"{int(reached.sum())} / {len(proficiency)}")
-    b.metric(t("dash_median_attempts"), fmt.number(proficiency.loc[reached, "attempts"].median(), lang, 0)
-             if reached.any() else fmt.MISSING)
-    c.metric(t("dash_median_days"), fmt.number(proficiency.loc[reached, "days"].median(), lang, 0)
-             if reached.any() else fmt.MISSING)
-    show_chart(charts.proficiency_chart(proficiency, texts), key="dash_chart_proficiency")
+    if tabs[3].open:
+        st.subheader(t("dash_learning_curve"))
+        st.caption(t("dash_learning_curve_help"))
+        curve = analytics.learning_curve(undated[undated["user_id"].isin(view["user_id"].unique())], max_attempt=60,
+                                         min_trainees=3)
+        show_chart(charts.learning_curve_chart(curve, texts), key="dash_chart_learning")
+        st.subheader(t("dash_proficiency"))
+        proficiency = analytics.time_to_proficiency(undated[undated["user_id"].isin(view["user_id"].unique())])
+        reached = proficiency["attempts"].notna()
+        a, b, c = st.columns(3)
+        a.metric(t("dash_proficient"), f"{int(reached.sum())} / {len(proficiency)}")
+        b.metric(t("dash_median_attempts"), fmt.number(proficiency.loc[reached, "attempts"].median(), lang, 0)
+                 if reached.any() else fmt.MISSING)
+        c.metric(t("dash_median_days"), fmt.number(proficiency.loc[reached, "days"].median(), lang, 0)
+                 if reached.any() else fmt.MISSING)
+        show_chart(charts.proficiency_chart(proficiency, texts), key="dash_chart_proficiency")
 
 # ----------------------------------------------------------------------------- attention
 with tabs[4]:
-    st.subheader(t("dash_attention"))
-    st.caption(t("dash_attention_help", n=ATTENTION_N, low=int(STUCK_BELOW)))
-    if attention.empty:
-        st.success(t("dash_attention_none"))
-    else:
-        reasons = [
-            ", ".join(filter(None, [t("dash_reason_flat") if flat else "",
-                                    t("dash_reason_stuck", dims=", ".join(labels.get(k, k) for k in dims.split(",")))
-                                    if stuck else ""]))
-            for flat, stuck, dims in attention[["no_improvement", "stuck_low", "dimensions"]].itertuples(index=False)
-        ]
-        table = pd.DataFrame({
-            t("dash_col_trainee"): attention["user"], t("dash_col_team"): attention["team"],
-            t("dash_col_sessions"): attention["sessions"],
-            t("dash_col_recent"): attention["recent_mean"].map(lambda v: fmt.number(v, lang)),
-            t("dash_col_change"): attention["change"].map(lambda v: fmt.signed(v, lang)),
-            t("progress_col_review"): review_links(attention["last_session"], attention["user"], attention["last_when"]),
-            t("dash_col_reason"): reasons,  # last: the longest, so the link stays in sight
-        })
-        event = st.dataframe(table, hide_index=True, width="stretch", key="dash_attention_table",
-                             on_select="rerun", selection_mode="single-row",
-                             column_config={t("progress_col_review"): REVIEW_LINK})
-        rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
-        if rows:
-            select_person(int(attention["user_id"].iloc[rows[0]]))
+    if tabs[4].open:
+        st.subheader(t("dash_attention"))
+        st.caption(t("dash_attention_help", n=ATTENTION_N, low=int(STUCK_BELOW)))
+        if attention.empty:
+            st.success(t("dash_attention_none"))
+        else:
+            reasons = [
+                ", ".join(filter(None, [t("dash_reason_flat") if flat else "",
+                                        t("dash_reason_stuck", dims=", ".join(labels.get(k, k) for k in dims.split(",")))
+                                        if stuck else ""]))
+                for flat, stuck, dims in attention[["no_improvement", "stuck_low", "dimensions"]].itertuples(index=False)
+            ]
+            table = pd.DataFrame({
+                t("dash_col_trainee"): attention["user"], t("dash_col_team"): attention["team"],
+                t("dash_col_sessions"): attention["sessions"],
+                t("dash_col_recent"): attention["recent_mean"].map(lambda v: fmt.number(v, lang)),
+                t("dash_col_change"): attention["change"].map(lambda v: fmt.signed(v, lang)),
+                t("progress_col_review"): review_links(attention["last_session"], attention["user"], attention["last_when"]),
+                t("dash_col_reason"): reasons,  # last: the longest, so the link stays in sight
+            })
+            event = st.dataframe(table, hide_index=True, width="stretch", key="dash_attention_table",
+                                 on_select="rerun", selection_mode="single-row",
+                                 column_config={t("progress_col_review"): REVIEW_LINK})
+            rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
+            if rows:
+                select_person(int(attention["user_id"].iloc[rows[0]]))
 
 # ----------------------------------------------------------------------------- exports
 with tabs[5]:
-    st.caption(t("dash_export_help", n=len(view)))
-    stamp = f"{start:%Y%m%d}-{end:%Y%m%d}"
-    origin = (st.context.url or exports.DEFAULT_HOME_PAGE).split("/dashboard")[0].split("?")[0]
-    a, b, c, d = st.columns(4)
-    export_labels = exports.ExportLabels(
-        headers={**{code: t(f"dash_x_{code}") for code in exports.SESSION_COLUMNS},
-                 "dimension": t("dash_x_dimension"), "score": t("dash_x_score"), **labels},
-        values={"outcome": outcome_labels, "role": {r: t(f"role_{r}") for r in ("trainee", "trainer", "hr", "admin")},
-                "lang": {x: t(f"practice_lang_{x}") for x in ("id", "en")}, "scenario_id": scenario_names,
-                "passed": {True: t("dash_x_yes"), False: t("dash_x_no")}, "dimension": labels},
-        sheets={"sessions": t("dash_x_sheet_sessions"), "scores": t("dash_x_sheet_scores")},
-    )
-    a.download_button(t("dash_download_csv"), data=lambda: exports.to_csv(view, export_labels), file_name=f"tenang-sessions-{stamp}.csv",
-                      mime="text/csv", on_click="ignore", key="dash_dl_csv")
-    b.download_button(t("dash_download_scores"), data=lambda: exports.scores_csv(view, export_labels),
-                      file_name=f"tenang-scores-{stamp}.csv", mime="text/csv", on_click="ignore", key="dash_dl_scores")
-    c.download_button(t("dash_download_xlsx"), data=lambda: exports.to_xlsx(view, export_labels), file_name=f"tenang-{stamp}.xlsx",
-                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
-                      key="dash_dl_xlsx")
-    d.download_button(t("dash_download_xapi"), data=lambda: exports.to_xapi_json(view, origin, titles),
-                      file_name=f"tenang-xapi-{stamp}.json", mime="application/json", on_click="ignore",
-                      key="dash_dl_xapi")
+    if tabs[5].open:
+        st.caption(t("dash_export_help", n=len(view)))
+        stamp = f"{start:%Y%m%d}-{end:%Y%m%d}"
+        origin = (st.context.url or exports.DEFAULT_HOME_PAGE).split("/dashboard")[0].split("?")[0]
+        a, b, c, d = st.columns(4)
+        export_labels = exports.ExportLabels(
+            headers={**{code: t(f"dash_x_{code}") for code in exports.SESSION_COLUMNS},
+                     "dimension": t("dash_x_dimension"), "score": t("dash_x_score"), **labels},
+            values={"outcome": outcome_labels, "role": {r: t(f"role_{r}") for r in ("trainee", "trainer", "hr", "admin")},
+                    "lang": {x: t(f"practice_lang_{x}") for x in ("id", "en")}, "scenario_id": scenario_names,
+                    "passed": {True: t("dash_x_yes"), False: t("dash_x_no")}, "dimension": labels},
+            sheets={"sessions": t("dash_x_sheet_sessions"), "scores": t("dash_x_sheet_scores")},
+        )
+        a.download_button(t("dash_download_csv"), data=lambda: exports.to_csv(view, export_labels), file_name=f"tenang-sessions-{stamp}.csv",
+                          mime="text/csv", on_click="ignore", key="dash_dl_csv")
+        b.download_button(t("dash_download_scores"), data=lambda: exports.scores_csv(view, export_labels),
+                          file_name=f"tenang-scores-{stamp}.csv", mime="text/csv", on_click="ignore", key="dash_dl_scores")
+        c.download_button(t("dash_download_xlsx"), data=lambda: exports.to_xlsx(view, export_labels), file_name=f"tenang-{stamp}.xlsx",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
+                          key="dash_dl_xlsx")
+        d.download_button(t("dash_download_xapi"), data=lambda: exports.to_xapi_json(view, origin, titles),
+                          file_name=f"tenang-xapi-{stamp}.json", mime="application/json", on_click="ignore",
+                          key="dash_dl_xapi")
 
 # ----------------------------------------------------------------------------- agreement (issue 15)
 with tabs[6]:
-    agreement_tab(blind)
+    if tabs[6].open:
+        agreement_tab(blind)
 
 # ----------------------------------------------------------------------------- drill-down
 st.divider()

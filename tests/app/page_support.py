@@ -51,3 +51,9 @@ def texts(at: AppTest) -> str:
 def chat(at: AppTest) -> list[tuple[str, str]]:
     """(name, text) of every chat message on the page."""
     return [(m.name, unescape(" ".join(str(e.value) for e in m.markdown))) for m in at.chat_message]
+
+
+def open_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """What clicking the tab ``label`` of the ``st.tabs(key=key, on_change="rerun")`` does."""
+    at.session_state[key] = label
+    return at.run()

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from simulator.grading import GradingService
 from simulator.store.calibration import CalibrationStore
 from simulator.store.teams import TeamStore
-from tests.app.page_support import open_page, texts, tr
+from tests.app.page_support import open_page, open_tab, texts, tr
 
 REVIEW = "views/review.py"
 CALIBRATION = "views/calibration.py"
@@ -136,7 +136,7 @@ def test_dashboard_agreement_tab_shows_kappa_per_dimension_with_intervals(app, m
     seed_demo(repo, 6, 4, transcripts=False)
     hr = make_user("helen", "hr")
     repo.set_user_lang(hr.id, lang)
-    at = open_page(app(hr), DASHBOARD)
+    at = open_tab(open_page(app(hr), DASHBOARD), "dash_tab", tr("dash_tab_agreement", lang))
     assert not at.exception
     table = next(d.value for d in at.dataframe if tr("agree_col_ah_kappa", lang) in d.value.columns)
     assert len(table) == 9

@@ -7,6 +7,7 @@ import pytest
 from simulator.demo import seed_demo
 from simulator.session import SessionService
 from simulator.store.teams import VIEW_TRANSCRIPT, TeamStore
+from tests.app.page_support import open_tab
 from ui.i18n import translate
 
 pytestmark = pytest.mark.database
@@ -37,7 +38,11 @@ def test_hr_is_refused_the_groups_page_but_sees_the_dashboard(app, make_user, re
     assert not at.exception and not at.error
     assert [m.label for m in at.metric][:4] == [translate(f"dash_metric_{k}", "en") for k in
                                                 ("active_trainees", "sessions", "average_overall", "pass_rate")]
-    assert len(at.get("plotly_chart")) >= 9
+    # only the open tab is drawn: three charts on the first, the others when their tab is opened
+    assert len(at.get("plotly_chart")) == 3
+    drawn = {name: len(open_tab(at, "dash_tab", translate(f"dash_tab_{name}", "en")).get("plotly_chart"))
+             for name in ("skills", "scenarios", "learning")}
+    assert not at.exception and drawn == {"skills": 2, "scenarios": 3, "learning": 2}
 
 
 def test_admin_manages_groups(app, make_user, repo):
@@ -67,3 +72,19 @@ def test_hr_opening_a_transcript_is_audited_and_shown_to_admins(app, make_user, 
     at = _open(app, admin, GROUPS)
     table = at.dataframe[-1].value
     assert "helen" in set(table[translate("groups_audit_who", "en")])
+
+
+def test_a_pick_on_a_tab_survives_opening_another_tab(app, make_user, repo):
+    """Streamlit forgets the value of a widget a run does not draw; a closed tab draws none."""
+    seed_demo(repo, 6, 5, transcripts=False)
+    at = _open(app, make_user("helen", "hr"), DASHBOARD)
+    picker = at.multiselect(key="dash_trainees")
+    picker.set_value([picker.options[-1]]).run()
+    at.toggle(key="dash_normalised").set_value(False).run()
+    chosen = at.multiselect(key="dash_trainees").value
+    assert len(chosen) == 1
+    open_tab(at, "dash_tab", translate("dash_tab_skills", "en"))
+    assert not [w for w in at.multiselect if w.key == "dash_trainees"]  # closed: not drawn
+    open_tab(at, "dash_tab", translate("dash_tab_progress", "en"))
+    assert at.multiselect(key="dash_trainees").value == chosen
+    assert at.toggle(key="dash_normalised").value is False

@@ -16,7 +16,7 @@ from simulator import exports
 from simulator.demo import seed_demo
 from simulator.store.teams import TeamStore
 from simulator.analytics import prepare_sessions
-from tests.app.page_support import open_page, tr
+from tests.app.page_support import open_page, open_tab, tr
 
 pytestmark = pytest.mark.database
 ENGLISH = ("Choose options", "Select all", "None", "nan", "completed", "walked_away", "turn_limit")
@@ -63,6 +63,7 @@ def test_drill_down_link_names_the_person_and_date(app, hr_id, repo):
     # the review links read "<name>, <date>", not "Buka tinjauan"
     links = shown_links(at.dataframe[-1])
     assert links[0] == f"{person}, {when}", links
+    open_tab(at, "dash_tab", tr("dash_tab_attention", "id"))
     attention = next(df for df in at.dataframe if df.proto.id and "dash_attention_table" in df.proto.id)
     shown = shown_links(attention)
     names = attention.value[tr("dash_col_trainee", "id")].tolist()

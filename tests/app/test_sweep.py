@@ -12,7 +12,7 @@ import pytest
 
 from simulator.demo import seed_demo
 from simulator.store.authoring import AuthoringStore
-from tests.app.page_support import open_page
+from tests.app.page_support import open_page, open_tab
 
 PAGES = ("practice", "progress", "review", "studio", "admin", "model", "dashboard", "groups")
 ROLES = ("trainee", "trainer", "hr", "admin")
@@ -45,6 +45,12 @@ def test_every_page_renders_without_an_exception(app, repo, people, role, lang):
         params = {"session": record.id} if page == "review" else {}
         open_page(at, f"views/{page}.py", **params)
         assert _shown_problem(at) is None, f"{role}/{lang}/{page}: {_shown_problem(at)}"
+        if page == "dashboard" and role != "trainee":  # only the open tab is drawn: open each
+            labels = [tab.label for tab in at.tabs]
+            assert len(labels) == 7, labels
+            for label in labels:
+                open_tab(at, "dash_tab", label)
+                assert _shown_problem(at) is None, f"{role}/{lang}/dashboard {label}: {_shown_problem(at)}"
     # the studio's editor of a built-in scenario, and the assignment list with its row
     if role in ("trainer", "admin"):
         at = app(user)
