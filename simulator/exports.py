@@ -156,7 +156,7 @@ def scores_csv(frame: pd.DataFrame, labels: ExportLabels | None = None) -> bytes
     return buffer.getvalue()
 
 
-#: Days between Excel's day zero (1899-12-30 in the 1900 date system) and the Unix epoch.
+#: Day 0 of Excel's 1900 date system for every date after February 1900 (Excel counts a 29 February 1900).
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
