@@ -169,9 +169,10 @@ def kept(key: str) -> tuple[dict, object]:
     return {"key": key, "on_change": keep}, st.session_state.get(aside)
 
 
-attention = analytics.needs_attention(view, ATTENTION_N, STUCK_BELOW)  # the progress and attention tabs
 # Only the open tab is built and drawn: every tab at once was eleven charts for the browser to lay out.
 tabs = st.tabs([t(f"dash_tab_{name}") for name in TABS], key="dash_tab", on_change="rerun")
+needs_attention = tabs[TABS.index("progress")].open or tabs[TABS.index("attention")].open
+attention = analytics.needs_attention(view, ATTENTION_N, STUCK_BELOW) if needs_attention else None
 
 # ----------------------------------------------------------------------------- progress
 with tabs[0]:
