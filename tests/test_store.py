@@ -25,7 +25,7 @@ from simulator.store import (
     migrate,
     open_repository,
 )
-from simulator.store.db import current_revision, head_revision
+from simulator.store.db import HEAD_REVISION, current_revision, head_revision
 from simulator.store.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +55,28 @@ def test_migrate_creates_schema_at_head(db_url):
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_head_revision_constant_is_the_newest_migration():
+    assert HEAD_REVISION == head_revision()
+
+
+def test_a_current_schema_opens_without_importing_alembic(db_url):
+    """Start-up reads the version in plain SQL; Alembic is imported only to upgrade."""
+    probe = textwrap.dedent(f"""
+        import sys
+        from simulator.store import open_repository
+        open_repository({db_url!r}).engine.dispose()
+        print("alembic" in sys.modules)
+    """)
+
+    def alembic_imported() -> str:
+        run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        return run.stdout.strip()
+
+    assert alembic_imported() == "True"  # a new database: migrated
+    assert alembic_imported() == "False"  # now at head: no Alembic
 
 
 def test_migrate_is_idempotent_and_keeps_data(db_url):
