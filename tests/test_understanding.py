@@ -33,6 +33,9 @@ needs_encoder = pytest.mark.skipif(encoder.get_encoder() is None, reason=encoder
         ("tunggu 5 mnt ya kak", "id", "tunggu 5 menit ya kak"),
         ("mnt no hp nya dong", "id", "minta nomor hp nya dong"),
         ("maaaf bgt ya Bu", "id", "maaf banget ya Bu"),
+        ("sy liat dl ya bu, pelan2 aja kita urus bareng2", "id",
+         "saya lihat dulu ya bu, pelan-pelan saja kita urus bareng-bareng"),
+        ("lemme chk tbh", "en", "let me check to be honest"),
         ("sooo sorry, u'll get it tmrw pls", "en", "so sorry, you will get it tomorrow please"),
         ("we're on it, dont worry", "en", "we are on it, do not worry"),
     ],
@@ -50,6 +53,9 @@ def test_normalised_offsets_point_at_the_original_text():
     i = n.text.index("sudah 3 hari")
     start, end = n.original(i, i + len("sudah 3 hari"))
     assert text[start:end] == "udh 3 hr"
+    n = normalise("sabar ya, pelan2", "id")
+    i = n.text.index("pelan-pelan")
+    assert "sabar ya, pelan2"[slice(*n.original(i, i + len("pelan-pelan")))] == "pelan2"
 
 
 def test_rules_read_abbreviations_and_quote_the_trainees_own_words():

@@ -35,7 +35,7 @@ class ContextRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     pattern: str = Field(description="A regular expression, matched case-insensitively on whole words.")
-    replace: str
+    replace: str = Field(description="The replacement; may name the pattern's groups (\\1).")
 
 
 class NormalisationTable(BaseModel):
@@ -93,7 +93,7 @@ class Normaliser:
         """Whole words and context rules (context first: it decides the ambiguous words)."""
         edits: list[tuple[int, int, int, str]] = []
         for rx, repl in self.context:
-            edits.extend((m.start(), m.end(), 0, repl) for m in rx.finditer(text))
+            edits.extend((m.start(), m.end(), 0, m.expand(repl)) for m in rx.finditer(text))
         taken = [(a, b) for a, b, _, _ in edits]
         if self.word_rx is not None:
             for m in self.word_rx.finditer(text):
