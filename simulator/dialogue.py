@@ -342,6 +342,7 @@ class DialogueState(BaseModel):
     referral_text: str = ""  # what the trainee said since then (details accumulate)
     security_turn: int | None = None
     number_given: bool = False  # a reference / complaint / claim number was given on some turn
+    fed_up_turns: int = 0  # bad turns in a row with the mood at its limit (furious, no trust)
     did: TurnActs = Field(default_factory=TurnActs)
     reply: Situation | None = None  # the reply type chosen for this turn
     reveal: list[str] = Field(default_factory=list)  # facts / knowledge to speak now
@@ -757,6 +758,7 @@ def update(
         spent += cost["closing_question"]
     if did.apology and s.apologies > 2 and not substance:
         spent += cost["repeated_apology"]
+    mistreated = spent > 0  # this turn itself cost patience (before a furious customer's extra)
     if getattr(mood, "anger", 0.0) >= 9.5 and not did.needs_met:
         spent += cost["furious"]  # a furious customer has less patience left for anything short of progress
     if getattr(getattr(mood, "outcome", None), "value", None) == "escalated" or getattr(mood, "threat", 0) >= 10:
@@ -770,6 +772,11 @@ def update(
     elif substance and not did.on_topic_only:
         s.patience = min(start, s.patience + params.patience.regain)
 
+    # At the end of the mood scale after a bad turn: a second such turn in a row ends it. One
+    # bad turn draws an angry reply first, so a single misread line never ends a conversation.
+    at_limit = getattr(mood, "anger", 0.0) >= 9.5 and getattr(mood, "trust", 10.0) <= 0.5
+    s.fed_up_turns = s.fed_up_turns + 1 if at_limit and mistreated else 0
+
     s.did = did
     m_threat = getattr(mood, "threat", None)
     if m_threat is not None:
@@ -781,8 +788,7 @@ def update(
 
 def _outcome(s: DialogueState, scenario: Scenario, mood: object | None, params: DialogueParams) -> str | None:
     threatened = s.threats_made > 0 or s.threat >= params.threat_escalates_at or scenario.threatening
-    fed_up = getattr(mood, "anger", 0.0) >= 9.5 and getattr(mood, "trust", 10.0) <= 0.5
-    if s.patience <= 0 or fed_up:
+    if s.patience <= 0 or s.fed_up_turns >= 2:
         return "escalated" if threatened else "walked_away"
     anger = getattr(mood, "anger", 0.0)
     if s.needs and s.required_met and anger <= params.resolve_anger_max:
@@ -847,12 +853,15 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         s.reply = Situation.push_time
     elif d.asked_again:
         s.reply = Situation.fact_already_given
+        s.reveal = list(d.asked_again)  # said again, after the impatience
     elif d.closing_question:
         s.reply = Situation.closing_question
     elif d.needs_met or d.remedy or d.referral == "correct":
         s.reply = Situation.calmer
     elif d.unknown_question:
-        s.reply = Situation.answer_unknown
+        # A question that restates the problem ("so you've waited since the 3rd?") checks
+        # understanding: it is confirmed, not answered with "I don't know".
+        s.reply = Situation.confirmed if d.acknowledge else Situation.answer_unknown
     elif threat_rose and not (d.empathy or d.acknowledge):
         s.reply = Situation.threat
     elif d.apology and s.apologies == 1:
@@ -872,7 +881,8 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
     if s.reply is Situation.threat:
         s.threats_made += 1
     # After a reaction that helps, the customer says what is still open.
-    if s.reply in (Situation.calmer, Situation.admission, Situation.accept_commitment, Situation.apology_accepted):
+    if s.reply in (Situation.calmer, Situation.admission, Situation.accept_commitment, Situation.apology_accepted,
+                   Situation.confirmed):
         s.ask_next = _next_open(s, scenario)
 
 

@@ -1,15 +1,20 @@
 """The dialogue state (simulator/dialogue.py) and the needs-driven customer built on it."""
 
+from types import SimpleNamespace
+
 import pytest
 import yaml
 
+from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.dialogue import (
     DialogueState,
     conditions_hold,
     extract_slots,
+    initial_state,
     lexical_match,
     lint,
     stuffed,
+    update,
 )
 from simulator.scenario import (
     LineCondition,
@@ -186,3 +191,48 @@ def test_lint_says_why_a_need_can_never_be_met():
     assert warning.code is WarningCode.need_never_met
     assert warning.params == {"need": "when", "reasons": ["no_duration"], "facts": []}
     assert str(warning) == "need 'when' can never be met: it needs a duration and handling.max_days is 0"
+
+
+# -- the reply policy on given analyses (no analyser involved) -----------------------------------
+def _turn(state, text, tags, anger=6.0, trust=3.0, lang="en"):
+    scenario = LIB.get("water-bill-surge", lang)
+    mood = SimpleNamespace(anger=anger, trust=trust, threat=0.0, outcome=None, situation=None)
+    return update(state, text, TurnAnalysis(tags=[Tag(t) for t in tags]), scenario, mood, lexical_match)
+
+
+def test_one_bad_turn_at_the_end_of_the_mood_scale_draws_a_reply_and_a_second_ends_it():
+    state = initial_state(LIB.get("water-bill-surge", "en"))
+    first = _turn(state, "Please wait.", ["defensive"], anger=10.0, trust=0.0)
+    assert first.outcome is None and first.reply is Situation.angrier
+    assert _turn(first, "Rules are rules.", ["defensive"], anger=10.0, trust=0.0).outcome == "walked_away"
+
+
+def test_a_good_turn_after_a_bad_one_starts_the_count_again():
+    state = initial_state(LIB.get("water-bill-surge", "en"))
+    state = _turn(state, "Please wait.", ["defensive"], anger=10.0, trust=0.0)
+    assert state.fed_up_turns == 1
+    state = _turn(state, "What is your connection number?", ["question"], anger=10.0, trust=0.0)
+    assert state.outcome is None and state.fed_up_turns == 0
+
+
+def test_a_question_that_restates_the_problem_is_confirmed_not_answered_with_i_dont_know():
+    state = initial_state(LIB.get("water-bill-surge", "en"))
+    checked = _turn(state, "So nothing at all is different at home?", ["acknowledge"])
+    assert checked.reply is Situation.confirmed
+    unknown = _turn(state, "So nothing at all is different at home?", ["question"])
+    assert unknown.reply is Situation.answer_unknown
+
+
+def test_a_fact_asked_for_again_is_said_again_after_the_impatience():
+    state = initial_state(LIB.get("water-bill-surge", "en"))
+    state = _turn(state, "What is your connection number?", ["question"])
+    assert state.reveal == ["customer_number"]
+    again = _turn(state, "Sorry, what was your connection number?", ["question"])
+    assert again.reply is Situation.fact_already_given and again.reveal == ["customer_number"]
+
+
+def test_the_scripted_customer_says_the_repeated_fact_after_its_reaction(service):
+    _, results = play(service, "water-bill-surge", "en",
+                      ["What is your connection number?", "Sorry, could you give me the connection number again?"])
+    assert "04-11-02387" in results[0].customer
+    assert "04-11-02387" in results[1].customer

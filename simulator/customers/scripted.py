@@ -34,10 +34,12 @@ _FALLBACK = {
     Situation.closing_question: [Situation.unheard],
     Situation.security_called: [Situation.calmer],
     Situation.answer_unknown: [],
+    Situation.confirmed: [Situation.calmer],
     Situation.show_evidence: [],
 }
 _REACTIONS_BEFORE_FACTS = {Situation.angrier, Situation.wrong_referral, Situation.threat}
-_BEFORE_ANSWERS = _REACTIONS_BEFORE_FACTS | {Situation.show_evidence, Situation.security_called}
+_BEFORE_ANSWERS = _REACTIONS_BEFORE_FACTS | {Situation.show_evidence, Situation.security_called,
+                                              Situation.fact_already_given}
 _ASK_SITUATION = {"next_step": Situation.asks_when, "remedy": Situation.asks_remedy}
 
 
