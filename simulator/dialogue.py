@@ -611,7 +611,7 @@ def update(
     did.acknowledge = has(Tag.acknowledge) and not analysis.stuffing
     did.defensive = has(Tag.defensive)
     did.hostile = has(Tag.hostile)
-    did.admission = _has_cue(low, cues["admission"]) and not did.defensive
+    did.admission = analysis.admits_fault and not did.defensive
     did.remedy = has(Tag.compensation)
     did.closing_question = _has_cue(low, cues["closing_question"])
     did.security = _has_cue(low, cues["security"]) and (

@@ -1001,3 +1001,21 @@ def test_echoing_the_customers_own_account_is_acknowledging(lang, customer, trai
 )
 def test_a_question_that_shares_no_account_words_is_not_an_echo(lang, customer, trainee):
     assert Tag.acknowledge not in analyze(trainee, lang, customer_last=customer).tags
+
+
+@pytest.mark.parametrize(
+    "text,lang,admits",
+    [
+        ("Berarti kami yang salah, Bu.", "id", True),
+        ("Itu memang kesalahan petugas kami, Pak.", "id", True),
+        ("Ini bukan kesalahan dari pihak kami.", "id", False),
+        ("so its our fault lah, the claim shouldnt be rejected", "en", True),
+        ("That's on us, ma'am.", "en", True),
+        ("That's not our fault, the courier lost it.", "en", False),
+    ],
+)
+def test_owning_the_fault_is_found_and_negation_cancels_it(text, lang, admits):
+    result = analyze(text, lang)
+    assert result.admits_fault is admits
+    if admits:
+        assert not result.has(Tag.defensive)  # "kami yang salah, Bu" is no blame of the Bu

@@ -109,6 +109,17 @@ def test_explain_reports_rule_probability_and_decision_per_tag():
 
 
 @needs_encoder
+@pytest.mark.parametrize("text,lang", [
+    ("so its our fault lah, the claim shouldnt be rejected", "en"),
+    ("Berarti kami yang salah, Bu. Garansinya tetap berlaku.", "id"),
+])
+def test_owning_the_fault_is_never_defensive_whatever_the_head_says(text, lang):
+    assert not analyser.analyze(text, lang).has(Tag.defensive)
+    blamed = analyser.analyze("That is on us, but you should have read the terms.", "en")
+    assert blamed.has(Tag.defensive)  # the rules still see the blame beside the admission
+
+
+@needs_encoder
 def test_the_encoder_is_loaded_once_per_process():
     assert encoder.get_encoder() is encoder.get_encoder()
 

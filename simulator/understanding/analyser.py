@@ -99,7 +99,12 @@ def _analyse(
         head = heads.tags[tag]
         rule_hit = by_rules.has(tag)
         decided = rule_hit if head.mode == "rules" else probs[tag] >= head.threshold
-        decisions.append(TagDecision(tag, rule_hit, probs[tag], head.mode, decided))
+        mode = head.mode
+        if tag is Tag.defensive and decided and by_rules.admits_fault and not rule_hit:
+            # The labelling guide: owning the fault is never defensive. The encoder reads "our
+            # fault" and "not our fault" alike, so the rules' negation-aware flag decides.
+            decided, mode = False, "admission"
+        decisions.append(TagDecision(tag, rule_hit, probs[tag], mode, decided))
     corrected = heads.correction(norm.text, lang)
     if corrected is not None:  # a trainer labelled this very turn: their word stands
         decisions = [replace(d, mode="correction", decided=d.tag in corrected.tags) for d in decisions]
@@ -128,6 +133,7 @@ def _analyse(
         referral_matches=matches,
         time_days=by_rules.time_days if Tag.time_estimate in tags else None,
         stuffing=by_rules.stuffing,
+        admits_fault=by_rules.admits_fault,
         word_count=by_rules.word_count,
     )
     return analysis, decisions

@@ -37,9 +37,9 @@ log = logging.getLogger(__name__)
 HEADS_FILE = Path(__file__).resolve().parent / "heads.npz"
 REBUILD_COMMAND = "python -m simulator train-analyser"
 TARGETS = ("legal", "security", "other")
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 RULE_FEATURES = [f"rule:{t.value}" for t in TAG_ORDER] + [f"rule_target:{t}" for t in TARGETS] + [
-    "rule:time_days", "rule:stuffing", "log_words", "asks"]
+    "rule:time_days", "rule:stuffing", "log_words", "asks", "rule:admits_fault"]
 N_FEATURES = DIM + len(RULE_FEATURES)
 
 
@@ -48,7 +48,7 @@ def rule_features(rules: TurnAnalysis, text: str) -> np.ndarray:
     f = [1.0 if rules.has(t) else 0.0 for t in TAG_ORDER]
     f += [1.0 if rules.referral_target == t else 0.0 for t in TARGETS]
     f += [1.0 if rules.time_days is not None else 0.0, 1.0 if rules.stuffing else 0.0,
-          math.log1p(rules.word_count), 1.0 if "?" in text else 0.0]
+          math.log1p(rules.word_count), 1.0 if "?" in text else 0.0, 1.0 if rules.admits_fault else 0.0]
     return np.asarray(f, dtype=np.float32)
 
 

@@ -297,6 +297,7 @@ class Lexicon(_Strict):
     time: TimeLexicon
     compensation: CueList
     hostile: CueList
+    admission: CueList = Field(default_factory=CueList, description="The trainee owns the institution's fault.")
     stuffing: StuffingLexicon
 
 
@@ -369,6 +370,7 @@ class _Compiled:
     def_acts: re.Pattern
     hostile: _CueSet
     compensation: _CueSet
+    admission: _CueSet
     ack_frames: re.Pattern
     ack_markers: re.Pattern
     ack_names: re.Pattern
@@ -470,6 +472,7 @@ def _compiled(lang: str) -> _Compiled:
         def_acts=rx(lex.defensive.acts),
         hostile=cues(lex.hostile),
         compensation=cues(lex.compensation),
+        admission=cues(lex.admission),
         ack_frames=re.compile(
             rf"^(?:\W|(?:{_alternation(lex.lead_in, m)})(?!\w))*(?:{_alternation(lex.acknowledge.frames, m)})",
         ),
@@ -765,6 +768,7 @@ def analyze(
         referral_matches=matches,
         time_days=days,
         stuffing=stuffing,
+        admits_fault=bool(_find(c.admission, t)),
         word_count=n_words,
     )
 
