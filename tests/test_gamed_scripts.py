@@ -34,10 +34,10 @@ MIDDLE = ("stuffing", "empty_empathy", "wrong_referral", "template")
 LOW = ("injection", "gibberish")
 PAIRS = sorted({(e["scenario"], e["lang"]) for e in ENTRIES})
 #: Pairs where the analyser misses the substance of a terse or excellent line and the customer and
-#: the score follow it. Named here, not hidden. wrong-agency/en (since the chat-register retraining):
-#: the terse "This is the water utility; electricity is handled by PLN." is read as defensive without
-#: the referral to PLN, so terse_correct (35) falls below the polite wrong referral (40).
-ANALYSER_GAPS: set[tuple[str, str]] = {("wrong-agency", "en")}
+#: the score follow it. Named here, not hidden. Empty since the fifth retraining; it held
+#: wrong-agency/en ("This is the water utility; electricity is handled by PLN." read as defensive
+#: without the referral) for one release.
+ANALYSER_GAPS: set[tuple[str, str]] = set()
 #: Pairs where the analyser tags a gamed kind's courteous line hostile, which leaves that kind at
 #: 0, level with injection and gibberish. Empty since hostile is chosen for precision (F0.5); it held
 #: catering/en ("I can only imagine how humiliating that was") before.
