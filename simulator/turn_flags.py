@@ -7,7 +7,9 @@ keyboard mashing, random letters, bare markup or code, or — when the analyser 
 it — a string of words with none of the function words that hold a sentence together
 (``lexicons/function_words.yaml``). ``stuffing`` marks courtesy cue words (apology, empathy) run
 together with commitment, remedy or referral cue words in telegraphic text, with hardly any
-function words: a list of keywords, not a sentence to this customer. A flagged turn is shown to
+function words: a list of keywords, not a sentence to this customer. A turn with one sentence
+that reads as a sentence is not a keyword list, however many names, hours and document numbers
+the rest of it lists (an office's address is telegraphic too). A flagged turn is shown to
 reviewers on the turn and never earns points (``simulator/scoring.py``).
 
 Word-likeness needs no dictionary: a character-trigram model trained on the project's own
@@ -49,6 +51,8 @@ UNCONNECTED_MIN_WORDS = 3
 #: Stuffing: function words make up less than this share of a turn of at least STUFFING_MIN_WORDS.
 STUFFING_MAX_FUNCTION_SHARE = 0.22
 STUFFING_MIN_WORDS = 10
+#: A sentence of at least this many words with a normal function-word share makes a turn prose.
+STUFFING_SENTENCE_MIN_WORDS = 5
 _COURTESY = {Tag.apology, Tag.empathy}
 _ACTION = {Tag.time_estimate, Tag.compensation, Tag.referral}
 
@@ -143,8 +147,13 @@ def is_stuffing(text: str, tags: set[Tag]) -> bool:
     """Courtesy and action cue words run together in telegraphic text (see the module doc)."""
     if not (tags & _COURTESY and tags & _ACTION) or Tag.question in tags:
         return False
-    words = _words(text)
-    return len(words) >= STUFFING_MIN_WORDS and function_share(text) < STUFFING_MAX_FUNCTION_SHARE
+    if len(_words(text)) < STUFFING_MIN_WORDS or function_share(text) >= STUFFING_MAX_FUNCTION_SHARE:
+        return False
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    return not any(
+        len(_words(s)) >= STUFFING_SENTENCE_MIN_WORDS and function_share(s) >= STUFFING_MAX_FUNCTION_SHARE
+        for s in sentences
+    )
 
 
 def flags(text: str, tags: set[Tag] | list[Tag] | None = None) -> list[str]:

@@ -38,17 +38,7 @@ def test_every_builtin_scenario_has_conversations():
     assert {(s.id, s.lang) for s in LIBRARY.all()} == set(CASES)
 
 
-# Known gap, said in the closing note: the learned analyser reads the past "jam sembilan malam" of
-# the good script's first turn as a time commitment, the stuffing flag then voids that turn, and
-# its apology and empathy earn nothing. Not strict: it passes again once either is fixed.
-KNOWN_GAPS = {("warranty-defect", "id")}
-GOOD_VS_DEFENSIVE = [
-    pytest.param(*case, marks=pytest.mark.xfail(reason="analyser gap, see KNOWN_GAPS")) if case in KNOWN_GAPS else case
-    for case in CASES
-]
-
-
-@pytest.mark.parametrize("scenario_id,lang", GOOD_VS_DEFENSIVE)
+@pytest.mark.parametrize("scenario_id,lang", CASES)
 def test_good_handling_beats_defensive_handling(service, scenario_id, lang):
     script = CONVERSATIONS[scenario_id][lang]
     good = play(service, scenario_id, lang, script["good"])

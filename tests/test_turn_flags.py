@@ -70,6 +70,15 @@ def test_keyword_stuffing_needs_courtesy_and_action_words_in_telegraphic_text():
     assert not is_stuffing(terse, {Tag.acknowledge, Tag.time_estimate, Tag.compensation})  # no courtesy words
 
 
+def test_a_real_sentence_beside_an_address_is_not_stuffing():
+    referral = ("Tiga puluh ribu sehari itu berat, Mas. STNK-nya bisa diambil duluan di Kantor Bersama Samsat "
+                "Sidoarjo, Jl. Raya Buduran, loket informasi BBN, Senin sampai Sabtu jam 08.00 sampai 14.00. "
+                "Bawa KTP asli, kuitansi SJM/III/0318, dan tanda terima pengajuan BBN nomor 35.15-0312-0471.")
+    assert not is_stuffing(referral, {Tag.empathy, Tag.referral, Tag.time_estimate})
+    keywords = "Maaf empati. Samsat Samsat rujuk loket informasi, kompensasi ojek refund 3 hari kerja bagian hukum."
+    assert is_stuffing(keywords, {Tag.apology, Tag.empathy, Tag.referral, Tag.compensation})
+
+
 def test_word_likeness_without_a_dictionary():
     assert all(wordlike(w) for w in ("pelanggannya", "dishwasher", "tagihan", "meteran"))
     assert not any(wordlike(w) for w in ("qweoiu", "xcvxcv", "wkwkwk", "hjkl"))
