@@ -542,6 +542,7 @@ def _condition_parts(
     slots: dict[str, str],
     told: set[str],
     low: str,
+    stated: str,
     text: str,
     referral_ok: bool,
     time_ok: bool,
@@ -562,6 +563,9 @@ def _condition_parts(
         missing.append("cues")
     if cond.with_cues and not _has_positive_cue(low, cond.with_cues):
         missing.append("cues")
+    cue_lists = [c for c in (cond.cues, cond.with_cues) if c]
+    if cue_lists and "cues" not in missing and not any(_has_positive_cue(stated, c) for c in cue_lists):
+        missing.append("stated")  # every cue sits in a question: asking does nothing
     if cond.referral and not referral_ok:
         missing.append("party")
     if cond.realistic and not time_ok and (Slot.when in cond.slots or "time_estimate" in cond.tags):
@@ -671,6 +675,11 @@ def update(
         referral_kind = spec.kind in ("referral", "safety") and s.referral_turn is not None
         scope_text = s.referral_text if referral_kind else text
         scope_slots = extract_slots(scope_text, scenario) if referral_kind else slots
+        # A question does nothing ("is the number new or old?" updates no number): a condition's
+        # cues may sit in a question ("the tow? we'll reimburse it") but one must be stated, except
+        # for the cause (naming it in a question finds it) and referrals.
+        stated = scope_text if spec.kind in ("cause", "referral", "safety") else " ".join(
+            part for part in _sentences(scope_text) if not part.rstrip().endswith("?"))
         closest: list[str] | None = None
         for cond in spec.met_by:
             missing = _condition_parts(
@@ -679,6 +688,7 @@ def update(
                 slots=scope_slots,
                 told=set(s.told),
                 low=scope_text.lower(),
+                stated=stated.lower(),
                 text=scope_text,
                 referral_ok=s.referral_turn is not None,
                 time_ok=realistic,

@@ -194,8 +194,8 @@ def test_lint_says_why_a_need_can_never_be_met():
 
 
 # -- the reply policy on given analyses (no analyser involved) -----------------------------------
-def _turn(state, text, tags, anger=6.0, trust=3.0, lang="en"):
-    scenario = LIB.get("water-bill-surge", lang)
+def _turn(state, text, tags, anger=6.0, trust=3.0, lang="en", scenario_id="water-bill-surge"):
+    scenario = LIB.get(scenario_id, lang)
     mood = SimpleNamespace(anger=anger, trust=trust, threat=0.0, outcome=None, situation=None)
     return update(state, text, TurnAnalysis(tags=[Tag(t) for t in tags]), scenario, mood, lexical_match)
 
@@ -236,3 +236,20 @@ def test_the_scripted_customer_says_the_repeated_fact_after_its_reaction(service
                       ["What is your connection number?", "Sorry, could you give me the connection number again?"])
     assert "04-11-02387" in results[0].customer
     assert "04-11-02387" in results[1].customer
+
+
+def test_a_question_naming_an_action_does_not_do_it():
+    state = initial_state(LIB.get("elderly-confused-app", "en"))
+    asked = _turn(state, "Is this a new number? Did your son register your new number with us?", ["question"],
+                  scenario_id="elderly-confused-app")
+    assert asked.need("fix").met_turn is None
+    done = _turn(asked, "I'll register your new number here at the desk now, with your ID card.", [],
+                 scenario_id="elderly-confused-app")
+    assert done.need("fix").met_turn == 2
+
+
+def test_a_question_may_name_what_a_stated_action_is_about():
+    state = initial_state(LIB.get("warranty-defect", "en"))
+    done = _turn(state, "How much did the tow truck cost you? We'll reimburse it today, before you leave.",
+                 ["question", "compensation"], scenario_id="warranty-defect")
+    assert done.need("towing").met_turn == 1
