@@ -35,6 +35,7 @@ needs_encoder = pytest.mark.skipif(encoder.get_encoder() is None, reason=encoder
         ("maaaf bgt ya Bu", "id", "maaf banget ya Bu"),
         ("sy liat dl ya bu, pelan2 aja kita urus bareng2", "id",
          "saya lihat dulu ya bu, pelan-pelan saja kita urus bareng-bareng"),
+        ("sy tulisin langkah2nya, ada 2 lembar", "id", "saya tulisin langkah-langkahnya, ada 2 lembar"),
         ("lemme chk tbh", "en", "let me check to be honest"),
         ("sooo sorry, u'll get it tmrw pls", "en", "so sorry, you will get it tomorrow please"),
         ("we're on it, dont worry", "en", "we are on it, do not worry"),
