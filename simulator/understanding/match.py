@@ -4,15 +4,22 @@ Used by the customer engine to tell which fact or piece of knowledge a question 
 whether a referral names the right place. With the encoder, the score is the cosine similarity of
 the two (normalised) texts plus a small bonus for shared content words; without it, the share of
 the candidate's content words found in the turn. A match needs a score over the threshold and,
-semantically, a clear lead over the runner-up (e5 similarities sit close together).
+semantically, a clear lead over the runner-up and over every background sentence
+(``background.yaml``: greetings, courtesy, empathy), because e5 similarities sit close together
+and "Mohon maaf sudah menunggu" is otherwise 0.88 from "Saya ganti nomor HP Bapak".
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
+from pydantic import RootModel
+
+from simulator.datafile import load_yaml
 
 from simulator.understanding.encoder import get_encoder
 from simulator.understanding.normalise import normalise
@@ -31,6 +38,16 @@ _STOP = frozenset(
     "untuk dengan pada sudah belum akan bisa boleh apa apakah berapa kapan mana bagaimana kenapa ya nggih tidak "
     "nggak ada adalah juga saja lagi mohon tolong".split()
 )
+
+
+BACKGROUND_FILE = Path(__file__).resolve().parent / "background.yaml"
+
+
+@lru_cache(maxsize=1)
+def background() -> tuple[str, ...]:
+    """Sentences that mean nothing a scenario asks for, in both languages (see the module doc)."""
+    data = load_yaml(BACKGROUND_FILE, RootModel[dict[str, list[str]]]).root
+    return tuple(line for lines in data.values() for line in lines)
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,8 @@ def best_match(
     best = int(np.argmax(scores))
     top = float(scores[best])
     others = [float(s) for s, g in zip(scores, groups) if g != groups[best]]
+    if semantic:
+        others += [float(s) for s in similarities(text, list(background()), lang)[0]]
     second = max(others, default=-1.0)
     how = "semantic" if semantic else "shared words"
     if semantic:
