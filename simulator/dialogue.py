@@ -36,6 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.datafile import load_yaml
+from simulator.mood import is_handoff
+from simulator.understanding.normalise import normalise
 from simulator.scenario import (
     Knowledge,
     LineCondition,
@@ -100,7 +102,9 @@ class Match:
 
 
 class Matcher(Protocol):
-    def __call__(self, text: str, candidates: list[str], lang: str | None = None) -> Match | None: ...
+    def __call__(
+        self, text: str, candidates: list[str], lang: str | None = None, groups: list[int] | None = None
+    ) -> Match | None: ...
 
 
 _STOP = set(
@@ -118,8 +122,11 @@ def _tokens(text: str) -> set[str]:
     return {w[:6] for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _STOP}
 
 
-def lexical_match(text: str, candidates: list[str], lang: str | None = None) -> Match | None:
-    """The rules-only matcher: content-word overlap (words cut to 6 letters, after lowercasing)."""
+def lexical_match(
+    text: str, candidates: list[str], lang: str | None = None, groups: list[int] | None = None
+) -> Match | None:
+    """The rules-only matcher: content-word overlap (words cut to 6 letters, after lowercasing).
+    ``groups`` (phrasings of the same thing) matter only to the semantic matcher's lead."""
     words = _tokens(text)
     if not words:
         return None
@@ -519,20 +526,40 @@ def asked_items(
     evidence = bool(evidence_sentences)
     if evidence_sentences:
         asking = (asking + " " + " ".join(evidence_sentences).lower()).strip()
-    if not asking:
-        return [], False, False
     items = _items(scenario)
-    asked = [item_id for item_id, cues, _q, _e in items if any(_mentions(asking, c) for c in cues)]
-    examples: list[tuple[str, str]] = [(item_id, q) for item_id, _c, qs, _e in items for q in qs]
-    if examples:
+    # An example written as a statement ("Let me check the status of your file.") is a check the
+    # trainee announces: it is matched against the turn's statements.
+    checks = [(item_id, q) for item_id, _c, qs, _e in items for q in qs if not q.rstrip().endswith("?")]
+    checked: list[str] = []
+    if checks:
+        for sentence in [x for x in _sentences(text) if not x.rstrip().endswith("?")]:
+            m = matcher(sentence, [q for _i, q in checks], scenario.lang, _groups([i for i, _q in checks]))
+            if m is not None and checks[m.index][0] not in checked:
+                checked.append(checks[m.index][0])
+    if not asking and not checked:
+        return [], False, False
+    asked = [item_id for item_id, cues, _q, _e in items if asking and any(_mentions(asking, c) for c in cues)]
+    asked += [i for i in checked if i not in asked]
+    examples: list[tuple[str, str]] = [(item_id, q) for item_id, _c, qs, _e in items for q in qs if q.rstrip().endswith("?")]
+    if examples and asking:
         asking_sentences = [s for s in _sentences(text) if s.lower() in asking or s.endswith("?")] or [asking]
         for sentence in asking_sentences:
-            m = matcher(sentence, [q for _i, q in examples], scenario.lang)
+            m = matcher(sentence, [q for _i, q in examples], scenario.lang, _groups([i for i, _q in examples]))
             if m is not None and examples[m.index][0] not in asked:
                 asked.append(examples[m.index][0])
     order = [i for i, *_ in items]
     asked.sort(key=order.index)
     return asked, True, evidence
+
+
+def _plain(text: str, lang: str) -> str:
+    """Chat register spelled out ("sy ganti no hp bpk", "langkah2nya") for the needs' cue words."""
+    return normalise(text, lang).text.lower()
+
+
+def _groups(ids: list[str]) -> list[int]:
+    """Candidates that are phrasings of the same item share a group (see ``best_match``)."""
+    return [ids.index(i) for i in ids]
 
 
 def _condition_parts(
@@ -572,7 +599,7 @@ def _condition_parts(
         missing.append("realistic")
     if cond.examples and not missing:
         statements = [s for s in _sentences(text) if not s.rstrip().endswith("?")]  # a question promises nothing
-        if not any(matcher(s, list(cond.examples), lang) for s in statements):
+        if not any(matcher(s, list(cond.examples), lang, [0] * len(cond.examples)) for s in statements):
             missing.append("examples")
     return missing
 
@@ -687,8 +714,8 @@ def update(
                 tags=tags | ({"referral"} if referral_kind else set()),
                 slots=scope_slots,
                 told=set(s.told),
-                low=scope_text.lower(),
-                stated=stated.lower(),
+                low=_plain(scope_text, scenario.lang),
+                stated=_plain(stated, scenario.lang),
                 text=scope_text,
                 referral_ok=s.referral_turn is not None,
                 time_ok=realistic,
@@ -706,7 +733,7 @@ def update(
         if ns.met_turn is None and spec.kind == "referral" and did.referral == "correct" and closest:
             did.referral_missing = closest
 
-    if did.referral == "wrong" and did.needs_met:
+    if did.referral == "wrong" and (did.needs_met or is_handoff(analysis, scenario)):
         did.referral = None  # pointing to a self-service channel as part of a fix is no brush-off
     # Times: a concrete commitment restated back; a vague one pushed on.
     time_needs = [n for n in s.needs if needs.get(n.id) and needs[n.id].kind == "next_step"]

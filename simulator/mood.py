@@ -114,6 +114,16 @@ def _clamp(value: float) -> float:
     return max(0.0, min(10.0, value))
 
 
+def is_handoff(analysis: TurnAnalysis, scenario: Scenario) -> bool:
+    """A referral where none is needed, with a time or a remedy attached ("Pak Wahyu will call you
+    by 2 p.m. tomorrow"): the case stays here, handed on with ownership, so it is no brush-off."""
+    return (
+        analysis.has(Tag.referral)
+        and scenario.handling.referral.target is ReferralTarget.none
+        and (analysis.has(Tag.time_estimate) or analysis.has(Tag.compensation))
+    )
+
+
 def update(
     state: MoodState,
     analysis: TurnAnalysis,
@@ -188,7 +198,7 @@ def update(
             s.referral = "correct"
             substance = True
             threat_addressed = True
-        else:
+        elif not is_handoff(analysis, scenario):
             d_anger += fx.referral_wrong * sens.anger_up
             d_trust -= fx.referral_wrong * sens.trust
             s.referral = s.referral if s.referral == "correct" else "wrong"

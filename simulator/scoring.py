@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field
 
 from simulator.analysis_types import Tag, TurnAnalysis
-from simulator.mood import MoodState, Outcome
+from simulator.mood import MoodState, Outcome, is_handoff
 from simulator.rubric import DIMENSIONS, Dimension, Rubric
 from simulator.scenario import ReferralTarget, Scenario
 from simulator.turn_flags import flags as turn_flags
@@ -453,6 +453,7 @@ def _referral(ctx: _Context) -> _Result:
     target = ctx.scenario.handling.referral.target
     referrals = ctx.with_tag(Tag.referral)
     if target is ReferralTarget.none:
+        referrals = [r for r in referrals if not is_handoff(r.t.analysis, ctx.scenario)]
         return _Result(
             p["unneeded"] if referrals else 0.0, [_quote(r, Tag.referral, False) for r in referrals[:2]],
             bool(referrals), "not_needed",
@@ -481,7 +482,9 @@ def _wrong_referrals(ctx: _Context) -> list[_Turn]:
     out = []
     for r in ctx.turns:
         if r.has(Tag.referral):
-            if target is ReferralTarget.none or not r.t.analysis.referral_matches:
+            if (target is ReferralTarget.none and not is_handoff(r.t.analysis, ctx.scenario)) or (
+                target is not ReferralTarget.none and not r.t.analysis.referral_matches
+            ):
                 out.append(r)
         elif target is not ReferralTarget.none and Tag.defensive in r.negative:
             out.append(r)
@@ -551,7 +554,9 @@ def applies(dimension: Dimension, scenario: Scenario, turns: list[TraineeTurn]) 
         case "needs_cause":
             return scenario.handling.needs_cause
         case "referral":
-            return target is not ReferralTarget.none or any(t.analysis.has(Tag.referral) for t in turns)
+            return target is not ReferralTarget.none or any(
+                t.analysis.has(Tag.referral) and not is_handoff(t.analysis, scenario) for t in turns
+            )
         case "commitment":
             # Where the customer is sent elsewhere, the other party sets the time frame.
             return target is ReferralTarget.none

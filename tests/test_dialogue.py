@@ -253,3 +253,10 @@ def test_a_question_may_name_what_a_stated_action_is_about():
     done = _turn(state, "How much did the tow truck cost you? We'll reimburse it today, before you leave.",
                  ["question", "compensation"], scenario_id="warranty-defect")
     assert done.need("towing").met_turn == 1
+
+
+def test_a_check_the_trainee_announces_brings_out_what_the_customer_knows(service):
+    # ignored-complaint's cause is written as a statement example: "Let me check the status of your file."
+    _, results = play(service, "ignored-complaint", "en",
+                      ["I've checked the system: your file is still pending since April, it got stuck on our side."])
+    assert "duplicate record" in results[0].customer

@@ -48,7 +48,6 @@ def _in_range(value: float, expected) -> bool | None:
 #: Scripts the offline customer still gets wrong, with why (kept visible, not tuned away).
 KNOWN_FAILURES = {
     "warranty-defect-id-long_uneven": "'diganti garansi' and 'seminggu dua minggu' read as a remedy and a time; the refusal of the tow is in another turn",
-    "elderly-confused-app-id-offscript": "chat abbreviations ('sy', 'bareng2') hide the step-by-step cue words",
 }
 
 
@@ -61,10 +60,12 @@ def service(tmp_path_factory):
 
 
 @pytest.mark.skipif(not SCRIPTS, reason="tests/data/dialogue_scripts.yaml is not there yet")
-@pytest.mark.parametrize("script", SCRIPTS, ids=[s["id"] for s in SCRIPTS])
+@pytest.mark.parametrize("script", [
+    pytest.param(s, id=s["id"], marks=pytest.mark.xfail(reason=KNOWN_FAILURES[s["id"]], strict=False))
+    if s["id"] in KNOWN_FAILURES else pytest.param(s, id=s["id"])
+    for s in SCRIPTS
+])
 def test_script_ends_as_expected(service, script):
-    if script["id"] in KNOWN_FAILURES:
-        pytest.xfail(KNOWN_FAILURES[script["id"]])
     outcome, overall, transcript = play(service, script)
     expected = script["expect"]["outcomes"]
     lines = "\n".join(f"  {speaker}: {text}" for speaker, text in transcript)

@@ -124,3 +124,12 @@ def test_turn_limit():
     scenario = make_scenario(max_turns=3, persona={"name": "Bu Sri", "temperament": "anxious", "mood": {"anger": 3, "trust": 5}, "speaking_style": "worried"})
     states = play(scenario, [turn(Tag.acknowledge), turn(Tag.empathy), turn(Tag.apology)])
     assert states[-1].outcome is Outcome.turn_limit
+
+
+def test_a_hand_off_with_a_time_where_no_referral_is_needed_is_no_brush_off():
+    scenario = make_scenario()  # handling.referral.target: none
+    start = initial_state(scenario)
+    brush_off = update(start, turn(Tag.referral, referral_target="other"), scenario, [])
+    hand_off = update(start, turn(Tag.referral, Tag.time_estimate, referral_target="other", time_days=1.0), scenario, [])
+    assert brush_off.anger > start.anger and brush_off.situation is Situation.wrong_referral
+    assert hand_off.anger <= start.anger and hand_off.referral is None

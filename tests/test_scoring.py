@@ -251,3 +251,14 @@ def test_the_same_transcript_always_gets_the_same_score():
     cards = [run(scenario, GOOD, facts={1: ["meter"], 2: ["since"]}) for _ in range(3)]
     assert all(c.model_dump() == cards[0].model_dump() for c in cards)
     assert cards[0].rubric_version == RUBRIC.version
+
+
+def test_a_hand_off_with_a_time_is_no_unneeded_referral():
+    scenario = make_scenario()  # no referral is needed
+    opening = ("I'm sorry, a 500 bill must be a shock.", analysed("x", Tag.apology, Tag.empathy))
+    hand_off = run(scenario, [opening, ("Pak Wahyu of our billing team will call you by 2 p.m. tomorrow.",
+                                        analysed("x", Tag.referral, Tag.time_estimate, referral_target="other", time_days=1))])
+    brush_off = run(scenario, [opening, ("Take it up with the billing office.",
+                                         analysed("x", Tag.referral, referral_target="other"))])
+    assert not hand_off.dimensions["referral"].applies
+    assert brush_off.dimensions["referral"].applies and brush_off.dimensions["referral"].score < 50
