@@ -32,7 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.datafile import load_yaml
@@ -68,6 +68,13 @@ class Patience(_Strict):
     start: dict[Temperament, float]
     cost: dict[str, float]
     regain: float
+    max_per_turn: float  # below every start: one turn alone never uses up all the patience
+
+    @model_validator(mode="after")
+    def _one_turn_never_ends_it(self) -> Patience:
+        if self.max_per_turn >= min(self.start.values()):
+            raise ValueError(f"max_per_turn {self.max_per_turn} must be below every start {dict(self.start)}")
+        return self
 
 
 class Stuffing(_Strict):
@@ -805,7 +812,7 @@ def update(
             spent += cost["defensive"]
     start = params.patience.start[scenario.persona.temperament]
     if spent:
-        s.patience = max(0.0, s.patience - spent)
+        s.patience = max(0.0, s.patience - min(spent, params.patience.max_per_turn))
     elif substance and not did.on_topic_only:
         s.patience = min(start, s.patience + params.patience.regain)
 

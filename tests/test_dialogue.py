@@ -260,3 +260,12 @@ def test_a_check_the_trainee_announces_brings_out_what_the_customer_knows(servic
     _, results = play(service, "ignored-complaint", "en",
                       ["I've checked the system: your file is still pending since April, it got stuck on our side."])
     assert "duplicate record" in results[0].customer
+
+
+def test_one_turn_never_uses_up_all_the_patience_however_many_costs_it_stacks():
+    state = initial_state(LIB.get("threat-lawsuit", "en"))
+    # defensive, hostile and furious at once: more than the whole patience, but one turn
+    first = _turn(state, "That's your problem, not ours. Sue us if you like.", ["defensive", "hostile"], anger=9.8, trust=0.7)
+    assert first.outcome is None and first.patience > 0
+    second = _turn(first, "Like I said, not our problem.", ["defensive"], anger=10.0, trust=0.7)
+    assert second.outcome == "escalated"
