@@ -53,6 +53,7 @@ from simulator.scenario import (
     WarningCode,
     candidate_lines,
     line_conditions,
+    line_mentions,
     line_text,
 )
 
@@ -333,6 +334,7 @@ class TurnActs(BaseModel):
     one_word: bool = False
     other_language: bool = False
     closing_question: bool = False
+    said: str = ""  # the turn, normalised and lowercased, for lines that echo its words (``mentions``)
     on_topic_only: bool = False  # about the problem, but no need met, no question, nothing owned
     security: bool = False
     slots: dict[str, str] = Field(default_factory=dict)
@@ -632,7 +634,7 @@ def update(
     has = analysis.has
     tags = {t.value for t in analysis.tags}
     slots = extract_slots(text, scenario)
-    did = TurnActs(slots=slots)
+    did = TurnActs(slots=slots, said=_plain(text, scenario.lang)[:2000])
 
     # Questions and evidence.
     asked, asks, evidence = asked or asked_items(text, analysis, scenario, matcher)
@@ -1133,6 +1135,9 @@ def choose_line(
     for line, is_own in candidate_lines(scenario, situation):
         if not conditions_hold(state, line_conditions(line)):
             continue
+        mentions = line_mentions(line)
+        if mentions and not (state is not None and _has_cue(state.did.said, [m.lower() for m in mentions])):
+            continue  # it quotes words this turn did not say
         text = fill(line_text(line), values)
         if text is None:
             continue

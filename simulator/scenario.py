@@ -165,6 +165,10 @@ class ConditionedLine(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
     text: Text
     when: tuple[LineCondition, ...] = Field(default=(), description="All must hold for the line to be said.")
+    mentions: tuple[Annotated[str, Field(min_length=2)], ...] = Field(
+        default=(),
+        description="A line that echoes the trainee's words: said only when this turn mentions one of these.",
+    )
 
 
 Line = Text | ConditionedLine
@@ -172,6 +176,10 @@ Line = Text | ConditionedLine
 
 def line_text(line: str | ConditionedLine) -> str:
     return line if isinstance(line, str) else line.text
+
+
+def line_mentions(line: str | ConditionedLine) -> tuple[str, ...]:
+    return () if isinstance(line, str) else line.mentions
 
 
 def line_conditions(line: str | ConditionedLine) -> list[LineCondition]:

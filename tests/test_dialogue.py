@@ -8,6 +8,7 @@ import yaml
 from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.dialogue import (
     DialogueState,
+    choose_line,
     conditions_hold,
     extract_slots,
     initial_state,
@@ -269,3 +270,18 @@ def test_one_turn_never_uses_up_all_the_patience_however_many_costs_it_stacks():
     assert first.outcome is None and first.patience > 0
     second = _turn(first, "Like I said, not our problem.", ["defensive"], anger=10.0, trust=0.7)
     assert second.outcome == "escalated"
+
+
+def test_a_line_that_echoes_the_trainees_words_needs_them_said():
+    scenario = LIB.get("catering-stale-food", "en")
+    state = initial_state(scenario)
+
+    def angry_lines(text):
+        after = _turn(state, text, ["defensive"], scenario_id="catering-stale-food")
+        return {choose_line(scenario, Situation.angrier, after, set(), lambda options, i=i: options[i % len(options)])
+                for i in range(12)}
+
+    plain = angry_lines("Our kitchen follows the standard, ma'am.")
+    weather = angry_lines("It was the hot weather, ma'am, food goes off fast in this heat.")
+    assert not any("weather" in line for line in plain)
+    assert any("Don't blame the weather" in line for line in weather)
