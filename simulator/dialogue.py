@@ -318,6 +318,7 @@ class TurnActs(BaseModel):
     asked: list[str] = Field(default_factory=list)  # fact/knowledge ids asked for, new ones
     asked_again: list[str] = Field(default_factory=list)
     unknown_question: bool = False
+    restates: bool = False  # its questions mostly repeat what the customer has said (a check)
     evidence_request: bool = False
     admission: bool = False
     apology: bool = False
@@ -561,6 +562,22 @@ def asked_items(
     return asked, True, evidence
 
 
+def _customer_said(scenario: Scenario, told: list[str]) -> str:
+    """What the customer has said so far, as far as the scenario knows: the opening and the facts told."""
+    said = {f.id: f.reveal for f in scenario.hidden_facts} | {k.id: k.answer for k in scenario.knowledge}
+    return " ".join([scenario.opening, *(said[i] for i in told if i in said)])
+
+
+#: A checking question is confirmed when at least this share of its content words are the customer's own.
+RESTATE_MIN_SHARE = 0.5
+
+
+def _restates(text: str, customer_said: str) -> bool:
+    """Does the turn's question repeat what the customer said ("so you've waited since the 3rd?")?"""
+    asked = _tokens(" ".join(x for x in _sentences(text) if x.rstrip().endswith("?")) or text)
+    return bool(asked) and len(asked & _tokens(customer_said)) / len(asked) >= RESTATE_MIN_SHARE
+
+
 def _plain(text: str, lang: str) -> str:
     """Chat register spelled out ("sy ganti no hp bpk", "langkah2nya") for the needs' cue words."""
     return normalise(text, lang).text.lower()
@@ -644,6 +661,8 @@ def update(
     did.asked_again = [i for i in asked if i in s.told]
     did.evidence_request = evidence and bool(did.asked)
     did.unknown_question = asks and not asked
+    if did.unknown_question:
+        did.restates = _restates(text, _customer_said(scenario, s.told))
     s.told.extend(did.asked)
 
     did.apology = has(Tag.apology) and not analysis.stuffing
@@ -907,7 +926,7 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
     elif d.unknown_question:
         # A question that restates the problem ("so you've waited since the 3rd?") checks
         # understanding: it is confirmed, not answered with "I don't know".
-        s.reply = Situation.confirmed if d.acknowledge else Situation.answer_unknown
+        s.reply = Situation.confirmed if d.acknowledge and d.restates else Situation.answer_unknown
     elif threat_rose and not (d.empathy or d.acknowledge):
         s.reply = Situation.threat
     elif d.apology and s.apologies == 1:

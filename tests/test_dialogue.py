@@ -285,3 +285,11 @@ def test_a_line_that_echoes_the_trainees_words_needs_them_said():
     weather = angry_lines("It was the hot weather, ma'am, food goes off fast in this heat.")
     assert not any("weather" in line for line in plain)
     assert any("Don't blame the weather" in line for line in weather)
+
+
+def test_a_checking_question_is_confirmed_only_when_it_repeats_the_customer():
+    state = initial_state(LIB.get("water-bill-surge", "en"))
+    restated = _turn(state, "So your bill went from about 80 thousand to 512 thousand this month?", ["acknowledge"])
+    assert restated.reply is Situation.confirmed
+    new_claim = _turn(state, "So there is a wet patch on the wall and the toilet keeps running?", ["acknowledge"])
+    assert new_claim.reply is Situation.answer_unknown
