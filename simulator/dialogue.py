@@ -924,9 +924,9 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
     elif d.needs_met or d.remedy or d.referral == "correct":
         s.reply = Situation.calmer
     elif d.unknown_question:
-        # A question that restates the problem ("so you've waited since the 3rd?") checks
-        # understanding: it is confirmed, not answered with "I don't know".
-        s.reply = Situation.confirmed if d.acknowledge and d.restates else Situation.answer_unknown
+        # A question that repeats the customer's own words ("so you've waited since the 3rd?")
+        # checks understanding: it is confirmed, not answered with "I don't know".
+        s.reply = Situation.confirmed if d.restates else Situation.answer_unknown
     elif threat_rose and not (d.empathy or d.acknowledge):
         s.reply = Situation.threat
     elif d.apology and s.apologies == 1:

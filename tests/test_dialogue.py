@@ -219,7 +219,8 @@ def test_a_good_turn_after_a_bad_one_starts_the_count_again():
 @pytest.mark.parametrize("text,tags,reply", [
     ("So nothing at all is different at home?", ["acknowledge"], Situation.confirmed),
     ("So your bill went from about 80 thousand to 512 thousand this month?", ["acknowledge"], Situation.confirmed),
-    ("So nothing at all is different at home?", ["question"], Situation.answer_unknown),
+    ("So nothing at all is different at home?", ["question"], Situation.confirmed),
+    ("Have you had the house repainted recently?", ["question"], Situation.answer_unknown),
     # a "check" of something the customer never said is not confirmed
     ("So there is a wet patch on the wall and the toilet keeps running?", ["acknowledge"], Situation.answer_unknown),
 ])
