@@ -651,7 +651,7 @@ def update(
     has = analysis.has
     tags = {t.value for t in analysis.tags}
     slots = extract_slots(text, scenario)
-    did = TurnActs(slots=slots, said=_plain(text, scenario.lang)[:2000])
+    did = TurnActs(slots=slots, said=_plain(text, scenario.lang))
 
     # Questions and evidence.
     asked, asks, evidence = asked or asked_items(text, analysis, scenario, matcher)
@@ -723,6 +723,14 @@ def update(
         frames.append(1.0)
     realistic = not frames or min(frames) <= scenario.handling.max_days
     needs = {n.id: n for n in effective_needs(scenario)}
+
+    @lru_cache(maxsize=None)
+    def plain(scope_text: str, stated_only: bool) -> str:
+        """The scope's text (or its statements only), normalised for the needs' cue words."""
+        if stated_only:
+            scope_text = " ".join(x for x in _sentences(scope_text) if not x.rstrip().endswith("?"))
+        return _plain(scope_text, scenario.lang)
+
     for ns in s.needs:
         spec = needs.get(ns.id)
         if spec is None or ns.met_turn is not None or stuffing:
@@ -733,8 +741,7 @@ def update(
         # A question does nothing ("is the number new or old?" updates no number): a condition's
         # cues may sit in a question ("the tow? we'll reimburse it") but one must be stated, except
         # for the cause (naming it in a question finds it) and referrals.
-        stated = scope_text if spec.kind in ("cause", "referral", "safety") else " ".join(
-            part for part in _sentences(scope_text) if not part.rstrip().endswith("?"))
+        stated_only = spec.kind not in ("cause", "referral", "safety")
         closest: list[str] | None = None
         for cond in spec.met_by:
             missing = _condition_parts(
@@ -742,8 +749,8 @@ def update(
                 tags=tags | ({"referral"} if referral_kind else set()),
                 slots=scope_slots,
                 told=set(s.told),
-                low=_plain(scope_text, scenario.lang),
-                stated=_plain(stated, scenario.lang),
+                low=plain(scope_text, False),
+                stated=plain(scope_text, stated_only),
                 text=scope_text,
                 referral_ok=s.referral_turn is not None,
                 time_ok=realistic,
@@ -1155,7 +1162,7 @@ def choose_line(
         if not conditions_hold(state, line_conditions(line)):
             continue
         mentions = line_mentions(line)
-        if mentions and not (state is not None and _has_cue(state.did.said, [m.lower() for m in mentions])):
+        if mentions and not (state is not None and _has_cue(state.did.said, list(mentions))):
             continue  # it quotes words this turn did not say
         text = fill(line_text(line), values)
         if text is None:

@@ -94,12 +94,13 @@ def best_match(
     if not text.strip() or not candidates:
         return None
     groups = groups if groups is not None else list(range(len(candidates)))
-    scores, semantic = similarities(text, candidates, lang)
+    everything, semantic = similarities(text, candidates + list(background()), lang)
+    scores, background_scores = everything[: len(candidates)], everything[len(candidates) :]
     best = int(np.argmax(scores))
     top = float(scores[best])
     others = [float(s) for s, g in zip(scores, groups) if g != groups[best]]
     if semantic:
-        others += [float(s) for s in similarities(text, list(background()), lang)[0]]
+        others += [float(s) for s in background_scores]
     second = max(others, default=-1.0)
     how = "semantic" if semantic else "shared words"
     if semantic:
