@@ -122,6 +122,9 @@ def _analyse(
         target = by_rules.referral_target
         if target is None or heads.target_mode == "head":
             target = heads.target(x)[0]
+    if scenario is not None and target is not None and target != scenario.handling.referral.target.value \
+            and scenario.handling.referral.target.value in ("legal", "security") and rules.mentions_party(text, scenario):
+        target = scenario.handling.referral.target.value  # the scenario's guard or lawyer by name
     matches = None
     if scenario is not None and target is not None:
         matches = by_rules.referral_matches if by_rules.referral_target == target else \

@@ -1052,6 +1052,12 @@ def names_party(text: str, target: str, scenario: Scenario) -> bool:
     return _referral_matches(None, [], target, scenario, text)
 
 
+def mentions_party(text: str, scenario: Scenario) -> bool:
+    """Does ``text`` name the scenario's right party by one of its accept cues ("Pak Yusuf")?"""
+    cue_rx = _scenario_rx(tuple(scenario.handling.referral.accept_cues))
+    return cue_rx is not None and bool(cue_rx.search(text.lower()))
+
+
 def _referral_matches(t: _Text | None, spans: list[_Span], target: str, scenario: Scenario, whole: str = "") -> bool:
     want = scenario.handling.referral.target.value
     if want != target:
