@@ -26,7 +26,7 @@ prompt), so they tell the same story.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.datafile import load_yaml
 from simulator.mood import is_handoff
+from simulator.understanding.match import is_courtesy
 from simulator.understanding.normalise import normalise
 from simulator.scenario import (
     Knowledge,
@@ -163,7 +164,9 @@ def default_matcher() -> Matcher:
 
 # --- slots ----------------------------------------------------------------------------------
 _DAYS = (
-    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|thu(?:rs?)?|fri|sat|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    # abbreviations only before a time or a date: "sat" and "wed" are English verbs too
+    r"(?:mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?(?= ?(?:\d|the \d|jam|pukul))|"
     r"senin|selasa|rabu|kamis|jum'?at|sabtu|hari minggu|ahad"
 )
 _MONTHS = (
@@ -198,8 +201,43 @@ _SLOT_RX: dict[str, re.Pattern] = {
 }
 
 
-def extract_slots(text: str, scenario: Scenario | None = None) -> dict[str, str]:
-    """Slots in a trainee turn: each kind present, with the words that filled it (for echoing)."""
+_CLOCK_NUMBER = (
+    r"\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|satu|dua belas|dua|tiga|empat|lima|"
+    r"enam|tujuh|delapan|sembilan|sepuluh|sebelas"
+)
+_CLOCK_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())} | {w: i + 1 for i, w in enumerate(
+    "satu dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas".split())} | {"dua belas": 12}
+_CLOCK = re.compile(
+    rf"(?<![\d.,])(?P<h>\d{{1,2}})[.:](?P<m>\d{{2}})(?![\d.,])"
+    rf"|\b(?P<half>half past|setengah) (?P<hh>{_CLOCK_NUMBER})\b"
+    rf"|\b(?:jam|pukul|at|around|by) (?P<ha>{_CLOCK_NUMBER})\b(?![.:]\d)"
+    rf"|\b(?P<hb>{_CLOCK_NUMBER}) ?(?:o'clock|[ap]\.?m\b|pagi|siang|sore|malam)"
+)
+
+
+def clock_times(text: str) -> set[tuple[int, int]]:
+    """The clock times in ``text`` as (hour on a 12-hour dial, minute): "8.30", "half past eight",
+    "setengah sembilan" and "jam 8.30 pagi" are all (8, 30)."""
+    def hour(word: str) -> int:
+        return int(word) if word.isdigit() else _CLOCK_WORDS[word]
+
+    out = set()
+    for m in _CLOCK.finditer(text.lower()):
+        if m["h"]:
+            h, minute = int(m["h"]), int(m["m"])
+        elif m["half"]:
+            h, minute = hour(m["hh"]) - (1 if m["half"] == "setengah" else 0), 30
+        else:
+            h, minute = hour(m["ha"] or m["hb"]), 0
+        if h <= 24 and minute < 60:  # "at 45 thousand a box" is no time
+            out.add((h % 12, minute))
+    return out
+
+
+def extract_slots(text: str, scenario: Scenario | None = None, echoes: set[tuple[int, int]] = frozenset()) -> dict[str, str]:
+    """Slots in a trainee turn: each kind present, with the words that filled it (for echoing).
+    ``echoes``: clock times the customer said; the trainee repeating them promises nothing."""
     low = _GREETING.sub(lambda m: " " * len(m.group(0)), _unquoted(text.lower()))
     # Times in a question or told about the past ("ran out at 11:48 last night") are no promise.
     timely = low
@@ -212,6 +250,10 @@ def extract_slots(text: str, scenario: Scenario | None = None) -> dict[str, str]
             if _PAST.search(m.group(0)):
                 a, b = start + m.start(), start + m.end()
                 timely = timely[:a] + " " * (b - a) + timely[b:]
+    if echoes:
+        for m in _SLOT_RX["hours"].finditer(timely):
+            if clock_times(m.group(0)) and clock_times(m.group(0)) <= echoes:
+                timely = timely[: m.start()] + " " * (m.end() - m.start()) + timely[m.end() :]
     found: dict[str, str] = {}
     for name, rx in _SLOT_RX.items():
         m = rx.search(timely if name in _TIME_SLOTS else low)
@@ -337,6 +379,7 @@ class TurnActs(BaseModel):
     closing_question: bool = False
     said: str = ""  # the turn, normalised and lowercased, for lines that echo its words (``mentions``)
     on_topic_only: bool = False  # about the problem, but no need met, no question, nothing owned
+    courtesy: bool = False  # only a greeting or courtesy, early on ("please, have a seat")
     security: bool = False
     slots: dict[str, str] = Field(default_factory=dict)
     needs_met: list[str] = Field(default_factory=list)
@@ -525,9 +568,12 @@ def _items(scenario: Scenario) -> list[tuple[str, list[str], list[str], bool]]:
 
 
 def asked_items(
-    text: str, analysis: TurnAnalysis, scenario: Scenario, matcher: Matcher
+    text: str, analysis: TurnAnalysis, scenario: Scenario, matcher: Matcher, told: Collection[str] = ()
 ) -> tuple[list[str], bool, bool]:
-    """(ids asked for, the turn asks something, the turn asks to see something)."""
+    """(ids asked for, the turn asks something, the turn asks to see something). ``told``: items
+    already told; a cue word alone does not ask for one again ("the officer's name when you came
+    last month?" is no repeat of "last month someone mentioned a duplicate"): the question must
+    also be mostly the item's own words, or mean one of its example questions."""
     from simulator.customers.base import _asking_text, _mentions
 
     params = load_params()
@@ -544,11 +590,14 @@ def asked_items(
     if checks:
         for sentence in [x for x in _sentences(text) if not x.rstrip().endswith("?")]:
             m = matcher(sentence, [q for _i, q in checks], scenario.lang, _groups([i for i, _q in checks]))
-            if m is not None and checks[m.index][0] not in checked:
+            if m is not None and checks[m.index][0] not in checked and checks[m.index][0] not in told:
                 checked.append(checks[m.index][0])
     if not asking and not checked:
         return [], False, False
-    asked = [item_id for item_id, cues, _q, _e in items if asking and any(_mentions(asking, c) for c in cues)]
+    said = {f.id: f.reveal for f in scenario.hidden_facts} | {k.id: k.answer for k in scenario.knowledge}
+    asked = [item_id for item_id, cues, qs, _e in items
+             if asking and any(_mentions(asking, c) for c in cues)
+             and (item_id not in told or _restates(text, " ".join([said[item_id], *qs])))]
     asked += [i for i in checked if i not in asked]
     examples: list[tuple[str, str]] = [(item_id, q) for item_id, _c, qs, _e in items for q in qs if q.rstrip().endswith("?")]
     if examples and asking:
@@ -567,6 +616,9 @@ def _customer_said(scenario: Scenario, told: list[str]) -> str:
     said = {f.id: f.reveal for f in scenario.hidden_facts} | {k.id: k.answer for k in scenario.knowledge}
     return " ".join([scenario.opening, *(said[i] for i in told if i in said)])
 
+
+#: Up to this turn, a greeting or courtesy alone draws a plain "go on", not "you're not listening".
+COURTESY_TURNS = 2
 
 #: A checking question is confirmed when at least this share of its content words are the customer's own.
 RESTATE_MIN_SHARE = 0.5
@@ -623,11 +675,28 @@ def _condition_parts(
         missing.append("party")
     if cond.realistic and not time_ok and (Slot.when in cond.slots or "time_estimate" in cond.tags):
         missing.append("realistic")
-    if cond.examples and not missing:
-        statements = [s for s in _sentences(text) if not s.rstrip().endswith("?")]  # a question promises nothing
-        if not any(matcher(s, list(cond.examples), lang, [0] * len(cond.examples)) for s in statements):
-            missing.append("examples")
+    if cond.examples and not missing and not _means_an_example(text, cond.examples, tags, matcher, lang):
+        missing.append("examples")
     return missing
+
+
+def _negated(text: str, lang: str) -> bool:
+    return _NEGATORS.search(_plain(text, lang)) is not None
+
+
+def _means_an_example(text: str, examples: list[str], tags: set[str], matcher: Matcher, lang: str) -> bool:
+    """Whether a statement of the turn means one of ``examples``. A question promises nothing; a
+    defensive or hostile turn's paraphrase is no commitment; and the polarity must agree, because
+    the encoder puts "we can't stop the collector" next to "I'll stop the collector"."""
+    if tags & {"defensive", "hostile"}:
+        return False
+    for sentence in _sentences(text):
+        if sentence.rstrip().endswith("?"):
+            continue
+        m = matcher(sentence, list(examples), lang, [0] * len(examples))
+        if m is not None and _negated(sentence, lang) == _negated(examples[m.index], lang):
+            return True
+    return False
 
 
 def update(
@@ -650,17 +719,20 @@ def update(
     low = text.lower()
     has = analysis.has
     tags = {t.value for t in analysis.tags}
-    slots = extract_slots(text, scenario)
+    slots = extract_slots(text, scenario, clock_times(_customer_said(scenario, s.told)))
     did = TurnActs(slots=slots, said=_plain(text, scenario.lang))
 
     # Questions and evidence.
-    asked, asks, evidence = asked or asked_items(text, analysis, scenario, matcher)
+    asked, asks, evidence = asked or asked_items(text, analysis, scenario, matcher, s.told)
     if closing_only(text, analysis):
         asked, asks, evidence = [], False, False  # "anything else I can help with?" asks for no fact
     did.asked = [i for i in asked if i not in s.told]
     did.asked_again = [i for i in asked if i in s.told]
     did.evidence_request = evidence and bool(did.asked)
-    did.unknown_question = asks and not asked
+    # A greeting or courtesy on the first turns ("Selamat siang Pak, ada yang bisa saya bantu?")
+    # is neither an unknown question nor an empty turn.
+    did.courtesy = s.turn <= COURTESY_TURNS and not tags - {"question"} and not asked and is_courtesy(text, scenario.lang)
+    did.unknown_question = asks and not asked and not did.courtesy
     if did.unknown_question:
         did.restates = _restates(text, _customer_said(scenario, s.told))
     s.told.extend(did.asked)
@@ -673,7 +745,10 @@ def update(
     did.admission = analysis.admits_fault and not did.defensive
     did.remedy = has(Tag.compensation)
     did.closing_question = _has_cue(low, cues["closing_question"])
-    did.security = _has_cue(low, cues["security"]) and (
+    guard_words = cues["security"] + (
+        scenario.handling.referral.accept_cues if scenario.handling.referral.target is ReferralTarget.security else []
+    )  # the scenario's guard by name ("panggil Pak Yusuf") is security too
+    did.security = _has_cue(low, guard_words) and (
         analysis.referral_target == "security" or re.search(r"\b(call|calling|get|panggil\w*|memanggil|hubungi|minta)\b", low) is not None
     )
     words = _WORD.findall(low)
@@ -801,7 +876,7 @@ def update(
         did.asked or did.needs_met or did.admission or did.commitment or did.remedy
         or (did.acknowledge and s.turn <= 2) or (did.apology and s.apologies == 1)
         or (did.empathy and not did.defensive) or did.referral == "correct" or did.unknown_question
-        or did.asked_again
+        or did.asked_again or did.courtesy
     )
     did.empty = not substance and not (did.defensive or did.hostile)
     # Talking about the problem without meeting a need, asking, owning or committing: not empty,
@@ -930,6 +1005,8 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         s.reply = Situation.closing_question
     elif d.needs_met or d.remedy or d.referral == "correct":
         s.reply = Situation.calmer
+    elif d.courtesy:
+        s.reply = Situation.welcomed
     elif d.unknown_question:
         # A question that repeats the customer's own words ("so you've waited since the 3rd?")
         # checks understanding: it is confirmed, not answered with "I don't know".
@@ -954,7 +1031,7 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         s.threats_made += 1
     # After a reaction that helps, the customer says what is still open.
     if s.reply in (Situation.calmer, Situation.admission, Situation.accept_commitment, Situation.apology_accepted,
-                   Situation.confirmed):
+                   Situation.confirmed, Situation.welcomed):
         s.ask_next = _next_open(s, scenario)
 
 

@@ -87,6 +87,7 @@ class Situation(StrEnum):
     closing_question = "closing_question"  # "anything else I can help with?" while needs are still open
     security_called = "security_called"  # the trainee called security: the guard comes (mid-conversation)
     not_convinced = "not_convinced"  # talk about the problem that meets no need (a denial, an explanation that does not land)
+    welcomed = "welcomed"  # a greeting or courtesy at the start ("please, have a seat"): the customer goes on
 
 
 class LineCondition(StrEnum):

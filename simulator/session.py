@@ -275,7 +275,7 @@ class SessionService:
         customer_last = next((t.text for t in reversed(turns) if t.speaker == "customer"), None)
         analysis = analyze(text, scenario.lang, customer_last=customer_last, scenario=scenario)
         talk = self.dialogue(record, scenario)
-        asked = dialogue.asked_items(text, analysis, scenario, self.matcher)
+        asked = dialogue.asked_items(text, analysis, scenario, self.matcher, talk.told)
         if dialogue.closing_only(text, analysis):
             asked = ([], False, False)  # "anything else I can help with?" asks for no fact
         hidden = {f.id for f in scenario.hidden_facts}

@@ -10,6 +10,7 @@ from simulator.dialogue import (
     DialogueState,
     choose_line,
     conditions_hold,
+    clock_times,
     extract_slots,
     initial_state,
     lexical_match,
@@ -54,6 +55,29 @@ def test_slots_from_a_turn():
     assert Slot.when not in extract_slots("Selamat pagi, Bu. Jam berapa kotaknya sampai?")
     assert extract_slots("Complaint ADU/DKP/0612/160 is logged.")[Slot.number] == "ADU/DKP/0612/160"
     assert Slot.phone in extract_slots("Call PLN 123 from your mobile.")
+    assert extract_slots("The boxes sat on the porch in the heat.") == {}  # "sat" the verb is no Saturday
+    assert extract_slots("Sat 10am works.")[Slot.when] == "Sat 10am"
+
+
+def test_clock_times_in_either_language_and_spelling():
+    assert clock_times("It arrived at half past eight, and the party started at one.") == {(8, 30), (1, 0)}
+    assert clock_times("Datangnya jam setengah sembilan pagi, acaranya jam satu siang.") == {(8, 30), (1, 0)}
+    assert clock_times("8.30 for a 1 o'clock party") == {(8, 30), (1, 0)}
+    assert clock_times("45 thousand a box, Rp 385.000, reading 1.362") == set()
+
+
+def test_a_time_the_customer_said_restated_is_no_commitment():
+    echoes = clock_times("It arrived at half past eight, and the party started at one.")
+    restated = "So the boxes came at 8.30 for the 1 o'clock party, and sat out on the porch."
+    assert Slot.when not in extract_slots(restated, echoes=echoes)
+    assert Slot.when in extract_slots("I'll call you on Thursday at 3 pm.", echoes=echoes)
+    state = initial_state(LIB.get("catering-stale-food", "id"))
+    state = _turn(state, "Lauk apa yang basi Bu, dan kurir kami datang jam berapa?", ["question"], lang="id",
+                  scenario_id="catering-stale-food")
+    assert "delivery_time" in state.told
+    after = _turn(state, "Jadi dikirim setengah 9 padahal acara jam 1, itu kesalahan kami Bu.", ["time_estimate"],
+                  lang="id", scenario_id="catering-stale-food")
+    assert after.did.commitment is None and after.reply is not Situation.accept_commitment
 
 
 def test_lexical_matcher_needs_shared_content_words():
@@ -289,3 +313,60 @@ def test_a_line_that_echoes_the_trainees_words_needs_them_said():
     weather = angry_lines("It was the hot weather, ma'am, food goes off fast in this heat.")
     assert not any("weather" in line for line in plain)
     assert any("Don't blame the weather" in line for line in weather)
+
+
+def test_a_greeting_at_the_start_is_welcomed_not_called_empty():
+    state = initial_state(LIB.get("water-bill-surge", "id"))
+    first = _turn(state, "Selamat siang Bu, silakan duduk dulu. Ada yang bisa saya bantu?", [], lang="id")
+    assert first.reply is Situation.welcomed and not first.did.empty and not first.did.unknown_question
+    assert first.patience >= state.patience
+    later = _turn(_turn(first, "Baik.", []), "Selamat siang Bu, silakan duduk dulu.", [], lang="id")
+    assert later.reply is not Situation.welcomed  # past the opening, a greeting says nothing
+
+
+def test_an_empty_promise_announces_no_check():
+    state = initial_state(LIB.get("ignored-complaint", "en"))
+    for text in ("The ID card will be finished soon.", "We will follow up with the relevant section."):
+        after = update(state, text, TurnAnalysis(tags=[]), LIB.get("ignored-complaint", "en"),
+                       SimpleNamespace(anger=6.0, trust=3.0, threat=0.0, outcome=None, situation=None))
+        assert after.did.asked == [] and after.reveal == []
+
+
+def test_a_told_item_is_not_asked_again_by_a_side_question_or_a_second_check():
+    from simulator.understanding.match import best_match
+
+    scenario = LIB.get("ignored-complaint", "en")
+    mood = SimpleNamespace(anger=6.0, trust=3.0, threat=0.0, outcome=None, situation=None)
+    state = update(initial_state(scenario), "Let me check the status of your file.", TurnAnalysis(tags=[]), scenario,
+                   mood, best_match)
+    assert "file_flagged" in state.told
+    side = ("thx. while it loads: when u came in June, do u remember the officer's name or which desk? "
+            "I wanna find that yellow note.")
+    after = update(state, side, TurnAnalysis(tags=[Tag.question]), scenario, mood, best_match)
+    assert after.did.asked_again == [] and after.reply is not Situation.fact_already_given
+    again = update(state, "Sorry, what was the status of my file?", TurnAnalysis(tags=[Tag.question]), scenario,
+                   mood, best_match)
+    assert again.did.asked_again == ["file_flagged"]  # the item's own words: asked again
+
+
+def test_the_scenarios_guard_called_by_name_is_security():
+    scenario = LIB.get("threat-violence", "id")
+    state = initial_state(scenario)
+    after = _turn(state, "Supaya aman, saya panggil Pak Yusuf dari pos depan ya Bang.", ["referral"], lang="id",
+                  scenario_id="threat-violence")
+    assert after.did.security and after.need("safety").met_turn == 1
+
+
+@pytest.mark.parametrize("text, met", [
+    ("We'll register your new number here at the desk today.", True),
+    ("We can't register your new number here, sorry.", False),  # the encoder puts these side by side
+    ("Should we register your new number here?", False),  # a question promises nothing
+])
+def test_a_need_met_by_example_needs_a_statement_of_the_same_polarity(text, met):
+    scenario = LIB.get("elderly-confused-app", "en")
+    from simulator.understanding.match import best_match
+
+    state = initial_state(scenario)
+    after = update(state, text, TurnAnalysis(tags=[]), scenario,
+                   SimpleNamespace(anger=3.0, trust=3.0, threat=0.0, outcome=None, situation=None), best_match)
+    assert ("fix" in after.did.needs_met) is met

@@ -17,7 +17,7 @@ import pytest
 from simulator import cli
 from simulator.analysis_types import Tag
 from simulator.understanding import analyser, encoder, heads, rules
-from simulator.understanding.match import best_match
+from simulator.understanding.match import best_match, is_courtesy
 from simulator.understanding.normalise import normalise
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -235,6 +235,38 @@ def test_courtesy_is_nearer_the_background_than_any_action():
     assert best_match("Mohon maaf Bapak sampai nunggu dari pagi.", FIX, "id", [0] * 4) is None
     m = best_match("Nomor HP Bapak saya perbarui sekarang ya.", FIX, "id", [0] * 4)
     assert m is not None and "semantic" in m.explanation
+
+
+@needs_encoder
+@pytest.mark.parametrize("text, courtesy", [
+    ("Selamat siang Pak, silakan duduk dulu. Ada yang bisa saya bantu?", True),
+    ("Good morning, Pak. Please, sit comfortably. No rush at all.", True),
+    ("Monggo pinarak Bu", True),
+    ("The bank is still sending the code to your old number.", False),
+    ("Good morning. I'll refund the full amount by Thursday.", False),  # every sentence must be courtesy
+    ("We will follow up on this.", False),  # an empty promise is background, but no courtesy
+])
+def test_courtesy_is_told_from_substance(text, courtesy):
+    assert is_courtesy(text, "en" if text[0] in "GTW" else "id") is courtesy
+
+
+@needs_encoder
+def test_an_empty_promise_does_not_announce_a_check():
+    checks = ["Let me check the status of your file.", "Saya cek status berkasnya dulu."]
+    assert best_match("The ID card will be finished soon.", checks, "en", [0, 0]) is None
+    assert best_match("Saya cek dulu berkasnya ya Pak", checks, "id", [0, 0]) is not None
+
+
+@needs_encoder
+def test_a_referral_naming_the_scenarios_guard_goes_to_security():
+    from simulator.scenario import ScenarioLibrary
+
+    scenario = ScenarioLibrary().get("threat-violence", "id")
+    text = ("Supaya semua aman, saya panggil Pak Yusuf dari pos depan untuk berdiri di sini sebentar. Ini bukan buat "
+            "ngusir Abang, paket Abang tetap saya urus sekarang. (interkom) Pak Yusuf, mohon ke loket depan.")
+    analysis = analyser.analyze(text, "id", scenario=scenario)
+    assert Tag.referral in analysis.tags
+    assert analysis.referral_target == "security" and analysis.referral_matches is True
 
 
 def test_matching_falls_back_to_shared_words_without_the_encoder(monkeypatch):

@@ -118,6 +118,7 @@ _SITUATION = {
     Situation.closing_question: "The trainee asked 'anything else?' although your problem is not solved. Say so.",
     Situation.security_called: "The trainee called security, calmly. The guard comes; you calm down (lower your voice) but you still want your answer.",
     Situation.not_convinced: "The trainee talked about your problem but nothing changed for you. Say it explains nothing / solves nothing.",
+    Situation.welcomed: "The trainee greeted you or offered a courtesy (a seat, a moment). Acknowledge it briefly, in character, and go on with your problem.",
 }
 
 _OUTCOME = {

@@ -5,7 +5,7 @@ whether a referral names the right place. With the encoder, the score is the cos
 the two (normalised) texts plus a small bonus for shared content words; without it, the share of
 the candidate's content words found in the turn. A match needs a score over the threshold and,
 semantically, a clear lead over the runner-up and over every background sentence
-(``background.yaml``: greetings, courtesy, empathy), because e5 similarities sit close together
+(``background.yaml``: greetings, courtesy, empathy, empty promises), because e5 similarities sit close together
 and "Mohon maaf sudah menunggu" is otherwise 0.88 from "Saya ganti nomor HP Bapak".
 """
 
@@ -43,11 +43,29 @@ _STOP = frozenset(
 BACKGROUND_FILE = Path(__file__).resolve().parent / "background.yaml"
 
 
-@lru_cache(maxsize=1)
-def background() -> tuple[str, ...]:
-    """Sentences that mean nothing a scenario asks for, in both languages (see the module doc)."""
-    data = load_yaml(BACKGROUND_FILE, RootModel[dict[str, list[str]]]).root
-    return tuple(line for lines in data.values() for line in lines)
+@lru_cache(maxsize=None)
+def background(kind: str | None = None) -> tuple[str, ...]:
+    """Sentences that mean nothing a scenario asks for, in both languages (see the module doc):
+    all of them, or one kind (``courtesy``, ``empty_promises``)."""
+    data = load_yaml(BACKGROUND_FILE, RootModel[dict[str, dict[str, list[str]]]]).root
+    return tuple(line for kinds in data.values() for k, lines in kinds.items() if kind in (None, k) for line in lines)
+
+
+#: A sentence at least this near (semantic score) to a background sentence is a courtesy.
+COURTESY_THRESHOLD = 0.9
+
+
+def is_courtesy(text: str, lang: str | None = None) -> bool:
+    """Whether every sentence of ``text`` is a greeting, courtesy or filler ("Good morning, please
+    have a seat."): near a background sentence, semantically or, without the encoder, by words."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", text) if _WORD.search(s)]
+    if not sentences:
+        return False
+    for sentence in sentences:
+        scores, semantic = similarities(sentence, list(background("courtesy")), lang)
+        if float(scores.max()) < (COURTESY_THRESHOLD if semantic else LEXICAL_THRESHOLD):
+            return False
+    return True
 
 
 @dataclass(frozen=True)
