@@ -122,9 +122,9 @@ def _analyse(
         target = by_rules.referral_target
         if target is None or heads.target_mode == "head":
             target = heads.target(x)[0]
-    if scenario is not None and target is not None and target != scenario.handling.referral.target.value \
-            and scenario.handling.referral.target.value in ("legal", "security") and rules.mentions_party(text, scenario):
-        target = scenario.handling.referral.target.value  # the scenario's guard or lawyer by name
+    if scenario is not None and target == "other" and scenario.handling.referral.target.value == "security" \
+            and rules.mentions_party(text, scenario):
+        target = "security"  # the scenario's guard by name ("panggil Pak Yusuf")
     matches = None
     if scenario is not None and target is not None:
         matches = by_rules.referral_matches if by_rules.referral_target == target else \
