@@ -164,9 +164,9 @@ def default_matcher() -> Matcher:
 
 # --- slots ----------------------------------------------------------------------------------
 _DAYS = (
-    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    # abbreviations only before a time or a date: "sat" and "wed" are English verbs too
-    r"(?:mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?(?= ?(?:\d|the \d|jam|pukul))|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|thu(?:rs?)?|fri|"
+    # "sat" and "wed" are English verbs too: as days only before a time or a date ("Sat 10am")
+    r"(?:wed|sat)\.?(?= ?(?:\d|the \d|jam|pukul))|"
     r"senin|selasa|rabu|kamis|jum'?at|sabtu|hari minggu|ahad"
 )
 _MONTHS = (
@@ -397,6 +397,7 @@ class DialogueState(BaseModel):
     apologies: int = 0
     fault_admitted: bool = False
     time_given: bool = False
+    promised: str | None = None  # the words of the trainee's latest concrete commitment ("Thursday by 3pm")
     remedy_offered: bool = False
     referral_turn: int | None = None  # first turn with the right referral
     referral_text: str = ""  # what the trainee said since then (details accumulate)
@@ -858,6 +859,7 @@ def update(
         did.vague_time = did.vague_time or not all(n.met_turn for n in time_needs) or not time_needs
     if time_met_now or ("time_estimate" in tags and realistic and Slot.when in slots and not did.vague_time):
         s.time_given = True
+        s.promised = did.commitment or slots.get(Slot.when)
     if did.remedy:
         s.remedy_offered = True
     if Slot.number in slots:
@@ -973,6 +975,8 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
     if d.referral_missing:
         s.echo["missing"] = _missing_words(d.referral_missing, scenario)
     if s.outcome is not None:
+        if s.promised:
+            s.echo.setdefault("when", s.promised)  # a closing line restates the time in the trainee's words
         s.reply = _CLOSING[s.outcome]
         return
     mood_situation = getattr(mood, "situation", None)
@@ -1196,8 +1200,12 @@ def fill(text: str, values: dict[str, str]) -> str | None:
     names = _SLOT_IN_LINE.findall(text)
     if any(not values.get(n) for n in names):
         return None
-    out = _SLOT_IN_LINE.sub(lambda m: values[m.group(1)], text)
-    return out[0].upper() + out[1:] if out and out[0].islower() else out
+    def value(m: re.Match) -> str:
+        v = values[m.group(1)]
+        starts_sentence = not text[: m.start()].strip() or text[: m.start()].rstrip()[-1] in ".!?"
+        return v[0].upper() + v[1:] if starts_sentence else v
+
+    return _SLOT_IN_LINE.sub(value, text)
 
 
 def voiced(text: str, scenario: Scenario, turn: int) -> str:
