@@ -370,3 +370,16 @@ def test_a_need_met_by_example_needs_a_statement_of_the_same_polarity(text, met)
     after = update(state, text, TurnAnalysis(tags=[]), scenario,
                    SimpleNamespace(anger=3.0, trust=3.0, threat=0.0, outcome=None, situation=None), best_match)
     assert ("fix" in after.did.needs_met) is met
+
+
+def test_the_closing_line_restates_the_time_the_trainee_gave_not_the_scenarios():
+    state = initial_state(LIB.get("threat-violence", "en"))
+    state = _turn(state, "Just so everyone is safe, I'm calling Pak Yusuf from security to the counter.", ["referral"],
+                  anger=4.0, trust=5.0, scenario_id="threat-violence")
+    state = _turn(state, "I'll call you before 5pm today with exactly where it is.", ["time_estimate"],
+                  anger=3.0, trust=6.0, scenario_id="threat-violence")
+    assert state.outcome == "resolved" and state.promised and "5pm today" in state.promised
+    assert state.echo["when"] == state.promised
+    line = choose_line(LIB.get("threat-violence", "en"), Situation.resolved, state, set(),
+                       lambda lines: next((x for x in lines if "5pm today" in x), lines[0]))
+    assert "5pm today" in line
