@@ -214,7 +214,9 @@ class NeedCondition(Model):
         default_factory=list, description="And at least one of these too (e.g. the thing, then what is done with it)."
     )
     examples: list[Text] = Field(
-        default_factory=list, description="Example sentences; the matcher must find the turn means one of them."
+        default_factory=list,
+        description="Example statements; the matcher must find a statement of the turn means one of them, with the "
+        "same polarity (write them without 'not': a denial then never matches).",
     )
     referral: bool = Field(False, description="The turn refers to the scenario's correct party.")
     realistic: bool = Field(True, description="A time given must be within handling.max_days.")
