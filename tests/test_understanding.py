@@ -39,6 +39,8 @@ needs_encoder = pytest.mark.skipif(encoder.get_encoder() is None, reason=encoder
         ("lemme chk tbh", "en", "let me check to be honest"),
         ("sooo sorry, u'll get it tmrw pls", "en", "so sorry, you will get it tomorrow please"),
         ("we're on it, dont worry", "en", "we are on it, do not worry"),
+        ("tracking no. pls?", "en", "tracking number please?"),
+        ("no. I will not, ticket no 4431", "en", "no. I will not, ticket number 4431"),
     ],
 )
 def test_chat_register_is_normalised(text, lang, plain):
@@ -248,6 +250,14 @@ def test_courtesy_is_nearer_the_background_than_any_action():
 ])
 def test_courtesy_is_told_from_substance(text, courtesy):
     assert is_courtesy(text, "en" if text[0] in "GTW" else "id") is courtesy
+
+
+@needs_encoder
+def test_a_form_of_address_does_not_decide_which_question_is_meant():
+    # with "Mas" left in, e5 puts this nearest "Tanda terimanya dibawa, Mas?" (the receipts)
+    questions = ["Tanda terimanya dibawa, Mas?", "Motornya dibeli tanggal berapa?", "Sekarang ke tempat kerja naik apa?"]
+    m = best_match("Sekarang ke pabrik naik apa, Mas?", questions, "id", [0, 1, 2])
+    assert m is not None and m.index == 2
 
 
 @needs_encoder

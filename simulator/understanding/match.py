@@ -88,8 +88,19 @@ def _lexical(text: str, candidates: list[str]) -> np.ndarray:
     return np.asarray(out, dtype=np.float32)
 
 
+# Forms of address say nothing about what is asked, but in a short question e5 leans on them:
+# "Sekarang ke pabrik naik apa, Mas?" is otherwise nearest "Tanda terimanya dibawa, Mas?".
+_ADDRESS = re.compile(
+    r"(?<!\w)(?:sir|madam|ma'am|maam|mr|mrs|ms|miss|bro|sis|boss|pak|bapak|bu|ibu|mas|mbak|kak|kakak|bang|abang|"
+    r"dik|om|tante|teh|aa|akang|neng|bos|min|gan)(?!\w)\.?",
+    re.IGNORECASE,
+)
+
+
 def _plain(text: str, lang: str | None) -> str:
-    return normalise(text, lang).text if lang in ("id", "en") else text
+    text = normalise(text, lang).text if lang in ("id", "en") else text
+    stripped = re.sub(r"[\s,]+([,.?!])", r"\1", re.sub(r"\s{2,}", " ", _ADDRESS.sub("", text))).strip(" ,")
+    return stripped if _WORD.search(stripped) else text
 
 
 def similarities(text: str, candidates: list[str], lang: str | None = None) -> tuple[np.ndarray, bool]:
