@@ -574,11 +574,17 @@ def asked_items(
     """(ids asked for, the turn asks something, the turn asks to see something). ``told``: items
     already told; a cue word alone does not ask for one again ("the officer's name when you came
     last month?" is no repeat of "last month someone mentioned a duplicate"): the question must
-    also be mostly the item's own words, or mean one of its example questions."""
+    also be mostly the item's own words, or mean one of its example questions. A question that
+    says back what the customer said ("pas keran ditutup meterannya diem kan?") asks for nothing,
+    whatever cue words it holds: it is a check, confirmed by the reply policy."""
     from simulator.customers.base import _asking_text, _mentions
 
     params = load_params()
     asking = _asking_text(text, analysis)
+    said = _customer_said(scenario, list(told))
+    restating = [q for q in _sentences(text) if q.rstrip().endswith("?") and _means_what_was_said(q, said, matcher, scenario.lang)]
+    for question in restating:
+        asking = asking.replace(question.lower(), " ").strip()
     evidence_sentences = [s for s in _sentences(text) if _has_cue(s.lower(), params.cues["evidence_request"])]
     evidence = bool(evidence_sentences)
     if evidence_sentences:
@@ -594,15 +600,17 @@ def asked_items(
             if m is not None and checks[m.index][0] not in checked and checks[m.index][0] not in told:
                 checked.append(checks[m.index][0])
     if not asking and not checked:
-        return [], False, False
-    said = {f.id: f.reveal for f in scenario.hidden_facts} | {k.id: k.answer for k in scenario.knowledge}
+        return [], bool(restating), False
+    answers = {f.id: f.reveal for f in scenario.hidden_facts} | {k.id: k.answer for k in scenario.knowledge}
     asked = [item_id for item_id, cues, qs, _e in items
              if asking and any(_mentions(asking, c) for c in cues)
-             and (item_id not in told or _restates(text, " ".join([said[item_id], *qs])))]
+             and (item_id not in told or _restates(text, " ".join([answers[item_id], *qs])))]
     asked += [i for i in checked if i not in asked]
     examples: list[tuple[str, str]] = [(item_id, q) for item_id, _c, qs, _e in items for q in qs if q.rstrip().endswith("?")]
     if examples and asking:
-        asking_sentences = [s for s in _sentences(text) if s.lower() in asking or s.endswith("?")] or [asking]
+        asking_sentences = [
+            s for s in _sentences(text) if (s.lower() in asking or s.endswith("?")) and s not in restating
+        ] or [asking]
         for sentence in asking_sentences:
             m = matcher(sentence, [q for _i, q in examples], scenario.lang, _groups([i for i, _q in examples]))
             if m is not None and examples[m.index][0] not in asked:
@@ -629,6 +637,20 @@ def _restates(text: str, customer_said: str) -> bool:
     """Does the turn's question repeat what the customer said ("so you've waited since the 3rd?")?"""
     asked = _tokens(" ".join(x for x in _sentences(text) if x.rstrip().endswith("?")) or text)
     return bool(asked) and len(asked & _tokens(customer_said)) / len(asked) >= RESTATE_MIN_SHARE
+
+
+#: A checking question in other words ("pas keran ditutup meterannya diem kan?") is confirmed when
+#: the matcher finds it means a sentence the customer said, at least this near.
+RESTATE_MIN_SIMILARITY = 0.9
+
+
+def _means_what_was_said(text: str, customer_said: str, matcher: Matcher, lang: str) -> bool:
+    said = _sentences(customer_said)
+    for question in (x for x in _sentences(text) if x.rstrip().endswith("?")):
+        m = matcher(question, said, lang, [0] * len(said))
+        if m is not None and m.score >= RESTATE_MIN_SIMILARITY:
+            return True
+    return False
 
 
 def _plain(text: str, lang: str) -> str:
@@ -735,7 +757,8 @@ def update(
     did.courtesy = s.turn <= COURTESY_TURNS and not tags - {"question"} and not asked and is_courtesy(text, scenario.lang)
     did.unknown_question = asks and not asked and not did.courtesy
     if did.unknown_question:
-        did.restates = _restates(text, _customer_said(scenario, s.told))
+        said = _customer_said(scenario, s.told)
+        did.restates = _restates(text, said) or _means_what_was_said(text, said, matcher, scenario.lang)
     s.told.extend(did.asked)
 
     did.apology = has(Tag.apology) and not analysis.stuffing

@@ -383,3 +383,21 @@ def test_the_closing_line_restates_the_time_the_trainee_gave_not_the_scenarios()
     line = choose_line(LIB.get("threat-violence", "en"), Situation.resolved, state, set(),
                        lambda lines: next((x for x in lines if "5pm today" in x), lines[0]))
     assert "5pm today" in line
+
+
+@pytest.mark.parametrize("question, confirmed", [
+    ("Buat mastiin aja Bu, pas semua keran ditutup meterannya diem kan?", True),  # her words, in chat spelling
+    ("Tetangga ada yang ngalamin hal yang sama juga nggak?", False),  # new, and nothing she knows
+])
+def test_a_check_in_other_words_of_what_the_customer_said_is_confirmed(question, confirmed):
+    from simulator.understanding.match import best_match
+
+    scenario = LIB.get("water-bill-surge", "id")
+    mood = SimpleNamespace(anger=6.0, trust=3.0, threat=0.0, outcome=None, situation=None)
+    state = update(initial_state(scenario), "Ada kebocoran di rumah, Bu?", TurnAnalysis(tags=[Tag.question]), scenario,
+                   mood, best_match)
+    assert "no_leak" in state.told
+    after = update(state, question, TurnAnalysis(tags=[Tag.question]), scenario, mood, best_match)
+    assert (after.reply is Situation.confirmed) is confirmed
+    if not confirmed:
+        assert after.reply is Situation.answer_unknown
