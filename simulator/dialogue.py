@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.datafile import load_yaml
-from simulator.mood import is_handoff
+from simulator.mood import is_handoff, sends_nowhere
 from simulator.understanding.match import is_courtesy
 from simulator.understanding.normalise import normalise
 from simulator.scenario import (
@@ -867,8 +867,8 @@ def update(
         if ns.met_turn is None and spec.kind == "referral" and did.referral == "correct" and closest:
             did.referral_missing = closest
 
-    if did.referral == "wrong" and (did.needs_met or is_handoff(analysis, scenario)):
-        did.referral = None  # pointing to a self-service channel as part of a fix is no brush-off
+    if did.referral == "wrong" and (did.needs_met or is_handoff(analysis, scenario) or sends_nowhere(analysis)):
+        did.referral = None  # a self-service channel as part of a fix, or no place at all, is no brush-off
     # Times: a concrete commitment restated back; a vague one pushed on.
     time_needs = [n for n in s.needs if needs.get(n.id) and needs[n.id].kind == "next_step"]
     time_met_now = any(n.id in did.needs_met for n in time_needs)

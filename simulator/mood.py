@@ -114,6 +114,18 @@ def _clamp(value: float) -> float:
     return max(0.0, min(10.0, value))
 
 
+def sends_nowhere(analysis: TurnAnalysis) -> bool:
+    """A referral only the learned head heard ("We will contact you. The issue will be resolved."):
+    no phrase sends the customer anywhere, it names no right party and brushes nobody off. The
+    customer has nothing to protest, and it is no wrong referral."""
+    return (
+        analysis.has(Tag.referral)
+        and not analysis.referral_phrase
+        and analysis.referral_matches is not True
+        and not analysis.has(Tag.defensive)
+    )
+
+
 def is_handoff(analysis: TurnAnalysis, scenario: Scenario) -> bool:
     """A referral where none is needed, with a time or a remedy attached ("Pak Wahyu will call you
     by 2 p.m. tomorrow"): the case stays here, handed on with ownership, so it is no brush-off."""
@@ -198,7 +210,7 @@ def update(
             s.referral = "correct"
             substance = True
             threat_addressed = True
-        elif not is_handoff(analysis, scenario):
+        elif not is_handoff(analysis, scenario) and not sends_nowhere(analysis):
             d_anger += fx.referral_wrong * sens.anger_up
             d_trust -= fx.referral_wrong * sens.trust
             s.referral = s.referral if s.referral == "correct" else "wrong"

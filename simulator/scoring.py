@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field
 
 from simulator.analysis_types import Tag, TurnAnalysis
-from simulator.mood import MoodState, Outcome, is_handoff
+from simulator.mood import MoodState, Outcome, is_handoff, sends_nowhere
 from simulator.rubric import DIMENSIONS, Dimension, Rubric
 from simulator.scenario import ReferralTarget, Scenario
 from simulator.turn_flags import flags as turn_flags
@@ -451,7 +451,7 @@ def _diagnosis(ctx: _Context) -> _Result:
 def _referral(ctx: _Context) -> _Result:
     p = ctx.points
     target = ctx.scenario.handling.referral.target
-    referrals = ctx.with_tag(Tag.referral)
+    referrals = [r for r in ctx.with_tag(Tag.referral) if not sends_nowhere(r.t.analysis)]
     if target is ReferralTarget.none:
         referrals = [r for r in referrals if not is_handoff(r.t.analysis, ctx.scenario)]
         return _Result(
@@ -481,7 +481,7 @@ def _wrong_referrals(ctx: _Context) -> list[_Turn]:
     target = ctx.scenario.handling.referral.target
     out = []
     for r in ctx.turns:
-        if r.has(Tag.referral):
+        if r.has(Tag.referral) and not sends_nowhere(r.t.analysis):
             if (target is ReferralTarget.none and not is_handoff(r.t.analysis, ctx.scenario)) or (
                 target is not ReferralTarget.none and not r.t.analysis.referral_matches
             ):

@@ -401,3 +401,15 @@ def test_a_check_in_other_words_of_what_the_customer_said_is_confirmed(question,
     assert (after.reply is Situation.confirmed) is confirmed
     if not confirmed:
         assert after.reply is Situation.answer_unknown
+
+
+@pytest.mark.parametrize("phrase, wrong", [(True, True), (False, False)])
+def test_a_referral_only_the_model_heard_sends_nowhere_and_draws_no_protest(phrase, wrong):
+    # "We will contact you. The issue will be resolved." reads as a referral to the learned head
+    # alone; no phrase sends the customer anywhere, so there is nothing to protest.
+    scenario = LIB.get("vehicle-registration-delay", "en")
+    analysis = TurnAnalysis(tags=[Tag.referral], referral_target="other", referral_matches=False, referral_phrase=phrase)
+    after = update(initial_state(scenario), "We will contact you. The issue will be resolved.", analysis, scenario,
+                   SimpleNamespace(anger=5.0, trust=3.0, threat=0.0, outcome=None, situation=None), lexical_match)
+    assert (after.did.referral == "wrong") is wrong
+    assert (after.reply is Situation.wrong_referral) is wrong

@@ -216,6 +216,10 @@ def test_a_wrong_referral_or_brush_off_caps_referral_and_the_overall():
     for card in (wrong, brush):
         assert card.dimensions["referral"].score <= 15
         assert card.cap is not None and card.overall <= RUBRIC.caps["wrong_referral"].value
+    # a referral only the learned head heard sends the customer nowhere: no wrong referral, no cap
+    nowhere = run(scenario, [("We will contact you. The issue will be resolved.", analysed(
+        "x", Tag.referral, referral_target="other", referral_matches=False, referral_phrase=False))])
+    assert not any(c.key == "wrong_referral" for c in nowhere.caps)
 
 
 def test_needs_from_the_dialogue_engine_drive_resolution_and_commitment():

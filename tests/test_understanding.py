@@ -279,6 +279,13 @@ def test_a_referral_naming_the_scenarios_guard_goes_to_security():
     assert analysis.referral_target == "security" and analysis.referral_matches is True
 
 
+@needs_encoder
+def test_the_analysis_says_whether_a_rule_phrase_sends_the_customer_somewhere():
+    assert analyser.analyze("Please go to the village office on Jl. Melati.", "en").referral_phrase
+    assert not analyser.analyze("Soal penagih, nanti kami sampaikan ke bagian terkait.", "id").referral_phrase
+    assert rules.analyze("Hubungi 123 ya", "id").referral_phrase  # rules alone: every referral is a phrase
+
+
 def test_matching_falls_back_to_shared_words_without_the_encoder(monkeypatch):
     monkeypatch.setattr(encoder, "_load", lambda: (None, encoder.EncoderStatus(False, encoder.MODEL_NAME, "off")))
     m = best_match("could you tell me your connection number please", FACTS, "en", GROUPS)

@@ -137,6 +137,7 @@ def _analyse(
         time_days=by_rules.time_days if Tag.time_estimate in tags else None,
         stuffing=by_rules.stuffing,
         admits_fault=by_rules.admits_fault,
+        referral_phrase=by_rules.has(Tag.referral),
         word_count=by_rules.word_count,
     )
     return analysis, decisions
