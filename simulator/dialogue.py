@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.datafile import load_yaml
 from simulator.mood import is_handoff, sends_nowhere
+from simulator.turn_flags import is_keyword_list
 from simulator.understanding.match import is_courtesy
 from simulator.understanding.normalise import normalise
 from simulator.scenario import (
@@ -781,7 +782,7 @@ def update(
     did.other_language = other is not None and other != scenario.lang
 
     # Keyword stuffing earns nothing: no need, no referral, no commitment.
-    stuffing = analysis.stuffing or stuffed(text)
+    stuffing = analysis.stuffing or stuffed(text) or is_keyword_list(text)
     if stuffing:
         did.apology = did.empathy = did.acknowledge = did.admission = did.remedy = did.security = False
         tags = set()

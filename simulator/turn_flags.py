@@ -7,7 +7,8 @@ keyboard mashing, random letters, bare markup or code, or — when the analyser 
 it — a string of words with none of the function words that hold a sentence together
 (``lexicons/function_words.yaml``). ``stuffing`` marks courtesy cue words (apology, empathy) run
 together with commitment, remedy or referral cue words in telegraphic text, with hardly any
-function words: a list of keywords, not a sentence to this customer. A turn with one sentence
+function words: a list of keywords, not a sentence to this customer; so is any tagged turn of
+words strung together with no punctuation and hardly a function word. A turn with one sentence
 that reads as a sentence is not a keyword list, however many names, hours and document numbers
 the rest of it lists (an office's address is telegraphic too). A flagged turn is shown to
 reviewers on the turn and never earns points (``simulator/scoring.py``).
@@ -53,6 +54,9 @@ STUFFING_MAX_FUNCTION_SHARE = 0.22
 STUFFING_MIN_WORDS = 10
 #: A sentence of at least this many words with a normal function-word share makes a turn prose.
 STUFFING_SENTENCE_MIN_WORDS = 5
+#: A keyword list: at least this many words, no punctuation between them, hardly a function word.
+KEYWORD_LIST_MIN_WORDS = 8
+_INNER_PUNCTUATION = re.compile(r"[,.;:?!>+/()\-–]")
 _COURTESY = {Tag.apology, Tag.empathy}
 _ACTION = {Tag.time_estimate, Tag.compensation, Tag.referral}
 
@@ -143,8 +147,23 @@ def is_nonsense(text: str, tags: set[Tag] | None = None) -> bool:
     return False
 
 
+def is_keyword_list(text: str) -> bool:
+    """Words strung together with no punctuation and hardly a function word between them ("PLN 123
+    PLN Mobile pengaduan ULP rujuk wewenang bukan PDAM listrik padam"): terse agents punctuate
+    their lists ("PLN 123, or the PLN Mobile app > Pengaduan"), a keyword dump does not."""
+    inner = text.strip().rstrip(".!?")
+    return (
+        len(_words(text)) >= KEYWORD_LIST_MIN_WORDS
+        and not _INNER_PUNCTUATION.search(inner)
+        and function_share(text) < STUFFING_MAX_FUNCTION_SHARE
+    )
+
+
 def is_stuffing(text: str, tags: set[Tag]) -> bool:
-    """Courtesy and action cue words run together in telegraphic text (see the module doc)."""
+    """Courtesy and action cue words run together in telegraphic text, or any tagged keyword list
+    (see the module doc and :func:`is_keyword_list`)."""
+    if tags and is_keyword_list(text):
+        return True
     if not (tags & _COURTESY and tags & _ACTION) or Tag.question in tags:
         return False
     if len(_words(text)) < STUFFING_MIN_WORDS or function_share(text) >= STUFFING_MAX_FUNCTION_SHARE:

@@ -413,3 +413,12 @@ def test_a_referral_only_the_model_heard_sends_nowhere_and_draws_no_protest(phra
                    SimpleNamespace(anger=5.0, trust=3.0, threat=0.0, outcome=None, situation=None), lexical_match)
     assert (after.did.referral == "wrong") is wrong
     assert (after.reply is Situation.wrong_referral) is wrong
+
+
+def test_a_keyword_list_meets_no_need_even_with_the_right_words():
+    scenario = LIB.get("wrong-agency", "id")
+    text = "PLN 123 PLN Mobile pengaduan ULP rujuk wewenang bukan PDAM listrik padam"
+    analysis = TurnAnalysis(tags=[Tag.referral], referral_target="other", referral_matches=True)
+    after = update(initial_state(scenario), text, analysis, scenario,
+                   SimpleNamespace(anger=3.0, trust=5.0, threat=0.0, outcome=None, situation=None), lexical_match)
+    assert after.referral_turn is None and after.did.needs_met == [] and after.outcome is None

@@ -83,3 +83,14 @@ def test_word_likeness_without_a_dictionary():
     assert all(wordlike(w) for w in ("pelanggannya", "dishwasher", "tagihan", "meteran"))
     assert not any(wordlike(w) for w in ("qweoiu", "xcvxcv", "wkwkwk", "hjkl"))
     assert is_nonsense("<script>alert(1)</script>")
+
+
+@pytest.mark.parametrize("text, flagged", [
+    ("PLN 123 PLN Mobile pengaduan ULP rujuk wewenang bukan PDAM listrik padam", True),
+    ("garansi klaim diterima kiprok regulator SPK lampu LED diagnosa mekanik kesalahan kami", True),
+    ("call PLN 123 or PLN Mobile app > Pengaduan. ULP Kartasura, Jl. Slamet Riyadi", False),  # a terse, punctuated list
+    ("ok noted bu nanti sy follow up ke tim terkait secepatnya ya", False),  # unpunctuated chat, but a sentence
+])
+def test_a_tagged_keyword_list_is_stuffing_whatever_its_tags(text, flagged):
+    assert is_stuffing(text, {Tag.referral}) is flagged
+    assert not is_stuffing(text, set())  # untagged, it earns nothing anyway (and may be nonsense)
