@@ -782,7 +782,7 @@ def update(
     did.other_language = other is not None and other != scenario.lang
 
     # Keyword stuffing earns nothing: no need, no referral, no commitment.
-    stuffing = analysis.stuffing or stuffed(text) or is_keyword_list(text)
+    stuffing = analysis.stuffing or stuffed(text) or is_keyword_list(text, scenario.lang)
     if stuffing:
         did.apology = did.empathy = did.acknowledge = did.admission = did.remedy = did.security = False
         tags = set()

@@ -33,6 +33,7 @@ from pydantic import RootModel
 
 from simulator.datafile import load_yaml
 from simulator.llm import injection_cues
+from simulator.understanding.normalise import normalise
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = (ROOT / "scenarios", Path(__file__).resolve().parent / "lexicons")
@@ -147,7 +148,12 @@ def is_nonsense(text: str, tags: set[Tag] | None = None) -> bool:
     return False
 
 
-def is_keyword_list(text: str) -> bool:
+def _spelled_out(text: str, lang: str | None) -> str:
+    """Chat register spelled out ("krn udh sy" -> "karena sudah saya"), so that its function words count."""
+    return normalise(text, lang).text if lang in ("id", "en") else text
+
+
+def is_keyword_list(text: str, lang: str | None = None) -> bool:
     """Words strung together with no punctuation and hardly a function word between them ("PLN 123
     PLN Mobile pengaduan ULP rujuk wewenang bukan PDAM listrik padam"): terse agents punctuate
     their lists ("PLN 123, or the PLN Mobile app > Pengaduan"), a keyword dump does not."""
@@ -155,17 +161,19 @@ def is_keyword_list(text: str) -> bool:
     return (
         len(_words(text)) >= KEYWORD_LIST_MIN_WORDS
         and not _INNER_PUNCTUATION.search(inner)
-        and function_share(text) < STUFFING_MAX_FUNCTION_SHARE
+        and function_share(_spelled_out(text, lang)) < STUFFING_MAX_FUNCTION_SHARE
     )
 
 
-def is_stuffing(text: str, tags: set[Tag]) -> bool:
+def is_stuffing(text: str, tags: set[Tag], lang: str | None = None) -> bool:
     """Courtesy and action cue words run together in telegraphic text, or any tagged keyword list
-    (see the module doc and :func:`is_keyword_list`)."""
-    if tags and is_keyword_list(text):
+    (see the module doc and :func:`is_keyword_list`). ``lang``: the chat register is spelled out
+    first (a "sy rujuk ke Bagian Hukum" turn is no keyword list)."""
+    if tags and is_keyword_list(text, lang):
         return True
     if not (tags & _COURTESY and tags & _ACTION) or Tag.question in tags:
         return False
+    text = _spelled_out(text, lang)
     if len(_words(text)) < STUFFING_MIN_WORDS or function_share(text) >= STUFFING_MAX_FUNCTION_SHARE:
         return False
     sentences = re.split(r"(?<=[.!?])\s+", text.strip())
@@ -175,13 +183,13 @@ def is_stuffing(text: str, tags: set[Tag]) -> bool:
     )
 
 
-def flags(text: str, tags: set[Tag] | list[Tag] | None = None) -> list[str]:
+def flags(text: str, tags: set[Tag] | list[Tag] | None = None, lang: str | None = None) -> list[str]:
     """``injection:<cue>`` for each injection cue the turn matches, ``nonsense``, and — given the
-    analyser's ``tags`` — ``stuffing``."""
+    analyser's ``tags`` — ``stuffing`` (``lang``: the session's language, for its chat register)."""
     tag_set = set(tags) if tags is not None else None
     out = [f"injection:{cue}" for cue in injection_cues(text)]
     if is_nonsense(text, tag_set):
         out.append("nonsense")
-    elif tag_set and is_stuffing(text, tag_set):
+    elif tag_set and is_stuffing(text, tag_set, lang):
         out.append("stuffing")
     return out

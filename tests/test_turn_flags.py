@@ -94,3 +94,11 @@ def test_word_likeness_without_a_dictionary():
 def test_a_tagged_keyword_list_is_stuffing_whatever_its_tags(text, flagged):
     assert is_stuffing(text, {Tag.referral}) is flagged
     assert not is_stuffing(text, set())  # untagged, it earns nothing anyway (and may be nonsense)
+
+
+def test_chat_register_is_spelled_out_before_function_words_are_counted():
+    text = ("Krn Bpk udh siapin somasi, urusan hukumnya sy rujuk ke Bagian Hukum Regional Jateng: Ibu Ratih "
+            "Pramesti, S.H., lantai 3 gedung ini (Jl. Pandanaran 112). Telp (024) 8450 2217 ext. 304.")
+    tags = {Tag.acknowledge, Tag.apology, Tag.referral}
+    assert not is_stuffing(text, tags, "id")  # "karena bapak sudah ... saya rujuk ke": a sentence
+    assert is_stuffing(text, tags)  # counted on the raw abbreviations it looks telegraphic

@@ -69,7 +69,7 @@ def tags_text(analysis: dict | None) -> str:
     return t("review_tags", tags=", ".join(t(f"review_tag_{tag}") for tag in tags))
 
 
-def show_turn(turn, numbers: dict[int, int]) -> None:
+def show_turn(turn, numbers: dict[int, int], lang: str | None = None) -> None:
     if turn.speaker == "customer":
         with st.chat_message("assistant", avatar=":material/person:"):
             st.markdown(escape_md(turn.text))
@@ -77,7 +77,7 @@ def show_turn(turn, numbers: dict[int, int]) -> None:
     with st.chat_message("user", avatar=TRAINEE_AVATAR):
         st.caption(t("practice_turn_n", n=numbers.get(turn.idx, turn.idx)))
         st.markdown(escape_md(turn.text))
-        scorecard_ui.turn_flags(turn.text, turn.analysis)
+        scorecard_ui.turn_flags(turn.text, turn.analysis, lang)
         st.caption(f":material/sell: {tags_text(turn.analysis)}  \n:material/mood: {mood_text(turn.mood)}")
 
 
@@ -87,11 +87,11 @@ def transcript(record, turns: list) -> None:
         shared = [turn for turn in turns if turn.idx < record.branch_turn]
         with st.expander(t("review_shared_turns", n=len(shared)), expanded=False):
             for turn in shared:
-                show_turn(turn, numbers)
+                show_turn(turn, numbers, record.lang)
         st.markdown(f"**{t('review_branch_starts')}**")
         turns = [turn for turn in turns if turn.idx >= record.branch_turn]
     for turn in turns:
-        show_turn(turn, numbers)
+        show_turn(turn, numbers, record.lang)
 
 
 def mood_chart(turns: list, key: str) -> None:
