@@ -422,3 +422,13 @@ def test_a_keyword_list_meets_no_need_even_with_the_right_words():
     after = update(initial_state(scenario), text, analysis, scenario,
                    SimpleNamespace(anger=3.0, trust=5.0, threat=0.0, outcome=None, situation=None), lexical_match)
     assert after.referral_turn is None and after.did.needs_met == [] and after.outcome is None
+
+
+@pytest.mark.parametrize("question, reply", [
+    ("Can I go through it with you properly?", Situation.agree),  # an offer put as a question
+    ("Is that clear so far?", Situation.agree),
+    ("Who did you speak to at the desk last time?", Situation.answer_unknown),  # asks for something
+])
+def test_an_unknown_yes_no_question_is_agreed_to_not_met_with_i_dont_know(question, reply):
+    state = initial_state(LIB.get("water-bill-surge", "en"))
+    assert _turn(state, question, ["question"]).reply is reply
