@@ -38,7 +38,7 @@ from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.datafile import load_yaml
 from simulator.mood import is_handoff, sends_nowhere
 from simulator.turn_flags import is_keyword_list
-from simulator.understanding.match import is_courtesy
+from simulator.understanding.match import is_courtesy, without_address
 from simulator.understanding.normalise import normalise
 from simulator.scenario import (
     Knowledge,
@@ -708,7 +708,7 @@ def _condition_parts(
 def _yes_no(text: str, cues: dict[str, list[str]]) -> bool:
     """Whether every question of the turn asks for a yes or no ("Is that clear?", "Can I go through
     it with you?", "Sampai sini jelas?") rather than for something ("Who did you speak to?")."""
-    questions = [q.lower().rstrip(" ?!.") for q in _sentences(text) if q.rstrip().endswith("?")]
+    questions = [without_address(q).lower().rstrip(" ?!.") for q in _sentences(text) if q.rstrip().endswith("?")]
     if not questions:
         return False
     for q in questions:

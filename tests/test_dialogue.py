@@ -427,6 +427,7 @@ def test_a_keyword_list_meets_no_need_even_with_the_right_words():
 @pytest.mark.parametrize("question, reply", [
     ("Can I go through it with you properly?", Situation.agree),  # an offer put as a question
     ("Is that clear so far?", Situation.agree),
+    ("Sampai sini jelas, Bu?", Situation.agree),  # the form of address is no part of the question
     ("Who did you speak to at the desk last time?", Situation.answer_unknown),  # asks for something
 ])
 def test_an_unknown_yes_no_question_is_agreed_to_not_met_with_i_dont_know(question, reply):

@@ -97,10 +97,15 @@ _ADDRESS = re.compile(
 )
 
 
-def _plain(text: str, lang: str | None) -> str:
-    text = normalise(text, lang).text if lang in ("id", "en") else text
+def without_address(text: str) -> str:
+    """``text`` without its forms of address ("Sampai sini jelas, Bu?" -> "Sampai sini jelas?");
+    the text itself when nothing else is left."""
     stripped = re.sub(r"[\s,]+([,.?!])", r"\1", re.sub(r"\s{2,}", " ", _ADDRESS.sub("", text))).strip(" ,")
     return stripped if _WORD.search(stripped) else text
+
+
+def _plain(text: str, lang: str | None) -> str:
+    return without_address(normalise(text, lang).text if lang in ("id", "en") else text)
 
 
 def similarities(text: str, candidates: list[str], lang: str | None = None) -> tuple[np.ndarray, bool]:
