@@ -381,7 +381,7 @@ class TurnActs(BaseModel):
     said: str = ""  # the turn, normalised and lowercased, for lines that echo its words (``mentions``)
     on_topic_only: bool = False  # about the problem, but no need met, no question, nothing owned
     courtesy: bool = False  # only a greeting or courtesy, early on ("please, have a seat")
-    yes_no: bool = False  # every question can be answered yes: a check or an offer ("Is that clear?")
+    offer_or_check: bool = False  # every question is an offer or a check ("Can I go through it?", "Is that clear?")
     security: bool = False
     slots: dict[str, str] = Field(default_factory=dict)
     needs_met: list[str] = Field(default_factory=list)
@@ -705,17 +705,19 @@ def _condition_parts(
     return missing
 
 
-def _yes_no(text: str, cues: dict[str, list[str]]) -> bool:
-    """Whether every question of the turn asks for a yes or no ("Is that clear?", "Can I go through
-    it with you?", "Sampai sini jelas?") rather than for something ("Who did you speak to?")."""
-    questions = [without_address(q).lower().rstrip(" ?!.") for q in _sentences(text) if q.rstrip().endswith("?")]
+def _offer_or_check(text: str, cues: dict[str, list[str]], lang: str) -> bool:
+    """Whether every question of the turn is an offer or a check ("Can I go through it with you?",
+    "Sampai sini jelas?") that a customer answers with a yes, not a question for information."""
+    questions = [without_address(q).rstrip(" ?!.") for q in _sentences(_plain(text, lang)) if q.rstrip().endswith("?")]
     if not questions:
         return False
     for q in questions:
         words = _WORD.findall(q)
         if not words or _has_cue(q, cues["question_words"]):
             return False
-        if words[0] not in cues["yes_no_openers"] and words[-1] not in cues["yes_no_enders"]:
+        opener = " ".join(words[:4])
+        checks = set(words[-3:]) & set(cues["check_enders"])  # "Is that clear so far?", "paham ya?"
+        if not any(opener.startswith(o) for o in cues["offer_openers"]) and not checks:
             return False
     return True
 
@@ -776,7 +778,7 @@ def update(
     if did.unknown_question:
         said = _customer_said(scenario, s.told)
         did.restates = _restates(text, said) or _means_what_was_said(text, said, matcher, scenario.lang)
-        did.yes_no = _yes_no(text, cues)
+        did.offer_or_check = _offer_or_check(text, cues, scenario.lang)
     s.told.extend(did.asked)
 
     did.apology = has(Tag.apology) and not analysis.stuffing
@@ -1055,7 +1057,7 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
     elif d.unknown_question:
         # A question that repeats the customer's own words ("so you've waited since the 3rd?")
         # checks understanding: it is confirmed, not answered with "I don't know".
-        s.reply = Situation.confirmed if d.restates else Situation.agree if d.yes_no else Situation.answer_unknown
+        s.reply = Situation.confirmed if d.restates else Situation.agree if d.offer_or_check else Situation.answer_unknown
     elif threat_rose and not (d.empathy or d.acknowledge):
         s.reply = Situation.threat
     elif d.apology and s.apologies == 1:

@@ -429,7 +429,8 @@ def test_a_keyword_list_meets_no_need_even_with_the_right_words():
     ("Is that clear so far?", Situation.agree),
     ("Sampai sini jelas, Bu?", Situation.agree),  # the form of address is no part of the question
     ("Who did you speak to at the desk last time?", Situation.answer_unknown),  # asks for something
+    ("Have you had the house repainted recently?", Situation.answer_unknown),  # yes/no, but for information
 ])
-def test_an_unknown_yes_no_question_is_agreed_to_not_met_with_i_dont_know(question, reply):
+def test_an_unknown_offer_or_check_is_agreed_to_not_met_with_i_dont_know(question, reply):
     state = initial_state(LIB.get("water-bill-surge", "en"))
     assert _turn(state, question, ["question"]).reply is reply
