@@ -253,7 +253,7 @@ def extract_slots(text: str, scenario: Scenario | None = None, echoes: set[tuple
                 timely = timely[:a] + " " * (b - a) + timely[b:]
     if echoes:
         for m in _SLOT_RX["hours"].finditer(timely):
-            if clock_times(m.group(0)) and clock_times(m.group(0)) <= echoes:
+            if set() < clock_times(m.group(0)) <= echoes:
                 timely = timely[: m.start()] + " " * (m.end() - m.start()) + timely[m.end() :]
     found: dict[str, str] = {}
     for name, rx in _SLOT_RX.items():
@@ -603,10 +603,9 @@ def asked_items(
                 checked.append(checks[m.index][0])
     if not asking and not checked:
         return [], bool(restating), False
-    answers = {f.id: f.reveal for f in scenario.hidden_facts} | {k.id: k.answer for k in scenario.knowledge}
     asked = [item_id for item_id, cues, qs, _e in items
              if asking and any(_mentions(asking, c) for c in cues)
-             and (item_id not in told or _restates(text, " ".join([answers[item_id], *qs])))]
+             and (item_id not in told or _restates(text, " ".join([knowledge_answer(scenario, item_id) or "", *qs])))]
     asked += [i for i in checked if i not in asked]
     examples: list[tuple[str, str]] = [(item_id, q) for item_id, _c, qs, _e in items for q in qs if q.rstrip().endswith("?")]
     if examples and asking:
@@ -624,8 +623,7 @@ def asked_items(
 
 def _customer_said(scenario: Scenario, told: list[str]) -> str:
     """What the customer has said so far, as far as the scenario knows: the opening and the facts told."""
-    said = {f.id: f.reveal for f in scenario.hidden_facts} | {k.id: k.answer for k in scenario.knowledge}
-    return " ".join([scenario.opening, *(said[i] for i in told if i in said)])
+    return " ".join([scenario.opening, *filter(None, (knowledge_answer(scenario, i) for i in told))])
 
 
 #: Up to this turn, a greeting or courtesy alone draws a plain "go on", not "you're not listening".
@@ -761,7 +759,8 @@ def update(
     low = text.lower()
     has = analysis.has
     tags = {t.value for t in analysis.tags}
-    slots = extract_slots(text, scenario, clock_times(_customer_said(scenario, s.told)))
+    customer_said = _customer_said(scenario, s.told)  # before this turn's answers
+    slots = extract_slots(text, scenario, clock_times(customer_said))
     did = TurnActs(slots=slots, said=_plain(text, scenario.lang))
 
     # Questions and evidence.
@@ -776,8 +775,7 @@ def update(
     did.courtesy = s.turn <= COURTESY_TURNS and not tags - {"question"} and not asked and is_courtesy(text, scenario.lang)
     did.unknown_question = asks and not asked and not did.courtesy
     if did.unknown_question:
-        said = _customer_said(scenario, s.told)
-        did.restates = _restates(text, said) or _means_what_was_said(text, said, matcher, scenario.lang)
+        did.restates = _restates(text, customer_said) or _means_what_was_said(text, customer_said, matcher, scenario.lang)
         did.offer_or_check = _offer_or_check(text, cues, scenario.lang)
     s.told.extend(did.asked)
 
