@@ -30,7 +30,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -382,6 +382,8 @@ class TurnActs(BaseModel):
     on_topic_only: bool = False  # about the problem, but no need met, no question, nothing owned
     courtesy: bool = False  # only a greeting or courtesy, early on ("please, have a seat")
     offer_or_check: bool = False  # every question is an offer or a check ("Can I go through it?", "Is that clear?")
+    other_questions: list[Situation] = Field(default_factory=list)  # replies its questions for nothing known draw
+    other_first: bool = False  # the turn's first question is one of those
     security: bool = False
     slots: dict[str, str] = Field(default_factory=dict)
     needs_met: list[str] = Field(default_factory=list)
@@ -411,6 +413,8 @@ class DialogueState(BaseModel):
     reveal: list[str] = Field(default_factory=list)  # facts / knowledge to speak now
     echo: dict[str, str] = Field(default_factory=dict)  # slot values lines may echo
     ask_next: str | None = None  # an open need the customer asks about after reacting
+    also: list[Situation] = Field(default_factory=list)  # short replies to the turn's other questions
+    also_first: bool = False  # said before the answers (the turn asked those first)
     outcome: str | None = None
 
     def need(self, need_id: str) -> NeedState | None:
@@ -570,27 +574,91 @@ def _items(scenario: Scenario) -> list[tuple[str, list[str], list[str], bool]]:
     return items
 
 
+class Asked(NamedTuple):
+    """What a trainee turn asks of the customer."""
+
+    ids: list[str]  # fact and knowledge ids asked for, in the scenario's order
+    asks: bool  # the turn asks something
+    evidence: bool  # it asks to see something
+    open: tuple[str, ...] = ()  # its questions that ask for nothing the customer knows, in order
+    open_first: bool = False  # the turn's first question is one of them
+
+
+NOTHING_ASKED = Asked([], False, False)
+
+
+@lru_cache(maxsize=4)
+def _question_split(joins: tuple[str, ...], openers: tuple[str, ...], comma_openers: tuple[str, ...]) -> re.Pattern:
+    """Where a further question opens: a join word before an opener, or a comma before a verb-first one."""
+    join = "|".join(re.escape(j) for j in joins)
+    opener, comma_opener = ("|".join(re.escape(o) for o in sorted(words, key=len, reverse=True))
+                            for words in (openers, comma_openers))
+    return re.compile(rf"\s*,?\s+(?=(?:{join})\s+(?:{opener})\b)|\s*,\s*(?=(?:{comma_opener})\b)", re.IGNORECASE)
+
+
+#: A piece of a split question shorter than this many words stays with the one before ("kapan datang sama siapa?").
+MIN_QUESTION_WORDS = 3
+
+
+def question_clauses(text: str, lang: str) -> list[str]:
+    """The turn's questions one by one: each '?' sentence, split where a further question opens
+    ("When did it arrive, and how many got sick?"). Words before the first question that do not
+    ask anything ("Sorry to hear that, when did it arrive?") stay with it."""
+    cues = load_params().cues
+    openers = (*cues["question_words"], *cues["question_openers"], *cues["offer_openers"])
+    # After a join word any opener starts a question; after a bare comma only a verb-first one
+    # does ("When you opened the account, which number did you give?" is one question).
+    split = _question_split(tuple(cues["question_joins"]), openers, (*cues["question_openers"], *cues["offer_openers"]))
+    clauses: list[str] = []
+    for sentence in _sentences(text):
+        if not sentence.rstrip().endswith("?"):
+            continue
+        spelled = normalise(sentence, lang)  # cut where the spelled-out text opens a question
+        cuts = [0, *(spelled.original(m.end(), m.end() + 1)[0] for m in split.finditer(spelled.text)
+                     if m.end() < len(spelled.text))]
+        spans: list[tuple[int, int]] = []
+        for begin, end in zip(cuts, [*cuts[1:], len(sentence)]):
+            if spans and len(_WORD.findall(sentence[begin:end].lower())) < MIN_QUESTION_WORDS:
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((begin, end))
+        if len(spans) > 1 and not _asks_on_its_own(sentence[slice(*spans[0])], openers, cues, lang):
+            spans[:2] = [(spans[0][0], spans[1][1])]
+        clauses.extend(sentence[b:e].strip(" ,") for b, e in spans)
+    return clauses
+
+
+def _asks_on_its_own(piece: str, openers: tuple[str, ...], cues: dict[str, list[str]], lang: str) -> bool:
+    low = without_address(_plain(piece, lang)).rstrip(" ?!.,")
+    words = _WORD.findall(low)
+    return bool(words) and (
+        any(" ".join(words[:4]).startswith(o) for o in openers)
+        or _has_cue(low, cues["question_words"])
+        or bool(set(words[-3:]) & set(cues["check_enders"]))
+    )
+
+
 def asked_items(
     text: str, analysis: TurnAnalysis, scenario: Scenario, matcher: Matcher, told: Collection[str] = ()
-) -> tuple[list[str], bool, bool]:
-    """(ids asked for, the turn asks something, the turn asks to see something). ``told``: items
+) -> Asked:
+    """What the turn asks for, question by question (see :func:`question_clauses`). ``told``: items
     already told; a cue word alone does not ask for one again ("the officer's name when you came
     last month?" is no repeat of "last month someone mentioned a duplicate"): the question must
     also be mostly the item's own words, or mean one of its example questions. A question that
     says back what the customer said ("pas keran ditutup meterannya diem kan?") asks for nothing,
-    whatever cue words it holds: it is a check, confirmed by the reply policy."""
-    from simulator.customers.base import _asking_text, _mentions
+    whatever cue words it holds: it is a check, confirmed by the reply policy. Questions that ask
+    for nothing the customer knows are returned as ``open``, for a reply of their own."""
+    from simulator.customers.base import _mentions
 
     params = load_params()
-    asking = _asking_text(text, analysis)
-    said = _customer_said(scenario, list(told))
-    restating = [q for q in _sentences(text) if q.rstrip().endswith("?") and _means_what_was_said(q, said, matcher, scenario.lang)]
-    for question in restating:
-        asking = asking.replace(question.lower(), " ").strip()
-    evidence_sentences = [s for s in _sentences(text) if _has_cue(s.lower(), params.cues["evidence_request"])]
-    evidence = bool(evidence_sentences)
-    if evidence_sentences:
-        asking = (asking + " " + " ".join(evidence_sentences).lower()).strip()
+    said = _sentences(_customer_said(scenario, list(told)))
+    questions = question_clauses(text, scenario.lang)
+    span = analysis.evidence.get(Tag.question)
+    if span is not None and span.text.strip() and not any(span.text.lower() in q.lower() for q in _sentences(text)
+                                                           if q.rstrip().endswith("?")):
+        questions.append(span.text.strip())  # a question without its '?' ("sama boleh minta no hp nya")
+    restating = {q for q in questions if _says_back(q, said, matcher, scenario.lang)}
+    evidence_sentences = [x for x in _sentences(text) if _has_cue(_plain(x, scenario.lang), params.cues["evidence_request"])]
     items = _items(scenario)
     # An example written as a statement ("Let me check the status of your file.") is a check the
     # trainee announces: it is matched against the turn's statements.
@@ -601,24 +669,32 @@ def asked_items(
             m = matcher(sentence, [q for _i, q in checks], scenario.lang, _groups([i for i, _q in checks]))
             if m is not None and checks[m.index][0] not in checked and checks[m.index][0] not in told:
                 checked.append(checks[m.index][0])
+    asking = [q for q in questions if q not in restating] + [x for x in evidence_sentences if x not in questions]
     if not asking and not checked:
-        return [], bool(restating), False
-    asked = [item_id for item_id, cues, qs, _e in items
-             if asking and any(_mentions(asking, c) for c in cues)
-             and (item_id not in told or _restates(text, " ".join([knowledge_answer(scenario, item_id) or "", *qs])))]
-    asked += [i for i in checked if i not in asked]
-    examples: list[tuple[str, str]] = [(item_id, q) for item_id, _c, qs, _e in items for q in qs if q.rstrip().endswith("?")]
-    if examples and asking:
-        asking_sentences = [
-            s for s in _sentences(text) if (s.lower() in asking or s.endswith("?")) and s not in restating
-        ] or [asking]
-        for sentence in asking_sentences:
-            m = matcher(sentence, [q for _i, q in examples], scenario.lang, _groups([i for i, _q in examples]))
-            if m is not None and examples[m.index][0] not in asked:
-                asked.append(examples[m.index][0])
+        return Asked([], bool(restating), False, tuple(questions), bool(questions))
+    examples = [(item_id, q) for item_id, _c, qs, _e in items for q in qs if q.rstrip().endswith("?")]
+
+    def asked_in(question: str) -> list[str]:
+        low, plain = question.lower(), _plain(question, scenario.lang)
+        # A told item is asked again by a question for information in its own words ("when did it
+        # arrive again?"); a yes/no question in them ("so it came at 8.30, right?") is a check.
+        again = _has_cue(plain, params.cues["question_words"])
+        found = [item_id for item_id, cues, qs, _e in items
+                 if any(_mentions(low, c) or _mentions(plain, c) for c in cues)
+                 and (item_id not in told
+                      or (again and _restates(question, " ".join([knowledge_answer(scenario, item_id) or "", *qs]))))]
+        if examples:
+            m = matcher(question, [q for _i, q in examples], scenario.lang, _groups([i for i, _q in examples]))
+            if m is not None and examples[m.index][0] not in found:
+                found.append(examples[m.index][0])
+        return found
+
+    found = {q: asked_in(q) for q in asking}
+    asked = list(dict.fromkeys([*(i for ids in found.values() for i in ids), *checked]))
     order = [i for i, *_ in items]
     asked.sort(key=order.index)
-    return asked, True, evidence
+    unanswered = tuple(q for q in questions if not found.get(q))
+    return Asked(asked, True, bool(evidence_sentences), unanswered, bool(questions) and questions[0] in unanswered)
 
 
 def _customer_said(scenario: Scenario, told: list[str]) -> str:
@@ -644,13 +720,13 @@ def _restates(text: str, customer_said: str) -> bool:
 RESTATE_MIN_SIMILARITY = 0.9
 
 
-def _means_what_was_said(text: str, customer_said: str, matcher: Matcher, lang: str) -> bool:
-    said = _sentences(customer_said)
-    for question in (x for x in _sentences(text) if x.rstrip().endswith("?")):
-        m = matcher(question, said, lang, [0] * len(said))
-        if m is not None and m.score >= RESTATE_MIN_SIMILARITY:
-            return True
-    return False
+def _says_back(question: str, customer_said: list[str], matcher: Matcher, lang: str) -> bool:
+    """Does the question mean a sentence the customer said (at least :data:`RESTATE_MIN_SIMILARITY`)?
+    One with a question word asks for something ("which dishes went off?"), whatever it is near."""
+    if _has_cue(_plain(question, lang), load_params().cues["question_words"]):
+        return False
+    m = matcher(question, customer_said, lang, [0] * len(customer_said))
+    return m is not None and m.score >= RESTATE_MIN_SIMILARITY
 
 
 def _plain(text: str, lang: str) -> str:
@@ -703,21 +779,37 @@ def _condition_parts(
     return missing
 
 
-def _offer_or_check(text: str, cues: dict[str, list[str]], lang: str) -> bool:
-    """Whether every question of the turn is an offer or a check ("Can I go through it with you?",
-    "Sampai sini jelas?") that a customer answers with a yes, not a question for information."""
-    questions = [without_address(q).rstrip(" ?!.") for q in _sentences(_plain(text, lang)) if q.rstrip().endswith("?")]
-    if not questions:
+def _offers_or_checks(question: str, cues: dict[str, list[str]], lang: str) -> bool:
+    """An offer or a check ("Can I go through it with you?", "Sampai sini jelas?") that a customer
+    answers with a yes, not a question for information."""
+    q = without_address(_plain(question, lang)).rstrip(" ?!.")
+    words = _WORD.findall(q)
+    if not words or _has_cue(q, cues["question_words"]):
         return False
+    opener = " ".join(words[:4])
+    checks = set(words[-3:]) & set(cues["check_enders"])  # "Is that clear so far?", "paham ya?"
+    return any(opener.startswith(o) for o in cues["offer_openers"]) or bool(checks)
+
+
+def _open_replies(questions: Collection[str], customer_said: str, cues: dict[str, list[str]], matcher: Matcher,
+                  lang: str) -> list[Situation]:
+    """The reply each question that asks for nothing the customer knows draws, once each, in order:
+    a check is confirmed, an offer agreed to, anything else met with "I don't know"."""
+    said = _sentences(customer_said)
+    replies: list[Situation] = []
     for q in questions:
-        words = _WORD.findall(q)
-        if not words or _has_cue(q, cues["question_words"]):
-            return False
-        opener = " ".join(words[:4])
-        checks = set(words[-3:]) & set(cues["check_enders"])  # "Is that clear so far?", "paham ya?"
-        if not any(opener.startswith(o) for o in cues["offer_openers"]) and not checks:
-            return False
-    return True
+        if _has_cue(q.lower(), cues["closing_question"]):
+            continue  # "anything else?" has its own reaction
+        if _says_back(q, said, matcher, lang) or (
+                not _has_cue(_plain(q, lang), cues["question_words"]) and _restates(q, customer_said)):
+            reply = Situation.confirmed
+        elif _offers_or_checks(q, cues, lang):
+            reply = Situation.agree
+        else:
+            reply = Situation.answer_unknown
+        if reply not in replies:
+            replies.append(reply)
+    return replies
 
 
 def _negated(text: str, lang: str) -> bool:
@@ -746,7 +838,7 @@ def update(
     scenario: Scenario,
     mood: object | None = None,
     matcher: Matcher | None = None,
-    asked: tuple[list[str], bool, bool] | None = None,
+    asked: Asked | None = None,
 ) -> DialogueState:
     """The dialogue state after one trainee turn. ``mood``: the mood model's state after the same
     turn (its anger, threat and outcome feed patience and endings); ``matcher``: see :class:`Matcher`."""
@@ -755,7 +847,7 @@ def update(
     cues = params.cues
     s = state.model_copy(deep=True)
     s.turn += 1
-    s.reply, s.reveal, s.echo, s.ask_next = None, [], {}, None
+    s.reply, s.reveal, s.echo, s.ask_next, s.also, s.also_first = None, [], {}, None, [], False
     low = text.lower()
     has = analysis.has
     tags = {t.value for t in analysis.tags}
@@ -764,9 +856,10 @@ def update(
     did = TurnActs(slots=slots, said=_plain(text, scenario.lang))
 
     # Questions and evidence.
-    asked, asks, evidence = asked or asked_items(text, analysis, scenario, matcher, s.told)
+    questions = asked or asked_items(text, analysis, scenario, matcher, s.told)
     if closing_only(text, analysis):
-        asked, asks, evidence = [], False, False  # "anything else I can help with?" asks for no fact
+        questions = NOTHING_ASKED  # "anything else I can help with?" asks for no fact
+    asked, asks, evidence = questions.ids, questions.asks, questions.evidence
     did.asked = [i for i in asked if i not in s.told]
     did.asked_again = [i for i in asked if i in s.told]
     did.evidence_request = evidence and bool(did.asked)
@@ -774,9 +867,14 @@ def update(
     # is neither an unknown question nor an empty turn.
     did.courtesy = s.turn <= COURTESY_TURNS and not tags - {"question"} and not asked and is_courtesy(text, scenario.lang)
     did.unknown_question = asks and not asked and not did.courtesy
+    if did.unknown_question or asked:
+        # Every question gets an answer: one asking for nothing the customer knows is confirmed,
+        # agreed to or met with "I don't know" (beside the answers to the others).
+        did.other_questions = _open_replies(questions.open, customer_said, cues, matcher, scenario.lang)
+        did.other_first = questions.open_first
     if did.unknown_question:
-        did.restates = _restates(text, customer_said) or _means_what_was_said(text, customer_said, matcher, scenario.lang)
-        did.offer_or_check = _offer_or_check(text, cues, scenario.lang)
+        did.restates = Situation.confirmed in did.other_questions
+        did.offer_or_check = did.other_questions == [Situation.agree]
     s.told.extend(did.asked)
 
     did.apology = has(Tag.apology) and not analysis.stuffing
@@ -1055,7 +1153,7 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
     elif d.unknown_question:
         # A question that repeats the customer's own words ("so you've waited since the 3rd?")
         # checks understanding: it is confirmed, not answered with "I don't know".
-        s.reply = Situation.confirmed if d.restates else Situation.agree if d.offer_or_check else Situation.answer_unknown
+        s.reply = d.other_questions[0] if d.other_questions else Situation.answer_unknown
     elif threat_rose and not (d.empathy or d.acknowledge):
         s.reply = Situation.threat
     elif d.apology and s.apologies == 1:
@@ -1074,10 +1172,21 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         s.reply = Situation.unheard
     if s.reply is Situation.threat:
         s.threats_made += 1
+    if s.reply in _ANSWERS_OTHER_QUESTIONS:
+        s.also = [r for r in d.other_questions if r is not s.reply]
+        s.also_first = d.other_first and s.reply in (None, Situation.show_evidence, Situation.fact_already_given)
     # After a reaction that helps, the customer says what is still open.
     if s.reply in (Situation.calmer, Situation.admission, Situation.accept_commitment, Situation.apology_accepted,
                    Situation.confirmed, Situation.welcomed):
         s.ask_next = _next_open(s, scenario)
+
+
+#: Replies beside which the turn's other questions get their own short answer (not an angry one).
+_ANSWERS_OTHER_QUESTIONS = {
+    None, Situation.show_evidence, Situation.fact_already_given, Situation.confirmed, Situation.agree,
+    Situation.answer_unknown, Situation.calmer, Situation.admission, Situation.accept_commitment,
+    Situation.apology_accepted,
+}
 
 
 def _next_open(s: DialogueState, scenario: Scenario) -> str | None:

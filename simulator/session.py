@@ -277,10 +277,10 @@ class SessionService:
         talk = self.dialogue(record, scenario)
         asked = dialogue.asked_items(text, analysis, scenario, self.matcher, talk.told)
         if dialogue.closing_only(text, analysis):
-            asked = ([], False, False)  # "anything else I can help with?" asks for no fact
+            asked = dialogue.NOTHING_ASKED  # "anything else I can help with?" asks for no fact
         hidden = {f.id for f in scenario.hidden_facts}
-        new_facts = [i for i in asked[0] if i in hidden and i not in before.revealed]
-        repeated = bool(asked[0]) and all(i in talk.told for i in asked[0])
+        new_facts = [i for i in asked.ids if i in hidden and i not in before.revealed]
+        repeated = bool(asked.ids) and all(i in talk.told for i in asked.ids)
         after = update(before, analysis, scenario, new_facts, repeated)
         talk = dialogue.update(talk, text, analysis, scenario, after, self.matcher, asked=asked)
         # The dialogue state decides how the conversation ends and what the customer answers;

@@ -15,6 +15,7 @@ from simulator.dialogue import (
     initial_state,
     lexical_match,
     lint,
+    question_clauses,
     stuffed,
     update,
 )
@@ -25,6 +26,7 @@ from simulator.scenario import (
     Situation,
     Slot,
     WarningCode,
+    lines_for,
     parse_scenario,
 )
 from simulator.session import SessionService
@@ -434,3 +436,46 @@ def test_a_keyword_list_meets_no_need_even_with_the_right_words():
 def test_an_unknown_offer_or_check_is_agreed_to_not_met_with_i_dont_know(question, reply):
     state = initial_state(LIB.get("water-bill-surge", "en"))
     assert _turn(state, question, ["question"]).reply is reply
+
+
+@pytest.mark.parametrize("text, clauses", [
+    ("When did it arrive, and how many guests got sick?", ["When did it arrive", "and how many guests got sick?"]),
+    ("Jam brp dtgnya trus boleh sy liat notanya?", ["Jam brp dtgnya", "trus boleh sy liat notanya?"]),
+    ("Sorry to hear that, when did it arrive?", ["Sorry to hear that, when did it arrive?"]),  # no question before
+    ("Ibu datang sama siapa?", ["Ibu datang sama siapa?"]),  # "sama" as "with": a two-word piece stays
+    ("Do you have the bill and the receipt?", ["Do you have the bill and the receipt?"]),  # one question, two things
+    ("I'll check. What does your meter show? Can I see it?", ["What does your meter show?", "Can I see it?"]),
+])
+def test_a_turn_is_split_into_its_questions(text, clauses):
+    assert question_clauses(text, "id" if "Ibu" in text or "brp" in text else "en") == clauses
+
+
+def test_every_question_of_a_turn_gets_an_answer_not_only_the_one_the_customer_knows():
+    state = initial_state(LIB.get("water-bill-surge", "en"))
+    both = _turn(state, "What does your meter show, and did anyone else in your street complain?", ["question"])
+    assert both.reveal == ["meter_reading"] and both.also == [Situation.answer_unknown] and not both.also_first
+    offer_first = _turn(state, "Can I go through it with you properly? And what does your meter show?", ["question"])
+    assert offer_first.reveal == ["meter_reading"] and offer_first.also == [Situation.agree] and offer_first.also_first
+    one = _turn(state, "What does your meter show?", ["question"])
+    assert one.reveal == ["meter_reading"] and one.also == []
+
+
+def test_a_check_on_a_told_fact_is_confirmed_and_a_question_for_it_again_is_a_repeat():
+    state = initial_state(LIB.get("catering-stale-food", "en"))
+    state = _turn(state, "When was the food delivered?", ["question"], scenario_id="catering-stale-food")
+    assert "delivery_time" in state.told
+    check = _turn(state, "So it came at half past eight in the morning, right?", ["question"],
+                  scenario_id="catering-stale-food")
+    assert check.reply is Situation.confirmed and check.did.asked_again == []
+    again = _turn(state, "When was the food delivered again?", ["question"], scenario_id="catering-stale-food")
+    assert again.reply is Situation.fact_already_given
+
+
+def test_the_customer_voices_an_answer_and_a_short_reply_to_the_other_question(service):
+    _record, results = play(service, "water-bill-surge", "en",
+                            ["What does your meter show, and did anyone else in your street complain?"])
+    reply = results[0].customer
+    scenario = LIB.get("water-bill-surge", "en")
+    fact = next(f.reveal for f in scenario.hidden_facts if f.id == "meter_reading")
+    assert reply.startswith(fact.strip())
+    assert reply[len(fact.strip()):].strip() in lines_for(scenario, Situation.answer_unknown)

@@ -231,6 +231,9 @@ def _dialogue_lines(ctx: CustomerContext) -> list[str]:
         lines.append(f"Your reply type: {d.reply.value}. {_SITUATION.get(d.reply, '')}")
     elif d.outcome is None and d.reveal:
         lines.append("Your reply type: answer. Answer what they asked, nothing more.")
+    if d.also and d.outcome is None:
+        lines.append("They also asked other things; answer each briefly, in their order: "
+                     + " ".join(_SITUATION.get(r, r.value) for r in d.also))
     if d.echo:
         lines.append("Their words you may echo: " + "; ".join(f"{k}: {v}" for k, v in d.echo.items()) + ".")
     told = [(i, knowledge_answer(ctx.scenario, i)) for i in d.reveal]

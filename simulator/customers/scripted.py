@@ -1,8 +1,9 @@
 """The offline customer: deterministic for a seed, a reply policy over scenario and shared lines.
 
 With the dialogue state (``ctx.dialogue``, see ``simulator.dialogue``) the engine voices what the
-state decided: the answers due now, a reaction of the chosen reply type, and — after a reaction
-that helps — what the customer still needs. Lines whose conditions do not hold, or whose slots
+state decided: the answers due now, a reaction of the chosen reply type, a short reply to each
+other question (yes, that's right / all right / I don't know), and — after a reaction that helps —
+what the customer still needs. Lines whose conditions do not hold, or whose slots
 have no value, are never said; the scenario's own lines come before the shared bank's, which are
 put in the persona's voice. On the ending turn, answers due come first and the closing line last.
 """
@@ -70,6 +71,8 @@ class ScriptedCustomer(CustomerEngine):
             parts = answers
         elif reaction:
             parts = [reaction]
+        also = [line for line in (self._line(scenario, r, d, said | set(parts), rng) for r in d.also) if line]
+        parts = [*also, *parts] if d.also_first else [*parts, *also]
         if d.ask_next:
             ask = self._ask(scenario, d, said | set(parts), rng)
             if ask:
