@@ -109,6 +109,7 @@ class Match:
     index: int
     score: float
     explanation: str = ""
+    semantic: bool = False  # the encoder's similarity, not shared words
 
 
 class Matcher(Protocol):
@@ -628,6 +629,12 @@ def question_clauses(text: str, lang: str) -> list[str]:
     return clauses
 
 
+def is_question_word(cue: str) -> bool:
+    """A cue that is only a question word ("kapan", "why") is in every question of its kind, so it
+    asks for no fact in particular."""
+    return cue.strip().lower() in load_params().cues["question_words"]
+
+
 def _asks_on_its_own(piece: str, openers: tuple[str, ...], cues: dict[str, list[str]], lang: str) -> bool:
     low = without_address(_plain(piece, lang)).rstrip(" ?!.,")
     words = _WORD.findall(low)
@@ -636,6 +643,12 @@ def _asks_on_its_own(piece: str, openers: tuple[str, ...], cues: dict[str, list[
         or _has_cue(low, cues["question_words"])
         or bool(set(words[-3:]) & set(cues["check_enders"]))
     )
+
+
+#: An example question the encoder finds near, with none of its item's cue words in the question,
+#: asks for the item only this near: questions of the same form about other things ("Do you have
+#: an email address?" beside "Do you have your ID card with you?") score 0.85-0.92.
+EXAMPLE_ALONE_MIN = 0.92
 
 
 def asked_items(
@@ -679,14 +692,15 @@ def asked_items(
         # A told item is asked again by a question for information in its own words ("when did it
         # arrive again?"); a yes/no question in them ("so it came at 8.30, right?") is a check.
         again = _has_cue(plain, params.cues["question_words"])
-        found = [item_id for item_id, cues, qs, _e in items
-                 if any(_mentions(low, c) or _mentions(plain, c) for c in cues)
-                 and (item_id not in told
-                      or (again and _restates(question, " ".join([knowledge_answer(scenario, item_id) or "", *qs]))))]
+        cued = [item_id for item_id, cues, _q, _e in items
+                if any(_mentions(low, c) or _mentions(plain, c) for c in cues if not is_question_word(c))]
+        found = [item_id for item_id, _c, qs, _e in items if item_id in cued and (
+            item_id not in told or (again and _restates(question, " ".join([knowledge_answer(scenario, item_id) or "", *qs]))))]
         if examples:
             m = matcher(question, [q for _i, q in examples], scenario.lang, _groups([i for i, _q in examples]))
-            if m is not None and examples[m.index][0] not in found:
-                found.append(examples[m.index][0])
+            meant = examples[m.index][0] if m is not None else None
+            if meant and meant not in found and (meant in cued or not m.semantic or m.score >= EXAMPLE_ALONE_MIN):
+                found.append(meant)
         return found
 
     found = {q: asked_in(q) for q in asking}

@@ -388,6 +388,7 @@ class WarningCode(StrEnum):
     fact_unreachable = "fact_unreachable"  # field, fact, cues
     fact_not_alone = "fact_not_alone"  # field, fact, cues, others
     cue_without_words = "cue_without_words"  # field, fact, cue
+    cue_question_word = "cue_question_word"  # field, fact, cue
     referral_unaccepted = "referral_unaccepted"  # field, party, cues, example ("" when no cue has words)
     need_never_met = "need_never_met"  # need, reasons (NeedReason), facts
     knowledge_no_question = "knowledge_no_question"  # knowledge

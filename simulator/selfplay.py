@@ -37,7 +37,7 @@ from simulator.analysis import analyze
 from simulator.analysis_types import Tag
 from simulator.customers.base import facts_asked
 from simulator.datafile import load_yaml
-from simulator.dialogue import DialogueState
+from simulator.dialogue import DialogueState, is_question_word
 from simulator.mood import MoodState
 from simulator.rubric import DIMENSIONS
 from simulator.scenario import (
@@ -280,6 +280,13 @@ def fact_reach_warnings(scenario: Scenario, book: Phrasebook | None = None) -> l
                 warnings.append(ScenarioWarning(
                     WarningCode.cue_without_words,
                     f"{where}: the cue {cue!r} has no words, so no question can use it; remove it",
+                    {"field": field, "fact": reach.fact_id, "cue": cue},
+                ))  # fmt: skip
+            elif is_question_word(cue):
+                warnings.append(ScenarioWarning(
+                    WarningCode.cue_question_word,
+                    f"{where}: the cue {cue!r} is only a question word, in every question of its kind, so the "
+                    f"customer does not take it as asking for this fact; use words about the fact itself",
                     {"field": field, "fact": reach.fact_id, "cue": cue},
                 ))  # fmt: skip
     return warnings

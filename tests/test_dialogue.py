@@ -8,6 +8,7 @@ import yaml
 from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.dialogue import (
     DialogueState,
+    asked_items,
     choose_line,
     conditions_hold,
     clock_times,
@@ -479,3 +480,12 @@ def test_the_customer_voices_an_answer_and_a_short_reply_to_the_other_question(s
     fact = next(f.reveal for f in scenario.hidden_facts if f.id == "meter_reading")
     assert reply.startswith(fact.strip())
     assert reply[len(fact.strip()):].strip() in lines_for(scenario, Situation.answer_unknown)
+
+
+def test_a_question_word_alone_asks_for_no_fact():
+    scenario = LIB.get("catering-stale-food", "en").model_copy(deep=True)
+    scenario.hidden_facts[1].asked_by.append("when")  # an author's cue that is only a question word
+    assert "delivery_time" == scenario.hidden_facts[1].id
+    question = TurnAnalysis(tags=[Tag.question])
+    assert asked_items("When are you free for a call back?", question, scenario, lexical_match).ids == []
+    assert asked_items("When did our driver drop the boxes off?", question, scenario, lexical_match).ids == ["delivery_time"]

@@ -310,3 +310,13 @@ def test_cli_invalid_file_names_file_and_field(cli, tmp_path):
     result = cli(str(path))
     assert result.returncode == 1
     assert f"{path}: persona: Field required" in result.stderr
+
+
+def test_a_cue_that_is_only_a_question_word_is_flagged():
+    def edit(data):
+        data["hidden_facts"][2]["asked_by"].append("when")
+
+    report = selfplay(_broken("water-bill-surge", "en", edit), bots=[EXEMPLARY])
+    flagged = [w for w in report.warnings if w.code is WarningCode.cue_question_word]
+    assert [w.params for w in flagged] == [{"field": "hidden_facts.2.asked_by", "fact": "no_leak", "cue": "when"}]
+    assert "only a question word" in str(flagged[0])

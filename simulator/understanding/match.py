@@ -73,6 +73,7 @@ class Match:
     index: int
     score: float
     explanation: str
+    semantic: bool = False  # the encoder's similarity, not shared words
 
 
 def _content(text: str) -> set[str]:
@@ -143,4 +144,4 @@ def best_match(
     else:
         ok = top >= LEXICAL_THRESHOLD
         why = f"{how}: {top:.2f} of the candidate's words (threshold {LEXICAL_THRESHOLD})"
-    return Match(best, top, why) if ok else None
+    return Match(best, top, why, semantic) if ok else None

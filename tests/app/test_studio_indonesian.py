@@ -116,7 +116,7 @@ def every_warning() -> list[ScenarioWarning]:
     facts = water["hidden_facts"]
     facts.append({"id": "foto_meter", "reveal": "Ada fotonya.", "asked_by": list(facts[0]["asked_by"])})
     facts[1]["asked_by"] = ["  ", "--"]
-    facts[2]["asked_by"].append("  ")
+    facts[2]["asked_by"].extend(["  ", "kapan"])
     water["knowledge"][0]["questions"] = []
     water["needs"].append({"id": "rujukan", "description": "Dirujuk", "kind": "referral", "met_by": [{"referral": True}]})
     lines = water.setdefault("lines", {})
@@ -149,8 +149,9 @@ def test_self_play_warnings_are_in_the_interface_language(app, trainer, monkeypa
     everything = "\n".join(shown)
     for indonesian in (tr("studio_bot_passive", "id"), "55,5", "marah 7,2", tr("practice_outcome_walked_away", "id"),
                        tr("sf_hidden_facts", "id"), "“foto_meter”", "misalnya “", "Kebutuhan pelanggan “rujukan”",
-                       tr("sf_lines_apology_accepted", "id"), "percaya 2,5; penyebabnya tidak ditemukan"):
+                       tr("sf_lines_apology_accepted", "id"), "percaya 2,5; penyebabnya tidak ditemukan",
+                       "“kapan” pada fakta", "hanya kata tanya"):
         assert indonesian in everything, (indonesian, everything)
-    for english in ("does not discriminate", "cannot be resolved", "hidden fact", "never hold", "Model trainee",
+    for english in ("does not discriminate", "cannot be resolved", "hidden fact", "never hold", "Model trainee", "question word",
                     "walked_away", "asked_by", "accept_cues", "lines.calmer"):
         assert english not in everything, (english, everything)
