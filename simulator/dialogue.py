@@ -619,7 +619,9 @@ def question_clauses(text: str, lang: str) -> list[str]:
                      if m.end() < len(spelled.text))]
         spans: list[tuple[int, int]] = []
         for begin, end in zip(cuts, [*cuts[1:], len(sentence)]):
-            if spans and len(_WORD.findall(sentence[begin:end].lower())) < MIN_QUESTION_WORDS:
+            before = _WORD.findall(_plain(sentence[spans[-1][0]:begin], lang)) if spans else []
+            if spans and (len(_WORD.findall(sentence[begin:end].lower())) < MIN_QUESTION_WORDS
+                          or (before and is_question_word(before[-1]))):  # "when and how you came"
                 spans[-1] = (spans[-1][0], end)
             else:
                 spans.append((begin, end))
@@ -689,13 +691,16 @@ def asked_items(
 
     def asked_in(question: str) -> list[str]:
         low, plain = question.lower(), _plain(question, scenario.lang)
-        # A told item is asked again by a question for information in its own words ("when did it
-        # arrive again?"); a yes/no question in them ("so it came at 8.30, right?") is a check.
-        again = _has_cue(plain, params.cues["question_words"])
+        # A told item is asked again by a request to repeat it ("could you read the number once
+        # more?") or a question for information in its own words ("when did it arrive?"); a yes/no
+        # question in them ("so it came at 8.30, right?") is a check.
+        repeat = _has_cue(plain, params.cues["repeat"])
+        asks_for = _has_cue(plain, params.cues["question_words"])
         cued = [item_id for item_id, cues, _q, _e in items
                 if any(_mentions(low, c) or _mentions(plain, c) for c in cues if not is_question_word(c))]
         found = [item_id for item_id, _c, qs, _e in items if item_id in cued and (
-            item_id not in told or (again and _restates(question, " ".join([knowledge_answer(scenario, item_id) or "", *qs]))))]
+            item_id not in told or repeat
+            or (asks_for and _restates(question, " ".join([knowledge_answer(scenario, item_id) or "", *qs]))))]
         if examples:
             m = matcher(question, [q for _i, q in examples], scenario.lang, _groups([i for i, _q in examples]))
             meant = examples[m.index][0] if m is not None else None
@@ -793,31 +798,44 @@ def _condition_parts(
     return missing
 
 
-def _offers_or_checks(question: str, cues: dict[str, list[str]], lang: str) -> bool:
-    """An offer or a check ("Can I go through it with you?", "Sampai sini jelas?") that a customer
-    answers with a yes, not a question for information."""
+def _question_shape(question: str, cues: dict[str, list[str]], lang: str) -> tuple[bool, bool, bool, bool]:
+    """(asks for information: has a question word, opens with an offer, ends with a check,
+    offers a choice). "Can I go through it with you?" is an offer, "Sampai sini jelas?" a check,
+    "Lebih enak ditelp atau di-WA?" a choice; none of them asks for information."""
     q = without_address(_plain(question, lang)).rstrip(" ?!.")
     words = _WORD.findall(q)
-    if not words or _has_cue(q, cues["question_words"]):
-        return False
-    opener = " ".join(words[:4])
-    checks = set(words[-3:]) & set(cues["check_enders"])  # "Is that clear so far?", "paham ya?"
-    return any(opener.startswith(o) for o in cues["offer_openers"]) or bool(checks)
+    offer = _offer_opening(tuple(cues["question_joins"]), tuple(cues["offer_openers"])).search(q) is not None
+    choice = _has_cue(q, cues["alternatives"]) and (offer or _has_cue(q, cues["preference"]))
+    return (_has_cue(q, cues["question_words"]), offer, bool(set(words[-3:]) & set(cues["check_enders"])), choice)
+
+
+@lru_cache(maxsize=4)
+def _offer_opening(joins: tuple[str, ...], openers: tuple[str, ...]) -> re.Pattern:
+    """An offer opening the question or one of its parts: "mind if we continue in DM?", "sorry 🙏
+    mind if we…", "and may I have a look?"."""
+    join = "|".join(re.escape(j) for j in joins)
+    opener = "|".join(re.escape(o) for o in sorted(openers, key=len, reverse=True))
+    return re.compile(rf"(?:^|[^\w\s']\s*|\b(?:{join})\s+)(?:{opener})\b")
 
 
 def _open_replies(questions: Collection[str], customer_said: str, cues: dict[str, list[str]], matcher: Matcher,
                   lang: str) -> list[Situation]:
     """The reply each question that asks for nothing the customer knows draws, once each, in order:
-    a check is confirmed, an offer agreed to, anything else met with "I don't know"."""
+    a choice is left to the trainee, an offer agreed to, a check confirmed, anything else met with
+    "I don't know"."""
     said = _sentences(customer_said)
     replies: list[Situation] = []
     for q in questions:
         if _has_cue(q.lower(), cues["closing_question"]):
             continue  # "anything else?" has its own reaction
-        if _says_back(q, said, matcher, lang) or (
-                not _has_cue(_plain(q, lang), cues["question_words"]) and _restates(q, customer_said)):
+        asks_for, offer, check, choice = _question_shape(q, cues, lang)
+        if choice:
+            reply = Situation.either_way
+        elif offer and not asks_for:
+            reply = Situation.agree  # an offer restates nothing, whatever words it shares
+        elif _says_back(q, said, matcher, lang) or (not asks_for and _restates(q, customer_said)):
             reply = Situation.confirmed
-        elif _offers_or_checks(q, cues, lang):
+        elif check and not asks_for:
             reply = Situation.agree
         else:
             reply = Situation.answer_unknown
@@ -1115,7 +1133,8 @@ _CLOSING = {
 def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> None:
     """Choose what the customer answers (``s.reply``), what they tell (``s.reveal``) and echo."""
     d = s.did
-    s.reveal = list(d.asked)
+    # Beside something new, a fact asked again is simply said again (alone, after some impatience).
+    s.reveal = [*d.asked, *d.asked_again] if d.asked else []
     if d.commitment:
         s.echo["when"] = d.commitment
     elif d.vague_time:
@@ -1198,7 +1217,7 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
 #: Replies beside which the turn's other questions get their own short answer (not an angry one).
 _ANSWERS_OTHER_QUESTIONS = {
     None, Situation.show_evidence, Situation.fact_already_given, Situation.confirmed, Situation.agree,
-    Situation.answer_unknown, Situation.calmer, Situation.admission, Situation.accept_commitment,
+    Situation.either_way, Situation.answer_unknown, Situation.calmer, Situation.admission, Situation.accept_commitment,
     Situation.apology_accepted,
 }
 

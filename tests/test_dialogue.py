@@ -489,3 +489,40 @@ def test_a_question_word_alone_asks_for_no_fact():
     question = TurnAnalysis(tags=[Tag.question])
     assert asked_items("When are you free for a call back?", question, scenario, lexical_match).ids == []
     assert asked_items("When did our driver drop the boxes off?", question, scenario, lexical_match).ids == ["delivery_time"]
+
+
+@pytest.mark.parametrize("question, reply", [
+    ("Would you rather we phone you or send a WhatsApp?", Situation.either_way),  # a choice offered
+    ("Shall I call you back or would you rather come in?", Situation.either_way),
+    ("Do you still have the old SIM or did you throw it away?", Situation.answer_unknown),  # alternatives, no choice
+    ("Would you mind if I look at your phone?", Situation.agree),
+    ("So the water is for the three of you at home, is that right?", Situation.confirmed),
+])
+def test_a_question_for_nothing_known_gets_a_reply_of_its_kind(question, reply):
+    state = initial_state(LIB.get("water-bill-surge", "en"))
+    assert _turn(state, question, ["question"]).reply is reply
+
+
+def test_a_request_to_repeat_a_told_fact_is_answered_again():
+    state = initial_state(LIB.get("water-bill-surge", "en"))
+    state = _turn(state, "What does your meter show?", ["question"])
+    assert "meter_reading" in state.told
+    again = _turn(state, "Sorry, could you tell me the meter reading once more?", ["question"])
+    assert again.reply is Situation.fact_already_given and again.reveal == ["meter_reading"]
+
+
+def test_two_question_words_joined_ask_one_question():
+    assert question_clauses("Can you take me through when and how you contacted us?", "en") == [
+        "Can you take me through when and how you contacted us?"]
+    assert question_clauses("Kapan dan di mana ibu bayarnya?", "id") == ["Kapan dan di mana ibu bayarnya?"]
+
+
+@pytest.mark.parametrize("question", [
+    "So sorry about this 🙏 mind if we continue in DM?",
+    "And shall I walk you through the app step by step?",
+    "Boleh kita lanjut lewat DM kak?",
+])
+def test_an_offer_after_a_preamble_or_a_join_word_is_agreed_to(question):
+    lang = "id" if "kak" in question else "en"
+    state = initial_state(LIB.get("elderly-confused-app", lang)).model_copy(update={"turn": 3})  # past the greetings
+    assert _turn(state, question, ["question"], lang=lang, scenario_id="elderly-confused-app").reply is Situation.agree

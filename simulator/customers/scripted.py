@@ -36,6 +36,7 @@ _FALLBACK = {
     Situation.security_called: [Situation.calmer],
     Situation.answer_unknown: [],
     Situation.confirmed: [Situation.calmer],
+    Situation.either_way: [Situation.agree],
     Situation.show_evidence: [],
 }
 _REACTIONS_BEFORE_FACTS = {Situation.angrier, Situation.wrong_referral, Situation.threat}
