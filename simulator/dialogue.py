@@ -40,6 +40,7 @@ from simulator.mood import is_handoff, sends_nowhere
 from simulator.turn_flags import is_keyword_list
 from simulator.understanding.match import is_courtesy, without_address
 from simulator.understanding.normalise import normalise
+from simulator.understanding.rules import asking_without_mark
 from simulator.scenario import (
     Knowledge,
     LineCondition,
@@ -590,11 +591,12 @@ NOTHING_ASKED = Asked([], False, False)
 
 @lru_cache(maxsize=4)
 def _question_split(joins: tuple[str, ...], openers: tuple[str, ...], comma_openers: tuple[str, ...]) -> re.Pattern:
-    """Where a further question opens: a join word before an opener, or a comma before a verb-first one."""
+    """Where a further question may open: a join word before an opener, or a comma before a join
+    word or a verb-first opener."""
     join = "|".join(re.escape(j) for j in joins)
     opener, comma_opener = ("|".join(re.escape(o) for o in sorted(words, key=len, reverse=True))
                             for words in (openers, comma_openers))
-    return re.compile(rf"\s*,?\s+(?=(?:{join})\s+(?:{opener})\b)|\s*,\s*(?=(?:{comma_opener})\b)", re.IGNORECASE)
+    return re.compile(rf"\s*,?\s+(?=(?:{join})\s+(?:{opener})\b)|\s*,\s*(?=(?:{comma_opener}|{join})\b)", re.IGNORECASE)
 
 
 #: A piece of a split question shorter than this many words stays with the one before ("kapan datang sama siapa?").
@@ -602,17 +604,19 @@ MIN_QUESTION_WORDS = 3
 
 
 def question_clauses(text: str, lang: str) -> list[str]:
-    """The turn's questions one by one: each '?' sentence, split where a further question opens
-    ("When did it arrive, and how many got sick?"). Words before the first question that do not
-    ask anything ("Sorry to hear that, when did it arrive?") stay with it."""
+    """The turn's questions one by one: each '?' sentence (or one the rules read as asking without
+    it: "sama boleh minta no hp nya"), split where a further question opens ("When did it arrive,
+    and how many got sick?"). Words before the first question that do not ask anything ("Sorry to
+    hear that, when did it arrive?") stay with it."""
     cues = load_params().cues
     openers = (*cues["question_words"], *cues["question_openers"], *cues["offer_openers"])
     # After a join word any opener starts a question; after a bare comma only a verb-first one
     # does ("When you opened the account, which number did you give?" is one question).
     split = _question_split(tuple(cues["question_joins"]), openers, (*cues["question_openers"], *cues["offer_openers"]))
     clauses: list[str] = []
+    unmarked = set(asking_without_mark(text, lang)) if lang else set()
     for sentence in _sentences(text):
-        if not sentence.rstrip().endswith("?"):
+        if not sentence.rstrip().endswith("?") and sentence not in unmarked:
             continue
         spelled = normalise(sentence, lang)  # cut where the spelled-out text opens a question
         cuts = [0, *(spelled.original(m.end(), m.end() + 1)[0] for m in split.finditer(spelled.text)
@@ -625,9 +629,19 @@ def question_clauses(text: str, lang: str) -> list[str]:
                 spans[-1] = (spans[-1][0], end)
             else:
                 spans.append((begin, end))
-        if len(spans) > 1 and not _asks_on_its_own(sentence[slice(*spans[0])], openers, cues, lang):
-            spans[:2] = [(spans[0][0], spans[1][1])]
-        clauses.extend(sentence[b:e].strip(" ,") for b, e in spans)
+        # A piece that does not ask on its own ("Sorry to hear that", ", and thanks for waiting")
+        # goes with the question after it; the last piece owns the sentence's '?'.
+        merged: list[tuple[int, int]] = []
+        for i, (begin, end) in enumerate(spans):
+            if merged and not merged[-1][2]:
+                begin = merged.pop()[0]
+            last = i == len(spans) - 1
+            asks = (last and sentence.rstrip().endswith("?")) or _asks_on_its_own(sentence[begin:end], openers, cues, lang)
+            merged.append((begin, end, asks))
+        if len(merged) > 1 and not merged[-1][2]:
+            begin, _end, _asks = merged[-2]
+            merged[-2:] = [(begin, merged[-1][1], True)]
+        clauses.extend(sentence[b:e].strip(" ,") for b, e, _asks in merged)
     return clauses
 
 
@@ -640,10 +654,12 @@ def is_question_word(cue: str) -> bool:
 def _asks_on_its_own(piece: str, openers: tuple[str, ...], cues: dict[str, list[str]], lang: str) -> bool:
     low = without_address(_plain(piece, lang)).rstrip(" ?!.,")
     words = _WORD.findall(low)
-    return bool(words) and (
+    while words and words[0] in cues["question_joins"]:
+        words = words[1:]  # "and is the bill with you", "trus ibu masih simpen ... gak"
+    return len(words) >= MIN_QUESTION_WORDS and (
         any(" ".join(words[:4]).startswith(o) for o in openers)
         or _has_cue(low, cues["question_words"])
-        or bool(set(words[-3:]) & set(cues["check_enders"]))
+        or bool(set(words[-3:]) & set(cues["check_enders"] + cues["yes_no_tails"]))
     )
 
 
@@ -669,8 +685,8 @@ def asked_items(
     said = _sentences(_customer_said(scenario, list(told)))
     questions = question_clauses(text, scenario.lang)
     span = analysis.evidence.get(Tag.question)
-    if span is not None and span.text.strip() and not any(span.text.lower() in q.lower() for q in _sentences(text)
-                                                           if q.rstrip().endswith("?")):
+    if span is not None and span.text.strip() and not any(span.text.lower() in q.lower() or q.lower() in span.text.lower()
+                                                           for q in questions):
         questions.append(span.text.strip())  # a question without its '?' ("sama boleh minta no hp nya")
     restating = {q for q in questions if _says_back(q, said, matcher, scenario.lang)}
     evidence_sentences = [x for x in _sentences(text) if _has_cue(_plain(x, scenario.lang), params.cues["evidence_request"])]

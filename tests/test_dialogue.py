@@ -526,3 +526,11 @@ def test_an_offer_after_a_preamble_or_a_join_word_is_agreed_to(question):
     lang = "id" if "kak" in question else "en"
     state = initial_state(LIB.get("elderly-confused-app", lang)).model_copy(update={"turn": 3})  # past the greetings
     assert _turn(state, question, ["question"], lang=lang, scenario_id="elderly-confused-app").reply is Situation.agree
+
+
+def test_a_question_typed_without_a_question_mark_is_still_answered():
+    assert question_clauses("Jam brp makanannya dtg? sama boleh liat fotonya", "id") == [
+        "Jam brp makanannya dtg?", "sama boleh liat fotonya"]
+    state = initial_state(LIB.get("catering-stale-food", "id"))
+    after = _turn(state, "Ibu masih simpen sisa makanannya gak", ["question"], lang="id", scenario_id="catering-stale-food")
+    assert after.reply is not None and after.reply is not Situation.unheard

@@ -1047,6 +1047,20 @@ def _vague_after(t: _Text, c: _Compiled, pos: int) -> bool:
     return bool(c.ref_vague.search(t.norm, pos, end))
 
 
+def asking_without_mark(text: str, lang: str) -> list[str]:
+    """The turn's sentences that ask for facts without a '?', as chat often does ("sama boleh
+    minta no hp nya", "Nomor pelanggannya berapa, Pak."), in the turn's own words."""
+    c = _compiled(lang)
+    t = _Text(text or "", c)
+    for sp in _find(c.hostile, t):
+        t.sentences[t.sentence_at(sp.start)].hostile = True
+    for sp in _find(c.defensive, t):
+        t.sentences[t.sentence_at(sp.start)].blaming = True
+    _classify_sentences(t, c)
+    spans = [t.original(_Span(s.start, s.end)) for s in t.sentences if s.question and not s.asks]
+    return [text[start:end].strip() for start, end in spans]
+
+
 def names_party(text: str, target: str, scenario: Scenario) -> bool:
     """Does a referral to ``target`` anywhere in ``text`` name the scenario's right party?"""
     return _referral_matches(None, [], target, scenario, text)
