@@ -614,7 +614,7 @@ def question_clauses(text: str, lang: str) -> list[str]:
     # does ("When you opened the account, which number did you give?" is one question).
     split = _question_split(tuple(cues["question_joins"]), openers, (*cues["question_openers"], *cues["offer_openers"]))
     clauses: list[str] = []
-    unmarked = set(asking_without_mark(text, lang)) if lang else set()
+    unmarked = set(asking_without_mark(text, lang))
     for sentence in _sentences(text):
         if not sentence.rstrip().endswith("?") and sentence not in unmarked:
             continue
@@ -916,8 +916,8 @@ def update(
     did.courtesy = s.turn <= COURTESY_TURNS and not tags - {"question"} and not asked and is_courtesy(text, scenario.lang)
     did.unknown_question = asks and not asked and not did.courtesy
     if did.unknown_question or asked:
-        # Every question gets an answer: one asking for nothing the customer knows is confirmed,
-        # agreed to or met with "I don't know" (beside the answers to the others).
+        # Every question gets an answer: one asking for nothing the customer knows gets a short
+        # reply of its kind (see _open_replies), beside the answers to the others.
         did.other_questions = _open_replies(questions.open, customer_said, cues, matcher, scenario.lang)
         did.other_first = questions.open_first
     if did.unknown_question:
@@ -1200,8 +1200,8 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
     elif d.courtesy:
         s.reply = Situation.welcomed
     elif d.unknown_question:
-        # A question that repeats the customer's own words ("so you've waited since the 3rd?")
-        # checks understanding: it is confirmed, not answered with "I don't know".
+        # The first question's own reply: a check ("so you've waited since the 3rd?") is
+        # confirmed, an offer agreed to, a choice left to the trainee; the rest go in ``also``.
         s.reply = d.other_questions[0] if d.other_questions else Situation.answer_unknown
     elif threat_rose and not (d.empathy or d.acknowledge):
         s.reply = Situation.threat

@@ -1019,3 +1019,9 @@ def test_owning_the_fault_is_found_and_negation_cancels_it(text, lang, admits):
     assert result.admits_fault is admits
     if admits:
         assert not result.has(Tag.defensive)  # "kami yang salah, Bu" is no blame of the Bu
+
+
+def test_a_date_is_no_referral_destination():
+    listed = "I can see you wrote on the web form on 8 May, WhatsApp on 25 April and rang the hotline twice."
+    assert analyze(listed, "en").referral_target is None  # "WhatsApp on 25 April" is a past contact, not a place
+    assert analyze("WhatsApp Samsat on 0812 3456 789.", "en").referral_target == "other"
