@@ -584,6 +584,7 @@ class Asked(NamedTuple):
     evidence: bool  # it asks to see something
     open: tuple[str, ...] = ()  # its questions that ask for nothing the customer knows, in order
     open_first: bool = False  # the turn's first question is one of them
+    says_back: frozenset[str] = frozenset()  # its questions that mean a sentence the customer said
 
 
 NOTHING_ASKED = Asked([], False, False)
@@ -702,7 +703,7 @@ def asked_items(
                 checked.append(checks[m.index][0])
     asking = [q for q in questions if q not in restating] + [x for x in evidence_sentences if x not in questions]
     if not asking and not checked:
-        return Asked([], bool(restating), False, tuple(questions), bool(questions))
+        return Asked([], bool(restating), False, tuple(questions), bool(questions), frozenset(restating))
     examples = [(item_id, q) for item_id, _c, qs, _e in items for q in qs if q.rstrip().endswith("?")]
 
     def asked_in(question: str) -> list[str]:
@@ -729,7 +730,8 @@ def asked_items(
     order = [i for i, *_ in items]
     asked.sort(key=order.index)
     unanswered = tuple(q for q in questions if not found.get(q))
-    return Asked(asked, True, bool(evidence_sentences), unanswered, bool(questions) and questions[0] in unanswered)
+    return Asked(asked, True, bool(evidence_sentences), unanswered, bool(questions) and questions[0] in unanswered,
+                 frozenset(restating))
 
 
 def _customer_said(scenario: Scenario, told: list[str]) -> str:
@@ -834,14 +836,12 @@ def _offer_opening(joins: tuple[str, ...], openers: tuple[str, ...]) -> re.Patte
     return re.compile(rf"(?:^|[^\w\s']\s*|\b(?:{join})\s+)(?:{opener})\b")
 
 
-def _open_replies(questions: Collection[str], customer_said: str, cues: dict[str, list[str]], matcher: Matcher,
-                  lang: str) -> list[Situation]:
+def _open_replies(asked: Asked, customer_said: str, cues: dict[str, list[str]], lang: str) -> list[Situation]:
     """The reply each question that asks for nothing the customer knows draws, once each, in order:
     a choice is left to the trainee, an offer agreed to, a check confirmed, anything else met with
     "I don't know"."""
-    said = _sentences(customer_said)
     replies: list[Situation] = []
-    for q in questions:
+    for q in asked.open:
         if _has_cue(q.lower(), cues["closing_question"]):
             continue  # "anything else?" has its own reaction
         asks_for, offer, check, choice = _question_shape(q, cues, lang)
@@ -849,7 +849,7 @@ def _open_replies(questions: Collection[str], customer_said: str, cues: dict[str
             reply = Situation.either_way
         elif offer and not asks_for:
             reply = Situation.agree  # an offer restates nothing, whatever words it shares
-        elif _says_back(q, said, matcher, lang) or (not asks_for and _restates(q, customer_said)):
+        elif q in asked.says_back or (not asks_for and _restates(q, customer_said)):
             reply = Situation.confirmed
         elif check and not asks_for:
             reply = Situation.agree
@@ -918,7 +918,7 @@ def update(
     if did.unknown_question or asked:
         # Every question gets an answer: one asking for nothing the customer knows gets a short
         # reply of its kind (see _open_replies), beside the answers to the others.
-        did.other_questions = _open_replies(questions.open, customer_said, cues, matcher, scenario.lang)
+        did.other_questions = _open_replies(questions, customer_said, cues, scenario.lang)
         did.other_first = questions.open_first
     if did.unknown_question:
         did.restates = Situation.confirmed in did.other_questions

@@ -2,10 +2,11 @@
 
 With the dialogue state (``ctx.dialogue``, see ``simulator.dialogue``) the engine voices what the
 state decided: the answers due now, a reaction of the chosen reply type, a short reply to each
-other question (yes, that's right / all right / I don't know), and — after a reaction that helps —
-what the customer still needs. Lines whose conditions do not hold, or whose slots
-have no value, are never said; the scenario's own lines come before the shared bank's, which are
-put in the persona's voice. On the ending turn, answers due come first and the closing line last.
+other question (that's right / all right / either will do / I'm not sure), and — after a
+reaction that helps — what the customer still needs. Lines whose conditions do not hold, or
+whose slots have no value, are never said; the scenario's own lines come before the shared
+bank's, which are put in the persona's voice. On the ending turn, answers due come first and the
+closing line last.
 """
 
 from __future__ import annotations

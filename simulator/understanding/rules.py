@@ -703,11 +703,7 @@ def analyze(
     found: dict[Tag, list[_Span]] = {}
     defensive = _find(c.defensive, t)
     hostile = _find(c.hostile, t)
-    for sp in hostile:
-        t.sentences[t.sentence_at(sp.start)].hostile = True
-    for sp in defensive:  # "Please check your own phone first" is blame, not a question
-        t.sentences[t.sentence_at(sp.start)].blaming = True
-    _classify_sentences(t, c)
+    _mark_sentences(t, c, hostile, defensive)
 
     # a remedy named in a question that asks for facts is no offer ("Modemnya sudah dikembalikan?")
     compensation = [
@@ -771,6 +767,15 @@ def analyze(
         admits_fault=bool(_find(c.admission, t)),
         word_count=n_words,
     )
+
+
+def _mark_sentences(t: _Text, c: _Compiled, hostile: list[_Span], defensive: list[_Span]) -> None:
+    """Mark the hostile and blaming sentences, then classify each (see :func:`_classify_sentences`)."""
+    for sp in hostile:
+        t.sentences[t.sentence_at(sp.start)].hostile = True
+    for sp in defensive:  # "Please check your own phone first" is blame, not a question
+        t.sentences[t.sentence_at(sp.start)].blaming = True
+    _classify_sentences(t, c)
 
 
 def _classify_sentences(t: _Text, c: _Compiled) -> None:
@@ -1052,11 +1057,7 @@ def asking_without_mark(text: str, lang: str) -> list[str]:
     minta no hp nya", "Nomor pelanggannya berapa, Pak."), in the turn's own words."""
     c = _compiled(lang)
     t = _Text(text or "", c)
-    for sp in _find(c.hostile, t):
-        t.sentences[t.sentence_at(sp.start)].hostile = True
-    for sp in _find(c.defensive, t):
-        t.sentences[t.sentence_at(sp.start)].blaming = True
-    _classify_sentences(t, c)
+    _mark_sentences(t, c, _find(c.hostile, t), _find(c.defensive, t))
     spans = [t.original(_Span(s.start, s.end)) for s in t.sentences if s.question and not s.asks]
     return [text[start:end].strip() for start, end in spans]
 
