@@ -78,6 +78,19 @@ def test_csv_and_xlsx_open_with_pandas(frame):
     assert book["sessions"].loc[4, "overall"] == 80
 
 
+def test_csv_quotes_awkward_text_and_leaves_missing_scores_blank():
+    """Commas, quotes and line breaks in a name survive the round trip; a dimension that did not
+    apply is an empty field (not "nan"); scores keep one decimal."""
+    odd = analytics.prepare_sessions(raw([("s1", 1, 'Ana, "the" \nBoss', "x", "id", "resolved", 50.25, "2026-01-05",
+                                           {"listening": 40.0})]))
+    text = exports.to_csv(odd).decode("utf-8-sig")
+    assert "nan" not in text.lower()
+    sessions = pd.read_csv(io.StringIO(text), keep_default_na=False, dtype=str)
+    assert sessions.loc[0, "user"] == 'Ana, "the" \nBoss'
+    assert sessions.loc[0, "listening"] == "40.0" and sessions.loc[0, "empathy"] == ""
+    assert sessions.loc[0, "overall"] in ("50.2", "50.3")
+
+
 def test_xlsx_holds_the_sessions_times_as_dates_and_text_as_plain_text(frame):
     """Dates are the sessions' own UTC times (to the second), blanks stay blank, and a name that
     looks like a link or a number is kept as text (no hyperlink, no number guessing)."""
