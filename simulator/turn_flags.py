@@ -7,11 +7,13 @@ keyboard mashing, random letters, bare markup or code, or — when the analyser 
 it — a string of words with none of the function words that hold a sentence together
 (``lexicons/function_words.yaml``). ``stuffing`` marks courtesy cue words (apology, empathy) run
 together with commitment, remedy or referral cue words in telegraphic text, with hardly any
-function words: a list of keywords, not a sentence to this customer; so is any tagged turn of
-words strung together with no punctuation and hardly a function word. A turn with one sentence
+function words: a list of keywords, not a sentence to this customer; so are feeling words stacked
+in fragments (``lexicons/feeling_words.yaml``) and any tagged turn of words strung together with
+no punctuation and hardly a function word. A turn with one sentence
 that reads as a sentence is not a keyword list, however many names, hours and document numbers
 the rest of it lists (an office's address is telegraphic too). A flagged turn is shown to
-reviewers on the turn and never earns points (``simulator/scoring.py``).
+reviewers on the turn, never earns points (``simulator/scoring.py``) and meets none of the
+customer's needs (``simulator/dialogue.py``).
 
 Word-likeness needs no dictionary: a character-trigram model trained on the project's own
 Indonesian and English text (scenarios, shared customer lines, lexicons) scores each token;
@@ -57,6 +59,13 @@ STUFFING_MIN_WORDS = 10
 STUFFING_SENTENCE_MIN_WORDS = 5
 #: A keyword list: at least this many words, no punctuation between them, hardly a function word.
 KEYWORD_LIST_MIN_WORDS = 8
+#: Stacked feeling words: at least STACKED_MIN_FEELINGS of them, and after the first clause at least
+#: STACKED_MIN_WORDS words with at most this share of function words. One "maaf" among terse
+#: fragments ("Glodok tgl 3, LCD+baterai 4,2 jt. Maaf, kelamaan.") is a terse agent, not stuffing.
+STACKED_MIN_FEELINGS = 2
+STACKED_MIN_WORDS = 6
+STACKED_MAX_FUNCTION_SHARE = 0.1
+FEELING_WORDS_FILE = Path(__file__).resolve().parent / "lexicons" / "feeling_words.yaml"
 _INNER_PUNCTUATION = re.compile(r"[,.;:?!>+/()\-–]")
 _COURTESY = {Tag.apology, Tag.empathy}
 _ACTION = {Tag.time_estimate, Tag.compensation, Tag.referral}
@@ -70,6 +79,13 @@ def function_words() -> frozenset[str]:
 
 def _words(text: str) -> list[str]:
     return [w.casefold() for w in _TOKEN.findall(_MARKUP.sub(" ", text or ""))]
+
+
+@lru_cache(maxsize=1)
+def _feeling_words() -> re.Pattern:
+    data = load_yaml(FEELING_WORDS_FILE, RootModel[dict[str, list[str]]]).root
+    words = sorted({w.casefold() for ws in data.values() for w in ws}, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b")
 
 
 def function_share(text: str) -> float:
@@ -127,9 +143,10 @@ def _asks(text: str) -> bool:
     return False
 
 
-def is_nonsense(text: str, tags: set[Tag] | None = None) -> bool:
+def is_nonsense(text: str, tags: set[Tag] | None = None, lang: str | None = None) -> bool:
     """No meaningful words: mashing, random letters, bare markup or code; or, when the analyser
-    found no tag (``tags`` given and empty), words with no function word to connect them."""
+    found no tag (``tags`` given and empty), words with no function word to connect them (the chat
+    register spelled out in ``lang`` first: "sdh" is "sudah")."""
     stripped = _MARKUP.sub(" ", text or "")
     tokens = []
     for chunk in stripped.split():
@@ -144,7 +161,7 @@ def is_nonsense(text: str, tags: set[Tag] | None = None) -> bool:
         return True
     if untagged and len(tokens) >= UNCONNECTED_MIN_WORDS and not _asks(stripped):
         fw = function_words()
-        return not any(t.casefold() in fw for t in tokens)
+        return not any(t in fw for t in _words(_spelled_out(stripped, lang)))
     return False
 
 
@@ -165,15 +182,28 @@ def is_keyword_list(text: str, lang: str | None = None) -> bool:
     )
 
 
-def is_stuffing(text: str, tags: set[Tag], lang: str | None = None) -> bool:
-    """Courtesy and action cue words run together in telegraphic text, or any tagged keyword list
-    (see the module doc and :func:`is_keyword_list`). ``lang``: the chat register is spelled out
-    first (a "sy rujuk ke Bagian Hukum" turn is no keyword list)."""
-    if tags and is_keyword_list(text, lang):
-        return True
-    if not (tags & _COURTESY and tags & _ACTION) or Tag.question in tags:
+def stacked_feelings(text: str, lang: str | None = None) -> bool:
+    """Feeling words stacked in fragments with hardly a function word after the first clause ("We
+    apologise, sorry, understand frustration, refund, tomorrow, 3 days"): see the STACKED_* constants."""
+    spelled = _spelled_out(text, lang).lower()
+    parts = re.split(r"[,.;:]", spelled, maxsplit=1)
+    rest = re.findall(r"[^\W_]+", parts[1] if len(parts) > 1 else spelled)  # numbers count as words here
+    fw = function_words()
+    if len(rest) < STACKED_MIN_WORDS or sum(w in fw for w in rest) / len(rest) > STACKED_MAX_FUNCTION_SHARE:
         return False
+    return len(_feeling_words().findall(spelled)) >= STACKED_MIN_FEELINGS
+
+
+def is_stuffing(text: str, tags: set[Tag], lang: str | None = None) -> bool:
+    """Courtesy and action cue words run together in telegraphic text, stacked feeling words, or
+    any tagged keyword list (see the module doc, :func:`stacked_feelings` and
+    :func:`is_keyword_list`). ``lang``: the chat register is spelled out first (a "sy rujuk ke
+    Bagian Hukum" turn is no keyword list)."""
+    if tags and is_keyword_list(text, lang) or stacked_feelings(text, lang):
+        return True
     text = _spelled_out(text, lang)
+    if not (tags & _COURTESY and tags & _ACTION) or Tag.question in tags or not _feeling_words().search(text.lower()):
+        return False  # the courtesy must be in words: a terse line the analyser reads as apologetic is no stuffing
     if len(_words(text)) < STUFFING_MIN_WORDS or function_share(text) >= STUFFING_MAX_FUNCTION_SHARE:
         return False
     sentences = re.split(r"(?<=[.!?])\s+", text.strip())
@@ -188,7 +218,7 @@ def flags(text: str, tags: set[Tag] | list[Tag] | None = None, lang: str | None 
     analyser's ``tags`` — ``stuffing`` (``lang``: the session's language, for its chat register)."""
     tag_set = set(tags) if tags is not None else None
     out = [f"injection:{cue}" for cue in injection_cues(text)]
-    if is_nonsense(text, tag_set):
+    if is_nonsense(text, tag_set, lang):
         out.append("nonsense")
     elif tag_set and is_stuffing(text, tag_set, lang):
         out.append("stuffing")
