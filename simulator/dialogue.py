@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.datafile import load_yaml
 from simulator.mood import is_handoff, sends_nowhere
-from simulator.turn_flags import is_keyword_list
+from simulator.turn_flags import flags as turn_flags
 from simulator.understanding.match import is_courtesy, without_address
 from simulator.understanding.normalise import normalise
 from simulator.understanding.rules import asking_without_mark
@@ -81,18 +81,8 @@ class Patience(_Strict):
         return self
 
 
-class Stuffing(_Strict):
-    min_words: int
-    max_function_ratio: float
-    feelings: list[str]
-    min_fragments: int
-    max_fragment_words: float
-    function_words: list[str]
-
-
 class DialogueParams(_Strict):
     patience: Patience
-    stuffing: Stuffing
     resolve_anger_max: float
     threat_escalates_at: float
     cues: dict[str, list[str]]
@@ -246,9 +236,10 @@ def extract_slots(text: str, scenario: Scenario | None = None, echoes: set[tuple
     timely = low
     for start, end in _sentence_spans(low):
         part = low[start:end]
-        if low[end : end + 1] == "?" or part.rstrip().endswith("?"):
-            timely = timely[:start] + " " * (end - start) + timely[end:]
-            continue
+        if low[end : end + 1] == "?" or part.rstrip().endswith("?"):  # only its statement clauses count
+            kept = statement_spans(low[start : end + 1], scenario.lang if scenario else "en")
+            part = "".join(c if any(a <= i < b for a, b in kept) else " " for i, c in enumerate(part))
+            timely = timely[:start] + part + timely[end:]
         for m in re.finditer(r"[^,;]+", part):
             if _PAST.search(m.group(0)):
                 a, b = start + m.start(), start + m.end()
@@ -322,7 +313,7 @@ _GREETING = re.compile(r"\b(?:selamat|good) (?:pagi|siang|sore|malam|morning|aft
 
 def _sentence_spans(low: str) -> list[tuple[int, int]]:
     spans, start = [], 0
-    for m in re.finditer(r"[.!?\n]+(?:\s|$)", low):
+    for m in re.finditer(r"(?<![ap]\.m)[.!?\n]+(?:\s|$)", low):  # "5 p.m. today" is one sentence
         spans.append((start, m.start()))
         start = m.end()
     spans.append((start, len(low)))
@@ -525,23 +516,6 @@ def slot_days(slots: dict[str, str]) -> float | None:
     return None
 
 
-def stuffed(text: str) -> bool:
-    """Keyword stuffing: stacked feeling words and a list of fragments with hardly a function word."""
-    p = load_params().stuffing
-    low = text.lower()
-    parts = re.split(r"[,.;:]", low, maxsplit=1)
-    rest = _WORD.findall(parts[1] if len(parts) > 1 else low)
-    if len(rest) < p.min_words:
-        return False
-    function = set(p.function_words)
-    if sum(w in function for w in rest) / len(rest) > p.max_function_ratio:
-        return False
-    feelings = sum(len(re.findall(r"\b" + re.escape(f) + r"\b", low)) for f in p.feelings)
-    fragments = [f for f in re.split(r"[,.;:]", low) if f.strip()]
-    average = sum(len(f.split()) for f in fragments) / max(1, len(fragments))
-    return feelings >= 2 or (feelings >= 1 and len(fragments) >= p.min_fragments and average <= p.max_fragment_words)
-
-
 def closing_only(text: str, analysis: TurnAnalysis) -> bool:
     """A closing question ("ada lagi yang bisa dibantu?") with no other question beside it."""
     sentences = _sentences(text)
@@ -551,7 +525,7 @@ def closing_only(text: str, analysis: TurnAnalysis) -> bool:
 
 
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
+    return [s.strip() for s in re.split(r"(?<=[.!?])(?<![ap]\.m\.)\s+|\n+", text) if s.strip()]
 
 
 _ID_WORDS = set("yang dan tidak nggak sudah belum bisa saya kami ibu bapak akan untuk dengan ini itu ya apa kapan mohon maaf".split())
@@ -646,20 +620,54 @@ def question_clauses(text: str, lang: str) -> list[str]:
     return clauses
 
 
+#: Where a statement and a question share one sentence ("The tow I'll reimburse today - can I
+#: copy the receipt?", "Ready Monday 10am, ok, and your number?").
+_CLAUSE_BREAK = re.compile(r"\s*(?:(?<!\d)[,;:](?!\d)|\s[-\u2013\u2014]\s)\s*")
+
+
+def statement_spans(sentence: str, lang: str) -> list[tuple[int, int]]:
+    """In a '?' sentence, the clauses before its question that ask nothing on their own ("The tow
+    I'll reimburse today" in "... - can I copy the receipt?"), as (start, end). None when the last
+    clause asks nothing on its own ("So the tow is refunded, right?" is a check: all of it asks)."""
+    cues = load_params().cues
+    openers = (*cues["question_words"], *cues["question_openers"], *cues["offer_openers"])
+    bounds = [0, *(x for m in _CLAUSE_BREAK.finditer(sentence) for x in (m.start(), m.end())), len(sentence)]
+    clauses = [(a, b) for a, b in zip(bounds[::2], bounds[1::2]) if sentence[a:b].strip()]
+    if len(clauses) < 2 or not _asks_on_its_own(sentence[slice(*clauses[-1])], openers, cues, lang):
+        return []
+    return [(a, b) for a, b in clauses[:-1] if not _asks_on_its_own(sentence[a:b], openers, cues, lang, wh_anywhere=False)]
+
+
+def stated_parts(text: str, lang: str) -> list[str]:
+    """What the turn states, not asks: every sentence without a '?', and the statement clauses of
+    a '?' sentence (:func:`statement_spans`)."""
+    out: list[str] = []
+    for sentence in _sentences(text):
+        if sentence.rstrip().endswith("?"):
+            out.extend(sentence[a:b] for a, b in statement_spans(sentence, lang))
+        else:
+            out.append(sentence)
+    return out
+
+
 def is_question_word(cue: str) -> bool:
     """A cue that is only a question word ("kapan", "why") is in every question of its kind, so it
     asks for no fact in particular."""
     return cue.strip().lower() in load_params().cues["question_words"]
 
 
-def _asks_on_its_own(piece: str, openers: tuple[str, ...], cues: dict[str, list[str]], lang: str) -> bool:
+def _asks_on_its_own(piece: str, openers: tuple[str, ...], cues: dict[str, list[str]], lang: str,
+                     wh_anywhere: bool = True) -> bool:
+    """Does this piece of a '?' sentence ask something: it opens with a question opener, ends with
+    a check or a yes/no tail, or (``wh_anywhere``) holds a question word anywhere. Without it, "I'll
+    tell you where your parcel is before 5 p.m." is a statement."""
     low = without_address(_plain(piece, lang)).rstrip(" ?!.,")
     words = _WORD.findall(low)
     while words and words[0] in cues["question_joins"]:
         words = words[1:]  # "and is the bill with you", "trus ibu masih simpen ... gak"
     return len(words) >= MIN_QUESTION_WORDS and (
         any(" ".join(words[:4]).startswith(o) for o in openers)
-        or _has_cue(low, cues["question_words"])
+        or (wh_anywhere and _has_cue(low, cues["question_words"]))
         or bool(set(words[-3:]) & set(cues["check_enders"] + cues["yes_no_tails"]))
     )
 
@@ -817,12 +825,17 @@ def _condition_parts(
 
 
 def _question_shape(question: str, cues: dict[str, list[str]], lang: str) -> tuple[bool, bool, bool, bool]:
-    """(asks for information: has a question word, opens with an offer, ends with a check,
-    offers a choice). "Can I go through it with you?" is an offer, "Sampai sini jelas?" a check,
-    "Lebih enak ditelp atau di-WA?" a choice; none of them asks for information."""
+    """(asks for information: has a question word, opens with an offer or asks the customer to do
+    something, ends with a check, offers a choice). "Can I go through it with you?" is an offer,
+    "Can you take a step back for me?" a request, "Sampai sini jelas?" a check, "Lebih enak
+    ditelp atau di-WA?" a choice; none of them asks for information. "Can you tell me the date?"
+    asks for information (a telling verb after the request)."""
     q = without_address(_plain(question, lang)).rstrip(" ?!.")
     words = _WORD.findall(q)
     offer = _offer_opening(tuple(cues["question_joins"]), tuple(cues["offer_openers"])).search(q) is not None
+    request = _offer_opening(tuple(cues["question_joins"]), tuple(cues["request_openers"])).search(q) is not None
+    tail = " ".join(words[-2:])
+    offer = offer or (request and not _has_cue(q, cues["telling_verbs"]) and not _has_cue(tail, cues["yes_no_tails"]))
     choice = _has_cue(q, cues["alternatives"]) and (offer or _has_cue(q, cues["preference"]))
     return (_has_cue(q, cues["question_words"]), offer, bool(set(words[-3:]) & set(cues["check_enders"])), choice)
 
@@ -864,17 +877,23 @@ def _negated(text: str, lang: str) -> bool:
     return _NEGATORS.search(_plain(text, lang)) is not None
 
 
+#: A statement meets a need by the encoder's similarity to one of its examples only this near:
+#: statements about the same things in other words score 0.85-0.89 ("the registered number is
+#: the old one" beside "First, open the app. Then type in your account number": 0.87), the
+#: paraphrases the examples stand for 0.9 and more.
+NEED_EXAMPLE_MIN = 0.9
+
+
 def _means_an_example(text: str, examples: list[str], tags: set[str], matcher: Matcher, lang: str) -> bool:
     """Whether a statement of the turn means one of ``examples``. A question promises nothing; a
     defensive or hostile turn's paraphrase is no commitment; and the polarity must agree, because
     the encoder puts "we can't stop the collector" next to "I'll stop the collector"."""
     if tags & {"defensive", "hostile"}:
         return False
-    for sentence in _sentences(text):
-        if sentence.rstrip().endswith("?"):
-            continue
+    for sentence in stated_parts(text, lang):
         m = matcher(sentence, list(examples), lang, [0] * len(examples))
-        if m is not None and _negated(sentence, lang) == _negated(examples[m.index], lang):
+        if (m is not None and (not m.semantic or m.score >= NEED_EXAMPLE_MIN)
+                and _negated(sentence, lang) == _negated(examples[m.index], lang)):
             return True
     return False
 
@@ -944,9 +963,10 @@ def update(
     other = _language(text)
     did.other_language = other is not None and other != scenario.lang
 
-    # Keyword stuffing earns nothing: no need, no referral, no commitment.
-    stuffing = analysis.stuffing or stuffed(text) or is_keyword_list(text, scenario.lang)
-    if stuffing:
+    # A turn that is no reply (injection, nonsense) or keyword stuffing earns nothing: no need, no
+    # referral, no commitment. The scorer flags the same turns (simulator/turn_flags.py).
+    void = analysis.stuffing or bool(turn_flags(text, analysis.tags, scenario.lang))
+    if void:
         did.apology = did.empathy = did.acknowledge = did.admission = did.remedy = did.security = False
         tags = set()
         slots = {}
@@ -956,7 +976,7 @@ def update(
     target = scenario.handling.referral.target
     named = [c for c in scenario.handling.referral.accept_cues if len(c) > 1 and _has_cue(low, [c])]
     names_party = (
-        not stuffing
+        not void
         and target in (ReferralTarget.other, ReferralTarget.legal)
         and analysis.referral_matches is not False
         and len(named) >= 2  # one generic word ("Samsat") does not say which office
@@ -967,7 +987,7 @@ def update(
         did.referral = "correct"
         if s.referral_turn is None:
             s.referral_turn = s.turn
-    if not stuffing and (has(Tag.referral) or (did.security and target is ReferralTarget.security)):
+    if not void and (has(Tag.referral) or (did.security and target is ReferralTarget.security)):
         correct = target is not ReferralTarget.none and (
             analysis.referral_matches is True or (did.security and target is ReferralTarget.security)
         )
@@ -991,12 +1011,12 @@ def update(
     def plain(scope_text: str, stated_only: bool) -> str:
         """The scope's text (or its statements only), normalised for the needs' cue words."""
         if stated_only:
-            scope_text = " ".join(x for x in _sentences(scope_text) if not x.rstrip().endswith("?"))
+            scope_text = " ".join(stated_parts(scope_text, scenario.lang))
         return _plain(scope_text, scenario.lang)
 
     for ns in s.needs:
         spec = needs.get(ns.id)
-        if spec is None or ns.met_turn is not None or stuffing:
+        if spec is None or ns.met_turn is not None or void:
             continue
         referral_kind = spec.kind in ("referral", "safety") and s.referral_turn is not None
         scope_text = s.referral_text if referral_kind else text
@@ -1041,7 +1061,7 @@ def update(
     elif Slot.when in slots and "time_estimate" in tags and realistic and not any(n.met_turn for n in time_needs):
         # concrete but not what the need asks (e.g. a day without hours): push for the rest
         did.vague_time = bool(time_needs)
-    vague = not stuffing and _has_cue(_unquoted(low), cues["vague_time"]) and not time_met_now
+    vague = not void and _has_cue(_unquoted(low), cues["vague_time"]) and not time_met_now
     if vague and not time_met_now and not did.commitment:
         did.vague_time = did.vague_time or not all(n.met_turn for n in time_needs) or not time_needs
     if time_met_now or ("time_estimate" in tags and realistic and Slot.when in slots and not did.vague_time):

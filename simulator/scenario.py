@@ -88,7 +88,7 @@ class Situation(StrEnum):
     security_called = "security_called"  # the trainee called security: the guard comes (mid-conversation)
     not_convinced = "not_convinced"  # talk about the problem that meets no need (a denial, an explanation that does not land)
     welcomed = "welcomed"  # a greeting or courtesy at the start ("please, have a seat"): the customer goes on
-    agree = "agree"  # an offer or a check put as a question ("Can I walk you through it?", "Is that clear?")
+    agree = "agree"  # an offer, a request or a check put as a question ("Can I walk you through it?", "Is that clear?")
     either_way = "either_way"  # a choice offered ("by phone or WhatsApp?", "transfer atau tunai?"): either will do
 
 

@@ -17,7 +17,7 @@ from simulator.dialogue import (
     lexical_match,
     lint,
     question_clauses,
-    stuffed,
+    stated_parts,
     update,
 )
 from simulator.scenario import (
@@ -31,6 +31,7 @@ from simulator.scenario import (
     parse_scenario,
 )
 from simulator.session import SessionService
+from simulator.turn_flags import stacked_feelings
 
 LIB = ScenarioLibrary()
 
@@ -109,9 +110,15 @@ def test_keyword_lines_do_not_resolve_the_water_bill(service):
 
 def test_stuffing_earns_nothing(service):
     text = "Sorry I apologise I understand your frustration, meter bill refund compensate Wednesday 8 to 12 complaint number."
-    assert stuffed(text)
-    assert not stuffed("I'm sorry. A meter reader comes on Wednesday between 8 and 12, complaint number PDM-0219-063.")
+    assert stacked_feelings(text, "en")
+    assert not stacked_feelings("I'm sorry. A meter reader comes on Wednesday between 8 and 12, complaint number PDM-0219-063.", "en")
     record, results = play(service, "water-bill-surge", "en", [text])
+    assert all(n.met_turn is None for n in service.dialogue(service.session(record.id)).needs)
+
+
+def test_a_turn_flagged_as_nonsense_meets_no_need(service):
+    """The scorer and the dialogue skip the same turns: a mash that names the cause finds nothing."""
+    record, _ = play(service, "warranty-defect", "en", ["jjjjjjjjjj ;;;;; 🛵🔥🔥 regulator regulator bla"])
     assert all(n.met_turn is None for n in service.dialogue(service.session(record.id)).needs)
 
 
@@ -433,6 +440,7 @@ def test_a_keyword_list_meets_no_need_even_with_the_right_words():
     ("Sampai sini jelas, Bu?", Situation.agree),  # the form of address is no part of the question
     ("Who did you speak to at the desk last time?", Situation.answer_unknown),  # asks for something
     ("Have you had the house repainted recently?", Situation.answer_unknown),  # yes/no, but for information
+    ("We'll sort it out together, slowly, alright?", Situation.agree),
 ])
 def test_an_unknown_offer_or_check_is_agreed_to_not_met_with_i_dont_know(question, reply):
     state = initial_state(LIB.get("water-bill-surge", "en"))
@@ -534,3 +542,39 @@ def test_a_question_typed_without_a_question_mark_is_still_answered():
     state = initial_state(LIB.get("catering-stale-food", "id"))
     after = _turn(state, "Ibu masih simpen sisa makanannya gak", ["question"], lang="id", scenario_id="catering-stale-food")
     assert after.reply is Situation.answer_unknown  # a question for something the scenario does not say
+
+
+@pytest.mark.parametrize("question, reply, lang", [
+    ("Can you take one step back for me?", Situation.agree, "en"),  # a request to do something
+    ("Bisa duduk dulu sebentar, Bu?", Situation.agree, "id"),
+    ("Can you tell me who you spoke to last time?", Situation.answer_unknown, "en"),  # a request to tell
+    ("Bisa login nggak, Bu?", Situation.answer_unknown, "id"),  # a yes/no tail: a question for information
+])
+def test_a_request_to_do_something_is_agreed_to_a_request_to_tell_is_a_question(question, reply, lang):
+    scenario = LIB.get("water-bill-surge", lang)
+    state = initial_state(scenario)
+    for text in ("Let me look at your bill.", "The reading was taken on the 3rd.") if lang == "en" else (
+            "Saya cek tagihannya.", "Meternya dibaca tanggal 3."):
+        state = _turn(state, text, [], lang=lang)  # past the first two turns, where courtesy is welcomed
+    assert _turn(state, question, ["question"], lang=lang).reply is reply
+
+
+@pytest.mark.parametrize("text, stated", [
+    ("The Rp 150,000 for the tow I'll reimburse today - can I take a copy of the receipt?",
+     ["The Rp 150,000 for the tow I'll reimburse today"]),
+    ("Ongkos derek kami ganti hari ini, boleh minta struknya?", ["Ongkos derek kami ganti hari ini"]),
+    ("So the tow is reimbursed, right?", []),  # a check: all of it is asked
+    ("Would you like us to reimburse the tow?", []),
+    ("We replace it free. Can I see the receipt?", ["We replace it free."]),
+])
+def test_what_a_turn_states_includes_the_statement_before_a_question_in_one_sentence(text, stated):
+    assert stated_parts(text, "en") == stated
+
+
+def test_a_promise_before_a_question_in_the_same_sentence_is_a_commitment():
+    scenario = LIB.get("threat-violence", "en")
+    promise = "I'll tell you where your parcel is before 5 p.m. today - what's the best number to call you on?"
+    assert extract_slots(promise, scenario).get(Slot.day) == "today"
+    assert Slot.when in extract_slots(promise, scenario)
+    assert Slot.when not in extract_slots("Can I call you before 5 p.m. today?", scenario)
+    assert Slot.when not in extract_slots("It came before 5 p.m. yesterday - can you check?", scenario)  # the past

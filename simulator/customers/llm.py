@@ -120,7 +120,7 @@ _SITUATION = {
     Situation.not_convinced: "The trainee talked about your problem but nothing changed for you. Say it explains nothing / solves nothing.",
     Situation.welcomed: "The trainee greeted you or offered a courtesy (a seat, a moment). Acknowledge it briefly, in character, and go on with your problem.",
     Situation.either_way: "The trainee offered you a choice (\"by phone or WhatsApp?\"). Say briefly which you prefer, or that either will do.",
-    Situation.agree: "The trainee offered something or checked you follow (\"Shall I walk you through it?\", \"Is that clear?\"). Say yes briefly, in character.",
+    Situation.agree: "The trainee offered something, asked you to do something or checked you follow (\"Shall I walk you through it?\", \"Can you take a step back?\", \"Is that clear?\"). Say yes briefly, in character.",
 }
 
 _OUTCOME = {
