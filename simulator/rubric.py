@@ -94,6 +94,7 @@ CAP_KEYS = (
     "escalated",
     "abandoned_needs_open",
     "turn_limit_needs_open",
+    "no_need_met",
     "wrong_referral",
     "injection",
     "nonsense",

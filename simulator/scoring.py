@@ -594,6 +594,8 @@ def _caps(ctx: _Context, rubric: Rubric) -> list[CapInfo]:
         keys.append("abandoned_needs_open")
     elif ctx.outcome == Outcome.turn_limit and needs_open:
         keys.append("turn_limit_needs_open")
+    if ctx.needs and ctx.outcome not in (Outcome.resolved, Outcome.referred) and all(n.met_turn is None for n in ctx.needs):
+        keys.append("no_need_met")  # warm words that move nothing forward (empathy with no substance)
     if _wrong_referrals(ctx):
         target = ctx.scenario.handling.referral.target
         correct = any(r.has(Tag.referral) and r.t.analysis.referral_matches for r in turns)

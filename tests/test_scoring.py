@@ -201,12 +201,17 @@ def test_a_pasted_template_earns_nothing_again_and_costs_listening():
 
 def test_the_ending_caps_the_overall_and_says_why():
     scenario = make_scenario()
-    card = run(scenario, GOOD[:1])  # then the trainee ends, needs still open
+    card = run(scenario, GOOD[:1] + GOOD[3:])  # a time and a credit, then the trainee ends, the cause open
     assert card.outcome == "abandoned" and card.cap.key == "abandoned_needs_open"
     assert card.overall <= RUBRIC.caps["abandoned_needs_open"].value
     assert card.cap.reason == RUBRIC.caps["abandoned_needs_open"].reason.en
+    # courtesy alone meets no need at all: the lower cap bounds it, and both are listed
+    empty = run(scenario, GOOD[:1])
+    assert empty.cap.key == "no_need_met" and empty.overall <= RUBRIC.caps["no_need_met"].value
+    assert {c.key for c in empty.caps} == {"no_need_met", "abandoned_needs_open"}
+    assert empty.cap.reason == RUBRIC.caps["no_need_met"].reason.en
     walked = score([TraineeTurn(1, "I'm sorry.", analysed("x", Tag.apology))], scenario, RUBRIC, initial_state(scenario), "walked_away")
-    assert walked.cap.key == "walked_away" and walked.overall <= RUBRIC.caps["walked_away"].value
+    assert "walked_away" in {c.key for c in walked.caps} and walked.overall <= RUBRIC.caps["walked_away"].value
 
 
 def test_a_wrong_referral_or_brush_off_caps_referral_and_the_overall():

@@ -172,7 +172,7 @@ def test_end_session_shows_the_scorecard(app, ana, repo):
     from simulator.session import SessionService
 
     card = SessionService(repo).scorecard(sid)
-    assert card.cap is not None and card.cap.key == "abandoned_needs_open"
+    assert card.cap is not None and card.cap.key == "no_need_met"  # an apology and a brush-off meet no need
     assert card.cap.reason in page
     assert card.fixes and len(card.fixes) <= 3
     assert tr("score_fixes_heading") in page
