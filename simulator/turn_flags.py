@@ -66,7 +66,7 @@ STACKED_MIN_FEELINGS = 2
 STACKED_MIN_WORDS = 6
 STACKED_MAX_FUNCTION_SHARE = 0.1
 FEELING_WORDS_FILE = Path(__file__).resolve().parent / "lexicons" / "feeling_words.yaml"
-_INNER_PUNCTUATION = re.compile(r"[,.;:?!>+/()\-–]")
+_INNER_PUNCTUATION = re.compile(r"(?<!\d)[,.:](?!\d)|[;?!>+/()\-–]")  # not in 15.00, 4,2 or 10:30
 _COURTESY = {Tag.apology, Tag.empathy}
 _ACTION = {Tag.time_estimate, Tag.compensation, Tag.referral}
 

@@ -119,3 +119,10 @@ def test_chat_register_is_spelled_out_before_function_words_are_counted():
     # courtesy the analyser reads into a terse line without a word of it is no stuffing
     terse = "Refund for the 2 dishes x 150 boxes + clinic Rp 385k, ref DBR-0614-027. Transfer by Thu (3 working days)."
     assert not is_stuffing(terse, {Tag.apology, Tag.compensation, Tag.referral}, "en")
+
+
+def test_a_keyword_list_with_a_clock_time_or_a_decimal_is_still_a_keyword_list():
+    """The dot in 15.00 or the comma in 4,2 is no punctuation between words."""
+    text = "Samsat Sidoarjo loket BBN STNK pelat TNKB nomor pengajuan kuitansi KTP tanda terima besok jam 15.00 3 hari kerja"
+    assert is_stuffing(text, {Tag.acknowledge, Tag.time_estimate}, "id")
+    assert not is_stuffing("Loket BBN Samsat Sidoarjo, besok jam 15.00. Bawa KTP dan kuitansi.", {Tag.referral, Tag.time_estimate}, "id")
