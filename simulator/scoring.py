@@ -567,9 +567,9 @@ def applies(dimension: Dimension, scenario: Scenario, turns: list[TraineeTurn]) 
 def _fill(template: str, scenario: Scenario) -> str:
     h = scenario.handling
     values = {
-        "party": h.referral.party or "",
-        "contact": h.referral.contact or "",
-        "time_frame": h.time_frame,
+        "party": (h.referral.party or "").strip().rstrip("."),  # the templates end their own sentences
+        "contact": (h.referral.contact or "").strip().rstrip("."),
+        "time_frame": h.time_frame.strip().rstrip(".") + "." if h.time_frame.strip() else "",  # a trainer's note: a sentence
     }
     return template.format(**values)
 
