@@ -884,6 +884,9 @@ def test_defensive_in_new_wording_and_no_acknowledge(text, lang):
         ("Saya tidak bisa mengubah keputusan dari loket ini, tapi hari ini saya bawa ke kepala cabang.", "id"),
         ("Kami ini PDAM, jadi nggak bisa kirim petugas listrik; silakan telepon PLN 123.", "id"),
         ("Bu Wulan, kemarin malah dijawab nggak mungkin basi, itu salah kami.", "id"),
+        # an admission that nobody acted is no protective denial
+        ("It's stuck on a duplicate-record flag and printing stops until someone clears it. Nobody did, and "
+         "nobody told you. That's the cause.", "en"),
     ],
 )
 def test_explaining_after_checking_or_while_acting_is_not_defensive(text, lang):
