@@ -578,13 +578,18 @@ def _question_split(joins: tuple[str, ...], openers: tuple[str, ...], comma_open
 MIN_QUESTION_WORDS = 3
 
 
+def _question_openers(cues: dict[str, list[str]]) -> tuple[str, ...]:
+    """Words a question can open with: question words, verb-first openers and offers."""
+    return (*cues["question_words"], *cues["question_openers"], *cues["offer_openers"])
+
+
 def question_clauses(text: str, lang: str) -> list[str]:
     """The turn's questions one by one: each '?' sentence (or one the rules read as asking without
     it: "sama boleh minta no hp nya"), split where a further question opens ("When did it arrive,
     and how many got sick?"). Words before the first question that do not ask anything ("Sorry to
     hear that, when did it arrive?") stay with it."""
     cues = load_params().cues
-    openers = (*cues["question_words"], *cues["question_openers"], *cues["offer_openers"])
+    openers = _question_openers(cues)
     # After a join word any opener starts a question; after a bare comma only a verb-first one
     # does ("When you opened the account, which number did you give?" is one question).
     split = _question_split(tuple(cues["question_joins"]), openers, (*cues["question_openers"], *cues["offer_openers"]))
@@ -630,7 +635,7 @@ def statement_spans(sentence: str, lang: str) -> list[tuple[int, int]]:
     I'll reimburse today" in "... - can I copy the receipt?"), as (start, end). None when the last
     clause asks nothing on its own ("So the tow is refunded, right?" is a check: all of it asks)."""
     cues = load_params().cues
-    openers = (*cues["question_words"], *cues["question_openers"], *cues["offer_openers"])
+    openers = _question_openers(cues)
     bounds = [0, *(x for m in _CLAUSE_BREAK.finditer(sentence) for x in (m.start(), m.end())), len(sentence)]
     clauses = [(a, b) for a, b in zip(bounds[::2], bounds[1::2]) if sentence[a:b].strip()]
     if len(clauses) < 2 or not _asks_on_its_own(sentence[slice(*clauses[-1])], openers, cues, lang):

@@ -569,7 +569,7 @@ def _fill(template: str, scenario: Scenario) -> str:
     values = {
         "party": (h.referral.party or "").strip().rstrip("."),  # the templates end their own sentences
         "contact": (h.referral.contact or "").strip().rstrip("."),
-        "time_frame": h.time_frame.strip().rstrip(".") + "." if h.time_frame.strip() else "",  # a trainer's note: a sentence
+        "time_frame": (h.time_frame.strip().rstrip(".") + ".") if h.time_frame.strip() else "",  # a trainer's note: a sentence
     }
     return template.format(**values)
 

@@ -199,7 +199,7 @@ def is_stuffing(text: str, tags: set[Tag], lang: str | None = None) -> bool:
     any tagged keyword list (see the module doc, :func:`stacked_feelings` and
     :func:`is_keyword_list`). ``lang``: the chat register is spelled out first (a "sy rujuk ke
     Bagian Hukum" turn is no keyword list)."""
-    if tags and is_keyword_list(text, lang) or stacked_feelings(text, lang):
+    if (tags and is_keyword_list(text, lang)) or stacked_feelings(text, lang):
         return True
     text = _spelled_out(text, lang)
     if not (tags & _COURTESY and tags & _ACTION) or Tag.question in tags or not _feeling_words().search(text.lower()):

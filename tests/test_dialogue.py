@@ -578,3 +578,18 @@ def test_a_promise_before_a_question_in_the_same_sentence_is_a_commitment():
     assert Slot.when in extract_slots(promise, scenario)
     assert Slot.when not in extract_slots("Can I call you before 5 p.m. today?", scenario)
     assert Slot.when not in extract_slots("It came before 5 p.m. yesterday - can you check?", scenario)  # the past
+
+
+def test_a_need_example_met_by_the_encoder_alone_must_be_near():
+    """Statements about the same things in other words sit at 0.85-0.89: below the bar; a paraphrase
+    at 0.9 or more, or a match on shared words, meets the example."""
+    from simulator.dialogue import NEED_EXAMPLE_MIN, Match, _means_an_example
+
+    def matcher_at(score, semantic=True):
+        return lambda text, candidates, lang=None, groups=None: Match(0, score, semantic=semantic)
+
+    example = ["Let's do it together, one step at a time."]
+    text = "The registered number is the old one."
+    assert not _means_an_example(text, example, set(), matcher_at(NEED_EXAMPLE_MIN - 0.03), "en")
+    assert _means_an_example(text, example, set(), matcher_at(NEED_EXAMPLE_MIN), "en")
+    assert _means_an_example(text, example, set(), matcher_at(0.6, semantic=False), "en")

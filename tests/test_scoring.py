@@ -271,3 +271,16 @@ def test_a_hand_off_with_a_time_is_no_unneeded_referral():
                                          analysed("x", Tag.referral, referral_target="other"))])
     assert not hand_off.dimensions["referral"].applies
     assert brush_off.dimensions["referral"].applies and brush_off.dimensions["referral"].score < 50
+
+
+def test_better_phrasings_read_as_sentences_on_every_builtin_scenario():
+    """The scenario's notes (time frame, party, contact) are filled into whole sentences: no
+    "today., and", no "ruko.." ."""
+    from simulator.scenario import ScenarioLibrary
+    from simulator.scoring import _fill
+
+    for scenario in ScenarioLibrary().all():
+        for dim in RUBRIC.dimensions.values():
+            for template in [dim.better, *dim.better_when.values()]:
+                text = _fill(template.get(scenario.lang), scenario)
+                assert ".." not in text and "., " not in text, (scenario.id, scenario.lang, dim.key, text)

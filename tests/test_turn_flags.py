@@ -126,3 +126,9 @@ def test_a_keyword_list_with_a_clock_time_or_a_decimal_is_still_a_keyword_list()
     text = "Samsat Sidoarjo loket BBN STNK pelat TNKB nomor pengajuan kuitansi KTP tanda terima besok jam 15.00 3 hari kerja"
     assert is_stuffing(text, {Tag.acknowledge, Tag.time_estimate}, "id")
     assert not is_stuffing("Loket BBN Samsat Sidoarjo, besok jam 15.00. Bawa KTP dan kuitansi.", {Tag.referral, Tag.time_estimate}, "id")
+
+
+def test_chat_register_is_spelled_out_before_a_terse_untagged_turn_is_called_nonsense():
+    text = "Sdh diganti. Buka aplikasi > Aktivasi. SMS kode 6 angka masuk, langsung diketik."
+    assert "nonsense" not in flags(text, [], "id")  # "sdh" is "sudah", a function word
+    assert "nonsense" in flags("meja kuda awan sepatu", [], "id")
