@@ -25,12 +25,13 @@ prompt), so they tell the same story.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -61,6 +62,7 @@ from simulator.scenario import (
 )
 
 DIALOGUE_FILE = Path(__file__).with_name("dialogue.yaml")
+EVERYDAY_FILE = Path(__file__).with_name("everyday.yaml")
 
 
 # --- data -----------------------------------------------------------------------------------
@@ -92,6 +94,25 @@ class DialogueParams(_Strict):
 @lru_cache(maxsize=1)
 def load_params(path: Path = DIALOGUE_FILE) -> DialogueParams:
     return load_yaml(path, DialogueParams)
+
+
+class EverydayItem(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    answer: dict[Literal["id", "en"], str]
+    asked_by: list[str]
+    questions: list[str]
+
+
+class EverydayBank(_Strict):
+    """What every customer knows about their own life (``everyday.yaml``)."""
+
+    titles: list[str]
+    items: list[EverydayItem]
+
+
+@lru_cache(maxsize=1)
+def load_everyday(path: Path = EVERYDAY_FILE) -> EverydayBank:
+    return load_yaml(path, EverydayBank)
 
 
 # --- matching -------------------------------------------------------------------------------
@@ -228,9 +249,10 @@ def clock_times(text: str) -> set[tuple[int, int]]:
     return out
 
 
-def extract_slots(text: str, scenario: Scenario | None = None, echoes: set[tuple[int, int]] = frozenset()) -> dict[str, str]:
+def extract_slots(text: str, scenario: Scenario | None = None, customer_said: str = "") -> dict[str, str]:
     """Slots in a trainee turn: each kind present, with the words that filled it (for echoing).
-    ``echoes``: clock times the customer said; the trainee repeating them promises nothing."""
+    ``customer_said``: what the customer said so far; the trainee repeating its clock times or
+    days ("I'm so sorry about Saturday") promises nothing."""
     low = _GREETING.sub(lambda m: " " * len(m.group(0)), _unquoted(text.lower()))
     # Times in a question or told about the past ("ran out at 11:48 last night") are no promise.
     timely = low
@@ -244,10 +266,22 @@ def extract_slots(text: str, scenario: Scenario | None = None, echoes: set[tuple
             if _PAST.search(m.group(0)):
                 a, b = start + m.start(), start + m.end()
                 timely = timely[:a] + " " * (b - a) + timely[b:]
-    if echoes:
+    if customer_said:
+        echoes = clock_times(customer_said)
         for m in _SLOT_RX["hours"].finditer(timely):
             if set() < clock_times(m.group(0)) <= echoes:
                 timely = timely[: m.start()] + " " * (m.end() - m.start()) + timely[m.end() :]
+        # A day is said back unless its sentence gives it hours or makes it the next one ("next Saturday").
+        said_days = {m.group(0)[:3] for m in _SLOT_RX["weekday"].finditer(customer_said.lower())}
+        for start, end in _sentence_spans(timely):
+            part = timely[start:end]
+            hours = _SLOT_RX["hours"].search(part)
+            if (hours and re.search(r"\d", hours.group(0))) or _NEXT_DAY.search(part):
+                continue
+            for m in _SLOT_RX["weekday"].finditer(part):
+                if m.group(0)[:3] in said_days:
+                    a, b = start + m.start(), start + m.end()
+                    timely = timely[:a] + " " * (b - a) + timely[b:]
     found: dict[str, str] = {}
     for name, rx in _SLOT_RX.items():
         m = rx.search(timely if name in _TIME_SLOTS else low)
@@ -308,6 +342,7 @@ _PAST = re.compile(
     r"\b(?:ago|last night|yesterday|since|was|were|had|ran out|expired|arrived|last|stuck|lalu|kemarin|semalam|tadi|"
     r"sejak|sudah lewat|pernah|terakhir|tiba|nyangkut)\b"
 )
+_NEXT_DAY = re.compile(r"\b(?:next|coming|depan)\b")
 _GREETING = re.compile(r"\b(?:selamat|good) (?:pagi|siang|sore|malam|morning|afternoon|evening)\b")
 
 
@@ -544,9 +579,11 @@ def _language(text: str) -> str | None:
 
 
 def _items(scenario: Scenario) -> list[tuple[str, list[str], list[str], bool]]:
-    """(id, cue words, example questions, can be shown) for hidden facts and knowledge."""
+    """(id, cue words, example questions, can be shown) for hidden facts, knowledge and, last, the
+    customer's everyday knowledge (:func:`everyday_knowledge`)."""
     items = [(f.id, list(f.asked_by), list(f.questions), False) for f in scenario.hidden_facts]
     items += [(k.id, list(k.asked_by), list(k.questions), k.evidence) for k in scenario.knowledge]
+    items += [(k.id, list(k.asked_by), list(k.questions), False) for k in everyday_knowledge(scenario)]
     return items
 
 
@@ -718,6 +755,7 @@ def asked_items(
     if not asking and not checked:
         return Asked([], bool(restating), False, tuple(questions), bool(questions), frozenset(restating))
     examples = [(item_id, q) for item_id, _c, qs, _e in items for q in qs if q.rstrip().endswith("?")]
+    everyday = {k.id for k in everyday_knowledge(scenario)}
 
     def asked_in(question: str) -> list[str]:
         low, plain = question.lower(), _plain(question, scenario.lang)
@@ -726,17 +764,20 @@ def asked_items(
         # question in them ("so it came at 8.30, right?") is a check.
         repeat = _has_cue(plain, params.cues["repeat"])
         asks_for = _has_cue(plain, params.cues["question_words"])
-        cued = [item_id for item_id, cues, _q, _e in items
-                if any(_mentions(low, c) or _mentions(plain, c) for c in cues if not is_question_word(c))]
-        found = [item_id for item_id, _c, qs, _e in items if item_id in cued and (
+        hits = {item_id: hit for item_id, cues, _q, _e in items
+                if (hit := [c.lower() for c in cues if not is_question_word(c) and (_mentions(low, c) or _mentions(plain, c))])}
+        found = [item_id for item_id, _c, qs, _e in items if item_id in hits and (
             item_id not in told or repeat
             or (asks_for and _restates(question, " ".join([knowledge_answer(scenario, item_id) or "", *qs]))))]
         if examples:
             m = matcher(question, [q for _i, q in examples], scenario.lang, _groups([i for i, _q in examples]))
             meant = examples[m.index][0] if m is not None else None
-            if meant and meant not in found and (meant in cued or not m.semantic or m.score >= EXAMPLE_ALONE_MIN):
+            # An everyday item meant without its cue words comes after any scenario item asked for.
+            second = meant in everyday and meant not in hits and any(i not in everyday for i in found)
+            if meant and meant not in found and not second and (
+                    meant in hits or not m.semantic or m.score >= EXAMPLE_ALONE_MIN):
                 found.append(meant)
-        return found
+        return _scenario_first(found, hits, everyday)
 
     found = {q: asked_in(q) for q in asking}
     asked = list(dict.fromkeys([*(i for ids in found.values() for i in ids), *checked]))
@@ -745,6 +786,27 @@ def asked_items(
     unanswered = tuple(q for q in questions if not found.get(q))
     return Asked(asked, True, bool(evidence_sentences), unanswered, bool(questions) and questions[0] in unanswered,
                  frozenset(restating))
+
+
+def _scenario_first(found: list[str], hits: dict[str, list[str]], everyday: set[str]) -> list[str]:
+    """Between the scenario's items and the customer's everyday ones that one question's cue words
+    ask for: a scenario item whose cue words cover an everyday item's longest cue hit ("phone" and
+    "number" in "which phone number is registered?") is the one meant, and the everyday item goes;
+    one whose every cue hit is only part of it ("number" in "whats ur number?") gives way."""
+    ours = [i for i in found if i not in everyday and hits.get(i)]
+    theirs = [i for i in found if i in everyday and hits.get(i)]
+    if not ours or not theirs:
+        return found
+    dropped: set[str] = set()
+    for e in theirs:
+        longest = max(hits[e], key=len)
+        for i in ours:
+            words = {w for c in hits[i] for w in _WORD.findall(c)}
+            if set(_WORD.findall(longest)) <= words:
+                dropped.add(e)
+            elif all(any(c in h for h in hits[e]) for c in hits[i]):
+                dropped.add(i)
+    return [i for i in found if i not in dropped]
 
 
 def _customer_said(scenario: Scenario, told: list[str]) -> str:
@@ -924,7 +986,7 @@ def update(
     has = analysis.has
     tags = {t.value for t in analysis.tags}
     customer_said = _customer_said(scenario, s.told)  # before this turn's answers
-    slots = extract_slots(text, scenario, clock_times(customer_said))
+    slots = extract_slots(text, scenario, customer_said)
     did = TurnActs(slots=slots, said=_plain(text, scenario.lang))
 
     # Questions and evidence.
@@ -1501,11 +1563,34 @@ def knowledge_answer(scenario: Scenario, item_id: str) -> str | None:
     for f in scenario.hidden_facts:
         if f.id == item_id:
             return f.reveal.strip()
-    for k in scenario.knowledge:
+    for k in [*scenario.knowledge, *everyday_knowledge(scenario)]:
         if k.id == item_id:
             return k.answer.strip()
     return None
 
 
-def knowledge_item(scenario: Scenario, item_id: str) -> Knowledge | None:
-    return next((k for k in scenario.knowledge if k.id == item_id), None)
+def customer_name(scenario: Scenario) -> str:
+    """The persona's name without its titles ("Mrs Endang Sulastri" -> "Endang Sulastri")."""
+    titles = set(load_everyday().titles)
+    words = scenario.persona.name.split()
+    while len(words) > 1 and words[0].lower().rstrip(".") in titles | {t.rstrip(".") for t in titles}:
+        words = words[1:]
+    return " ".join(words)
+
+
+def contact_number(scenario: Scenario) -> str:
+    """A made-up mobile number for the customer, the same for a scenario every time."""
+    digits = str(int(hashlib.sha256(scenario.id.encode()).hexdigest(), 16))
+    return f"081{int(digits[0]) % 9 + 1}-{digits[1:5]}-{digits[5:9]}"
+
+
+def everyday_knowledge(scenario: Scenario) -> list[Knowledge]:
+    """What the customer knows about their own life (``everyday.yaml``), in their language and
+    voice; an item the scenario has under the same id is the scenario's."""
+    own = {f.id for f in scenario.hidden_facts} | {k.id for k in scenario.knowledge}
+    values = {"name": customer_name(scenario), "phone": contact_number(scenario)}
+    return [
+        Knowledge(id=item.id, answer=voiced(fill(item.answer[scenario.lang], values) or "", scenario, 0),
+                  questions=item.questions, asked_by=item.asked_by)
+        for item in load_everyday().items if item.id not in own
+    ]

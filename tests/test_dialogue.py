@@ -12,9 +12,13 @@ from simulator.dialogue import (
     choose_line,
     conditions_hold,
     clock_times,
+    default_matcher,
+    everyday_knowledge,
     extract_slots,
     initial_state,
+    knowledge_answer,
     lexical_match,
+    load_everyday,
     lint,
     question_clauses,
     stated_parts,
@@ -71,10 +75,10 @@ def test_clock_times_in_either_language_and_spelling():
 
 
 def test_a_time_the_customer_said_restated_is_no_commitment():
-    echoes = clock_times("It arrived at half past eight, and the party started at one.")
+    said = "It arrived at half past eight, and the party started at one."
     restated = "So the boxes came at 8.30 for the 1 o'clock party, and sat out on the porch."
-    assert Slot.when not in extract_slots(restated, echoes=echoes)
-    assert Slot.when in extract_slots("I'll call you on Thursday at 3 pm.", echoes=echoes)
+    assert Slot.when not in extract_slots(restated, customer_said=said)
+    assert Slot.when in extract_slots("I'll call you on Thursday at 3 pm.", customer_said=said)
     state = initial_state(LIB.get("catering-stale-food", "id"))
     state = _turn(state, "Lauk apa yang basi Bu, dan kurir kami datang jam berapa?", ["question"], lang="id",
                   scenario_id="catering-stale-food")
@@ -454,6 +458,9 @@ def test_an_unknown_offer_or_check_is_agreed_to_not_met_with_i_dont_know(questio
     ("Ibu datang sama siapa?", ["Ibu datang sama siapa?"]),  # "sama" as "with": a two-word piece stays
     ("Do you have the bill and the receipt?", ["Do you have the bill and the receipt?"]),  # one question, two things
     ("I'll check. What does your meter show? Can I see it?", ["What does your meter show?", "Can I see it?"]),
+    # chat puts the question first and its reason after a comma, with no '?'
+    ("Resinya brp Bang? sm nama abang siapa, sy catat dulu", ["Resinya brp Bang?", "sm nama abang siapa, sy catat dulu"]),
+    ("Sy cek dulu ya Bu, nanti sy kabari.", []),
 ])
 def test_a_turn_is_split_into_its_questions(text, clauses):
     assert question_clauses(text, "id" if "Ibu" in text or "brp" in text else "en") == clauses
@@ -495,7 +502,7 @@ def test_a_question_word_alone_asks_for_no_fact():
     scenario.hidden_facts[1].asked_by.append("when")  # an author's cue that is only a question word
     assert "delivery_time" == scenario.hidden_facts[1].id
     question = TurnAnalysis(tags=[Tag.question])
-    assert asked_items("When are you free for a call back?", question, scenario, lexical_match).ids == []
+    assert "delivery_time" not in asked_items("When are you free for a call back?", question, scenario, lexical_match).ids
     assert asked_items("When did our driver drop the boxes off?", question, scenario, lexical_match).ids == ["delivery_time"]
 
 
@@ -593,3 +600,70 @@ def test_a_need_example_met_by_the_encoder_alone_must_be_near():
     assert not _means_an_example(text, example, set(), matcher_at(NEED_EXAMPLE_MIN - 0.03), "en")
     assert _means_an_example(text, example, set(), matcher_at(NEED_EXAMPLE_MIN), "en")
     assert _means_an_example(text, example, set(), matcher_at(0.6, semantic=False), "en")
+
+
+# --- everyday knowledge: the customer's own name, number, time and channel ---------------------
+def test_everyday_knowledge_is_in_the_persona_language_and_voice():
+    kiki = {k.id: k.answer for k in everyday_knowledge(LIB.get("prepaid-no-credit", "id"))}
+    assert "HP gue" in kiki["reach_time"]  # Kiki's gue, not saya
+    endang = {k.id: k.answer for k in everyday_knowledge(LIB.get("water-bill-surge", "en"))}
+    assert endang["customer_name"] == "Endang Sulastri."  # no "Mrs"
+    same = {k.id: k.answer for k in everyday_knowledge(LIB.get("water-bill-surge", "en"))}
+    assert same["contact_number"] == endang["contact_number"]  # one number, every time
+
+
+def test_a_scenario_item_with_an_everyday_id_replaces_it():
+    from simulator.scenario import Knowledge
+
+    scenario = LIB.get("water-bill-surge", "en").model_copy(deep=True)
+    scenario.knowledge.append(Knowledge(id="contact_number", answer="Only my landline, 0281 635 112.",
+                                        asked_by=["reach you on"]))
+    assert "contact_number" not in {k.id for k in everyday_knowledge(scenario)}
+    assert knowledge_answer(scenario, "contact_number") == "Only my landline, 0281 635 112."
+    # the prepaid customer's phone number is the one with no credit: a hidden fact under that id
+    assert "contact_number" not in {k.id for k in everyday_knowledge(LIB.get("prepaid-no-credit", "en"))}
+
+
+@pytest.mark.parametrize("scenario_id, lang, question, expected", [
+    # the customer's own life, which no scenario writes down
+    ("water-bill-surge", "en", "And a mobile number for the complaint form, please?", ["contact_number"]),
+    ("threat-violence", "en", "Whats ur number ah?", ["contact_number"]),
+    ("water-bill-surge", "id", "Nomor WA Ibu yg bisa dihubungi brp?", ["contact_number"]),
+    ("catering-stale-food", "id", "Maaf, dengan Ibu siapa ya?", ["customer_name"]),
+    ("threat-lawsuit", "id", "Bpk bisanya dihubungi hari & jam brp, Pak?", ["reach_time"]),
+    ("water-bill-surge", "id", "Rabu pagi itu ada org di rumah gak Bu?", ["be_there"]),
+    ("threat-lawsuit", "en", "Could I get your email address pls?", ["email"]),
+    ("warranty-defect", "id", "Mbak lebih suka WA atau ditelpon?", ["contact_preference"]),
+    # the scenario's own items come first
+    ("water-bill-surge", "en", "What's the connection number on your bill?", ["customer_number"]),
+    ("prepaid-no-credit", "en", "What's your phone number?", ["contact_number"]),  # its own, under the everyday id
+    ("threat-violence", "en", "whats ur phone no.?", ["contact_number"]),
+    # the scenario's cue words cover the everyday cue: the scenario's item is meant
+    ("elderly-confused-app", "en", "Which phone number did you give us when you opened the account?", []),
+    # someone else's name is not the customer's
+    ("catering-stale-food", "id", "Ibu tau gak kurir yg nganter Sabtu itu namanya siapa?", []),
+])
+def test_everyday_questions_are_answered_and_scenario_items_come_first(scenario_id, lang, question, expected):
+    scenario = LIB.get(scenario_id, lang)
+    asked = asked_items(question, TurnAnalysis(tags=[Tag.question]), scenario, default_matcher())
+    everyday = {item.id for item in load_everyday().items}
+    assert [i for i in asked.ids if i in everyday | {"customer_number"}] == expected
+    if scenario_id == "elderly-confused-app":
+        assert asked.ids == ["old_number"]
+
+
+def test_the_customer_gives_their_number_when_asked(service):
+    _, results = play(service, "water-bill-surge", "en", ["What's the best number to reach you on, Ma'am?"])
+    number = knowledge_answer(LIB.get("water-bill-surge", "en"), "contact_number")
+    assert number in results[0].customer
+    assert "04-11-02387" not in results[0].customer  # not the connection number
+
+
+def test_a_day_the_customer_named_said_back_is_no_promise():
+    said = LIB.get("catering-stale-food", "en").opening  # the party was on Saturday
+    assert "Saturday" in said
+    assert Slot.when not in extract_slots("I'm so sorry about Saturday, that should never have happened.", None, said)
+    assert Slot.when not in extract_slots("I'm checking the whole saturday batch today.", None, said)
+    assert extract_slots("I'll call you Saturday at 10 with the findings.", None, said)[Slot.when] == "Saturday at 10"
+    assert Slot.when in extract_slots("The refund is in your account by next Saturday.", None, said)
+    assert Slot.when in extract_slots("I'm so sorry about Saturday.")  # without what the customer said

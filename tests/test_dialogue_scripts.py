@@ -46,9 +46,7 @@ def _in_range(value: float, expected) -> bool | None:
 
 
 #: Scripts the offline customer still gets wrong, with why (kept visible, not tuned away).
-KNOWN_FAILURES = {
-    "warranty-defect-id-long_uneven": "'diganti garansi' and 'seminggu dua minggu' read as a remedy and a time; the refusal of the tow is in another turn",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -226,13 +226,13 @@ QUESTIONS = {
     },
     ("prepaid-no-credit", "id"): {
         "balance_zero": "Boleh dicek dulu, pulsa atau kuota Kakak masih ada?",
-        "phone_number": "Boleh minta nomor HP-nya lewat DM?",
+        "contact_number": "Boleh minta nomor HP-nya lewat DM?",
         "others_fine": "Teman-teman di sekitar Kakak juga mengalami hal yang sama?",
         "since_when": "Sejak jam berapa gangguannya terjadi?",
     },
     ("prepaid-no-credit", "en"): {
         "balance_zero": "Could you check whether you still have credit on your package?",
-        "phone_number": "Could you DM me your number?",
+        "contact_number": "Could you DM me your number?",
         "others_fine": "Is anyone around you having the same problem?",
         "since_when": "Since when has it been down?",
     },

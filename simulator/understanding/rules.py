@@ -1058,8 +1058,18 @@ def asking_without_mark(text: str, lang: str) -> list[str]:
     c = _compiled(lang)
     t = _Text(text or "", c)
     _mark_sentences(t, c, _find(c.hostile, t), _find(c.defensive, t))
-    spans = [t.original(_Span(s.start, s.end)) for s in t.sentences if s.question and not s.asks]
+    spans = [t.original(_Span(s.start, s.end)) for s in t.sentences
+             if not s.asks and (s.question or _clause_asks(s, t, c))]
     return [text[start:end].strip() for start, end in spans]
+
+
+def _clause_asks(s: _Sentence, t: _Text, c: _Compiled) -> bool:
+    """A clause before a comma that ends in a question word ("trus dgn ibu siapa ya, biar sy
+    catat"): chat puts the question first and the reason after it, with no '?'."""
+    body = t.norm[s.start : s.end]
+    if c.q_closer is None or s.hostile or s.blaming or c.q_rhetorical.search(body) or c.q_not_diagnostic.search(body):
+        return False
+    return any(c.q_closer.search(clause) for clause in body.split(",")[:-1])
 
 
 def names_party(text: str, target: str, scenario: Scenario) -> bool:
