@@ -590,7 +590,7 @@ def _items(scenario: Scenario) -> list[tuple[str, list[str], list[str], bool]]:
 class Asked(NamedTuple):
     """What a trainee turn asks of the customer."""
 
-    ids: list[str]  # fact and knowledge ids asked for, in the scenario's order
+    ids: list[str]  # fact and knowledge ids asked for, in the order of the turn's questions
     asks: bool  # the turn asks something
     evidence: bool  # it asks to see something
     open: tuple[str, ...] = ()  # its questions that ask for nothing the customer knows, in order
@@ -772,7 +772,7 @@ def asked_items(
         if examples:
             m = matcher(question, [q for _i, q in examples], scenario.lang, _groups([i for i, _q in examples]))
             meant = examples[m.index][0] if m is not None else None
-            # An everyday item meant without its cue words comes after any scenario item asked for.
+            # An everyday item meant without its cue words is not added beside a scenario item.
             second = meant in everyday and meant not in hits and any(i not in everyday for i in found)
             if meant and meant not in found and not second and (
                     meant in hits or not m.semantic or m.score >= EXAMPLE_ALONE_MIN):
@@ -780,9 +780,7 @@ def asked_items(
         return _scenario_first(found, hits, everyday)
 
     found = {q: asked_in(q) for q in asking}
-    asked = list(dict.fromkeys([*(i for ids in found.values() for i in ids), *checked]))
-    order = [i for i, *_ in items]
-    asked.sort(key=order.index)
+    asked = list(dict.fromkeys([*(i for ids in found.values() for i in ids), *checked]))  # in the turn's order
     unanswered = tuple(q for q in questions if not found.get(q))
     return Asked(asked, True, bool(evidence_sentences), unanswered, bool(questions) and questions[0] in unanswered,
                  frozenset(restating))
@@ -1263,6 +1261,8 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
             s.reply = Situation.angrier
         elif d.evidence_request:
             s.reply = Situation.show_evidence
+        elif d.commitment:
+            s.reply = Situation.accept_commitment  # said after the answers: "…, Thursday before 3, right."
         else:
             s.reply = None  # the answers are the reply
     elif d.defensive or d.hostile:
@@ -1571,9 +1571,9 @@ def knowledge_answer(scenario: Scenario, item_id: str) -> str | None:
 
 def customer_name(scenario: Scenario) -> str:
     """The persona's name without its titles ("Mrs Endang Sulastri" -> "Endang Sulastri")."""
-    titles = set(load_everyday().titles)
+    titles = {t.rstrip(".") for t in load_everyday().titles}
     words = scenario.persona.name.split()
-    while len(words) > 1 and words[0].lower().rstrip(".") in titles | {t.rstrip(".") for t in titles}:
+    while len(words) > 1 and words[0].lower().rstrip(".") in titles:
         words = words[1:]
     return " ".join(words)
 

@@ -667,3 +667,30 @@ def test_a_day_the_customer_named_said_back_is_no_promise():
     assert extract_slots("I'll call you Saturday at 10 with the findings.", None, said)[Slot.when] == "Saturday at 10"
     assert Slot.when in extract_slots("The refund is in your account by next Saturday.", None, said)
     assert Slot.when in extract_slots("I'm so sorry about Saturday.")  # without what the customer said
+
+
+def test_a_promise_beside_a_question_is_restated_after_the_answer(service):
+    _, results = play(service, "catering-stale-food", "en",
+                      ["I'll ring you Thursday before 3 with what the kitchen finds. Whats the best no to reach u on?"])
+    number = knowledge_answer(LIB.get("catering-stale-food", "en"), "contact_number")
+    reply = results[0].customer
+    assert reply.startswith(number)
+    assert "Thursday before 3" in reply[len(number):]
+
+
+def test_answers_follow_the_order_of_the_questions():
+    scenario = LIB.get("water-bill-surge", "en")
+    asked = asked_items("What's your full name? And what does your meter show?", TurnAnalysis(tags=[Tag.question]),
+                        scenario, default_matcher())
+    assert asked.ids == ["customer_name", "meter_reading"]
+
+
+def test_a_malformed_everyday_bank_names_the_file_and_field(tmp_path):
+    from simulator.datafile import DataFileError
+
+    bad = tmp_path / "everyday.yaml"
+    bad.write_text("titles: [mrs]\nitems:\n  - id: contact_number\n    answer: {en: 'x', fr: 'y'}\n"
+                   "    asked_by: [phone number]\n    questions: []\n", encoding="utf-8")
+    with pytest.raises(DataFileError) as err:
+        load_everyday.__wrapped__(bad)
+    assert "everyday.yaml: items.0.answer.fr" in str(err.value)

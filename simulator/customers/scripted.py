@@ -43,6 +43,8 @@ _FALLBACK = {
 _REACTIONS_BEFORE_FACTS = {Situation.angrier, Situation.wrong_referral, Situation.threat}
 _BEFORE_ANSWERS = _REACTIONS_BEFORE_FACTS | {Situation.show_evidence, Situation.security_called,
                                               Situation.fact_already_given}
+#: Reactions said after the answers of the same turn ("My number's 0812…. Thursday before 3, right.").
+_AFTER_ANSWERS = {Situation.accept_commitment}
 _ASK_SITUATION = {"next_step": Situation.asks_when, "remedy": Situation.asks_remedy}
 
 
@@ -70,7 +72,7 @@ class ScriptedCustomer(CustomerEngine):
         if reaction and d.reply in _BEFORE_ANSWERS:
             parts = [reaction, *answers]
         elif answers:
-            parts = answers
+            parts = [*answers, *([reaction] if reaction and d.reply in _AFTER_ANSWERS else [])]
         elif reaction:
             parts = [reaction]
         also = [line for line in (self._line(scenario, r, d, said | set(parts), rng) for r in d.also) if line]
