@@ -264,13 +264,12 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
             timely = timely[:start] + part + timely[end:]
         for m in re.finditer(r"[^,;]+", part):
             if _PAST.search(m.group(0)):
-                a, b = start + m.start(), start + m.end()
-                timely = timely[:a] + " " * (b - a) + timely[b:]
+                timely = _blank(timely, start + m.start(), start + m.end())
     if customer_said:
         echoes = clock_times(customer_said)
         for m in _SLOT_RX["hours"].finditer(timely):
             if set() < clock_times(m.group(0)) <= echoes:
-                timely = timely[: m.start()] + " " * (m.end() - m.start()) + timely[m.end() :]
+                timely = _blank(timely, m.start(), m.end())
         # A day is said back unless its sentence gives it hours or makes it the next one ("next Saturday").
         said_days = {m.group(0)[:3] for m in _SLOT_RX["weekday"].finditer(customer_said.lower())}
         for start, end in _sentence_spans(timely):
@@ -280,8 +279,7 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
                 continue
             for m in _SLOT_RX["weekday"].finditer(part):
                 if m.group(0)[:3] in said_days:
-                    a, b = start + m.start(), start + m.end()
-                    timely = timely[:a] + " " * (b - a) + timely[b:]
+                    timely = _blank(timely, start + m.start(), start + m.end())
     found: dict[str, str] = {}
     for name, rx in _SLOT_RX.items():
         m = rx.search(timely if name in _TIME_SLOTS else low)
@@ -326,6 +324,11 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
         if address and address.group(0)[:8] in low:
             slots[Slot.place] = address.group(0)
     return slots
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    """``text`` with ``[start:end]`` blanked out, offsets kept."""
+    return text[:start] + " " * (end - start) + text[end:]
 
 
 _QUOTED = re.compile(r"(?<!\w)['\"‘“][^'\"’”]{1,60}['\"’”](?!\w)")

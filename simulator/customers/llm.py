@@ -206,7 +206,8 @@ def _needs_and_knowledge(scenario: Scenario) -> str:
     needs = "\n".join(
         f"- [{n.id}] {n.description}{'' if n.required else ' (nice to have)'}" for n in effective_needs(scenario)
     )
-    known = "\n".join(f"- [{k.id}]: {k.answer.strip()}" for k in [*scenario.knowledge, *everyday_knowledge(scenario)])
+    known = "\n".join(f"- [{k.id}]: {k.answer.strip()}" for k in [*scenario.knowledge, *everyday_knowledge(scenario)]) \
+        or "- (nothing beyond the hidden facts)"
     return (
         "# What you need before you are satisfied\nThe simulator tracks these and tells you which are met; you are "
         f"satisfied only when it says so.\n{needs}\n\n"

@@ -784,8 +784,8 @@ def _classify_sentences(t: _Text, c: _Compiled) -> None:
         body = t.norm[s.start : s.end]
         s.asks = body.rstrip(" \"')]").endswith("?")
         s.frame = bool(c.ack_frames.match(body) or c.ack_markers.search(body))
-        if s.hostile or s.blaming or c.q_rhetorical.search(body) or c.q_not_diagnostic.search(body):
-            continue  # rhetorical, hostile, an offer of help or a closing check
+        if _never_asks(s, body, c):
+            continue
         asking = bool(c.q_request.search(body) or c.q_opener.match(body))
         if not s.asks and not asking and c.q_closer is not None and not body.endswith("!"):
             asking = bool(c.q_closer.search(body))  # "Nomor pelanggannya berapa, Pak."
@@ -800,6 +800,12 @@ def _classify_sentences(t: _Text, c: _Compiled) -> None:
             # otherwise a restatement put as a question: "Jadi tagihannya naik, betul?"
             s.confirm = not asking
         s.question = asking
+
+
+def _never_asks(s: _Sentence, body: str, c: _Compiled) -> bool:
+    """A sentence that asks for nothing whatever its form: rhetorical, hostile, blaming, an offer
+    of help or a closing check."""
+    return s.hostile or s.blaming or bool(c.q_rhetorical.search(body) or c.q_not_diagnostic.search(body))
 
 
 def _asks_for_facts(s: _Sentence) -> bool:
@@ -1067,7 +1073,7 @@ def _clause_asks(s: _Sentence, t: _Text, c: _Compiled) -> bool:
     """A clause before a comma that ends in a question word ("trus dgn ibu siapa ya, biar sy
     catat"): chat puts the question first and the reason after it, with no '?'."""
     body = t.norm[s.start : s.end]
-    if c.q_closer is None or s.hostile or s.blaming or c.q_rhetorical.search(body) or c.q_not_diagnostic.search(body):
+    if c.q_closer is None or _never_asks(s, body, c):
         return False
     return any(c.q_closer.search(clause) for clause in body.split(",")[:-1])
 
