@@ -636,7 +636,7 @@ def question_clauses(text: str, lang: str) -> list[str]:
     clauses: list[str] = []
     unmarked = set(asking_without_mark(text, lang))
     for sentence in _sentences(text):
-        if not sentence.rstrip().endswith("?") and sentence not in unmarked:
+        if not sentence.rstrip().endswith("?") and sentence not in unmarked and not _asks_by_form(sentence, cues, lang):
             continue
         spelled = normalise(sentence, lang)  # cut where the spelled-out text opens a question
         cuts = [0, *(spelled.original(m.end(), m.end() + 1)[0] for m in split.finditer(spelled.text)
@@ -663,6 +663,26 @@ def question_clauses(text: str, lang: str) -> list[str]:
             merged[-2:] = [(begin, merged[-1][1], True)]
         clauses.extend(sentence[b:e].strip(" ,") for b, e, _asks in merged)
     return clauses
+
+
+def _asks_by_form(sentence: str, cues: dict[str, list[str]], lang: str) -> bool:
+    """A sentence typed without its '?' that is a question by its form (see ``inverted_subjects``
+    in dialogue.yaml): "also do you know how long PLN takes", "where is the meter", "Bpk punya
+    email gak". An exclamation is not."""
+    if sentence.rstrip().endswith("!"):
+        return False
+    words = _WORD.findall(without_address(_plain(sentence, lang)))
+    leads = [cue.split() for cue in (*cues["question_joins"], *cues["one_word"])]
+    while lead := next((cue for cue in leads if words[: len(cue)] == cue), None):
+        words = words[len(lead):]  # "also do you know", "ok did you get", "btw did you"
+    if len(words) < MIN_QUESTION_WORDS:
+        return False
+    auxiliaries, subjects = set(cues["question_openers"]), set(cues["inverted_subjects"])
+    inverted = words[0] in auxiliaries and words[1] in subjects
+    after_question_word = words[0] in cues["question_words"] and (
+        words[1] in auxiliaries or any(a in auxiliaries and s in subjects for a, s in zip(words[1:3], words[2:4])))
+    tail = " ".join(words[-2:])
+    return inverted or after_question_word or any(tail == t or tail.endswith(" " + t) for t in cues["unmarked_tails"])
 
 
 #: Where a statement and a question share one sentence ("The tow I'll reimburse today - can I

@@ -461,9 +461,19 @@ def test_an_unknown_offer_or_check_is_agreed_to_not_met_with_i_dont_know(questio
     # chat puts the question first and its reason after a comma, with no '?'
     ("Resinya brp Bang? sm nama abang siapa, sy catat dulu", ["Resinya brp Bang?", "sm nama abang siapa, sy catat dulu"]),
     ("Sy cek dulu ya Bu, nanti sy kabari.", []),
+    # chat drops the '?' of a question whose form asks: an inverted auxiliary, a question word
+    # before one, a yes/no tail; a statement of the same words does not ask
+    ("Noted. btw did you get any warning SMS before it ran out", ["btw did you get any warning SMS before it ran out"]),
+    ("I'll call you back today. also do you know how long PLN takes",
+     ["also do you know how long PLN takes"]),
+    ("Ok what time can you come in tomorrow", ["Ok what time can you come in tomorrow"]),
+    ("Bpk punya email gak", ["Bpk punya email gak"]),
+    ("Will call you at 3 today. Have checked the meter already.", []),
+    ("What you can do is bring the bill tomorrow.", []),
+    ("sy udh cek tp blm ada hasil, sabar ya Pak", []),
 ])
 def test_a_turn_is_split_into_its_questions(text, clauses):
-    assert question_clauses(text, "id" if "Ibu" in text or "brp" in text else "en") == clauses
+    assert question_clauses(text, "id" if any(w in text for w in ("Ibu", "brp", "Bpk", "sy ")) else "en") == clauses
 
 
 def test_every_question_of_a_turn_gets_an_answer_not_only_the_one_the_customer_knows():
