@@ -87,6 +87,7 @@ class DialogueParams(_Strict):
     patience: Patience
     resolve_anger_max: float
     threat_escalates_at: float
+    long_turn_words: int = Field(ge=1)
     cues: dict[str, list[str]]
     missing: dict[str, dict[str, str]]
 
@@ -792,6 +793,7 @@ def asked_items(
         found = [item_id for item_id, _c, qs, _e in items if item_id in hits and (
             item_id not in told or repeat
             or (asks_for and _restates(question, " ".join([knowledge_answer(scenario, item_id) or "", *qs]))))]
+        meant = None
         if examples:
             m = matcher(question, [q for _i, q in examples], scenario.lang, _groups([i for i, _q in examples]))
             meant = examples[m.index][0] if m is not None else None
@@ -800,7 +802,7 @@ def asked_items(
             if meant and meant not in found and not second and (
                     meant in hits or not m.semantic or m.score >= EXAMPLE_ALONE_MIN):
                 found.append(meant)
-        return _scenario_first(found, hits, everyday)
+        return _scenario_first(found, hits, everyday, meant)
 
     found = {q: asked_in(q) for q in asking}
     asked = list(dict.fromkeys([*(i for ids in found.values() for i in ids), *checked]))  # in the turn's order
@@ -809,11 +811,13 @@ def asked_items(
                  frozenset(restating))
 
 
-def _scenario_first(found: list[str], hits: dict[str, list[str]], everyday: set[str]) -> list[str]:
+def _scenario_first(found: list[str], hits: dict[str, list[str]], everyday: set[str], meant: str | None) -> list[str]:
     """Between the scenario's items and the customer's everyday ones that one question's cue words
     ask for: a scenario item whose cue words cover an everyday item's longest cue hit ("phone" and
     "number" in "which phone number is registered?") is the one meant, and the everyday item goes;
-    one whose every cue hit is only part of it ("number" in "whats ur number?") gives way."""
+    one whose every cue hit is only part of it ("number" in "whats ur number?") gives way. When
+    neither covers the other ("transfer" of the order's payment, "which account should the
+    transfer go to"), the item whose example questions the question is nearest (``meant``) stays."""
     ours = [i for i in found if i not in everyday and hits.get(i)]
     theirs = [i for i in found if i in everyday and hits.get(i)]
     if not ours or not theirs:
@@ -827,6 +831,10 @@ def _scenario_first(found: list[str], hits: dict[str, list[str]], everyday: set[
                 dropped.add(e)
             elif all(any(c in h for h in hits[e]) for c in hits[i]):
                 dropped.add(i)
+            elif meant == e:
+                dropped.add(i)
+            elif meant == i:
+                dropped.add(e)
     return [i for i in found if i not in dropped]
 
 
@@ -937,16 +945,20 @@ def _offer_opening(joins: tuple[str, ...], openers: tuple[str, ...]) -> re.Patte
     return re.compile(rf"(?:^|[^\w\s']\s*|\b(?:{join})\s+)(?:{opener})\b")
 
 
-def _open_replies(asked: Asked, customer_said: str, cues: dict[str, list[str]], lang: str) -> list[Situation]:
+def _open_replies(asked: Asked, customer_said: str, answered: str, cues: dict[str, list[str]],
+                  lang: str) -> list[Situation]:
     """The reply each question that asks for nothing the customer knows draws, once each, in order:
     a choice is left to the trainee, an offer agreed to, a check confirmed, anything else met with
-    "I don't know"."""
+    "I don't know", unless the answers of the same turn (``answered``) already speak of it ("What
+    about the rendang?" beside "The rendang and the chicken were fine")."""
     replies: list[Situation] = []
     for q in asked.open:
         if _has_cue(q.lower(), cues["closing_question"]):
             continue  # "anything else?" has its own reaction
         asks_for, offer, check, choice = _question_shape(q, cues, lang)
-        if choice:
+        if _has_cue(q.lower(), cues["help_offer"]):
+            reply = Situation.unheard
+        elif choice:
             reply = Situation.either_way
         elif offer and not asks_for:
             reply = Situation.agree  # an offer restates nothing, whatever words it shares
@@ -954,6 +966,8 @@ def _open_replies(asked: Asked, customer_said: str, cues: dict[str, list[str]], 
             reply = Situation.confirmed
         elif check and not asks_for:
             reply = Situation.agree
+        elif answered and _restates(q, answered):
+            continue
         else:
             reply = Situation.answer_unknown
         if reply not in replies:
@@ -1025,7 +1039,8 @@ def update(
     if did.unknown_question or asked:
         # Every question gets an answer: one asking for nothing the customer knows gets a short
         # reply of its kind (see _open_replies), beside the answers to the others.
-        did.other_questions = _open_replies(questions, customer_said, cues, scenario.lang)
+        answered = " ".join(knowledge_answer(scenario, i) or "" for i in asked)
+        did.other_questions = _open_replies(questions, customer_said, answered, cues, scenario.lang)
         did.other_first = questions.open_first
     if did.unknown_question:
         did.restates = Situation.confirmed in did.other_questions
@@ -1274,6 +1289,7 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         if s.promised:
             s.echo.setdefault("when", s.promised)  # a closing line restates the time in the trainee's words
         s.reply = _CLOSING[s.outcome]
+        s.also = list(d.other_questions)  # "Either is fine." before "All right, I accept that."
         return
     mood_situation = getattr(mood, "situation", None)
     threat_rose = scenario.threatening and mood_situation is Situation.threat
@@ -1395,6 +1411,7 @@ def conditions_hold(state: DialogueState | None, conditions: list[LineCondition]
         LineCondition.referral_made: state.referral_turn is not None or d.referral is not None,
         LineCondition.security_called: state.security_turn is not None,
         LineCondition.number_given: state.number_given,
+        LineCondition.long_turn: len(_WORD.findall(d.said)) >= load_params().long_turn_words,
     }
     return all(facts[c] for c in conditions)
 
@@ -1601,17 +1618,28 @@ def customer_name(scenario: Scenario) -> str:
     return " ".join(words)
 
 
+def _made_up_digits(scenario: Scenario) -> str:
+    """Digits for the customer's made-up numbers, the same for a scenario every time."""
+    return str(int(hashlib.sha256(scenario.id.encode()).hexdigest(), 16))
+
+
 def contact_number(scenario: Scenario) -> str:
-    """A made-up mobile number for the customer, the same for a scenario every time."""
-    digits = str(int(hashlib.sha256(scenario.id.encode()).hexdigest(), 16))
+    """A made-up mobile number for the customer."""
+    digits = _made_up_digits(scenario)
     return f"081{int(digits[0]) % 9 + 1}-{digits[1:5]}-{digits[5:9]}"
+
+
+def bank_account(scenario: Scenario) -> str:
+    """A made-up bank account number for the customer (for a refund)."""
+    digits = _made_up_digits(scenario)
+    return f"{digits[9:12]}-{digits[12:15]}-{digits[15:19]}"
 
 
 def everyday_knowledge(scenario: Scenario) -> list[Knowledge]:
     """What the customer knows about their own life (``everyday.yaml``), in their language and
     voice; an item the scenario has under the same id is the scenario's."""
     own = {f.id for f in scenario.hidden_facts} | {k.id for k in scenario.knowledge}
-    values = {"name": customer_name(scenario), "phone": contact_number(scenario)}
+    values = {"name": customer_name(scenario), "phone": contact_number(scenario), "account": bank_account(scenario)}
     return [
         Knowledge(id=item.id, answer=voiced(fill(item.answer[scenario.lang], values) or "", scenario, 0),
                   questions=item.questions, asked_by=item.asked_by)

@@ -109,6 +109,7 @@ class LineCondition(StrEnum):
     referral_made = "referral_made"  # the trainee referred the customer somewhere
     security_called = "security_called"
     number_given = "number_given"  # a complaint, claim or reference number was given
+    long_turn = "long_turn"  # the trainee's turn is long (dialogue.yaml's long_turn_words)
 
 
 class Model(BaseModel):

@@ -66,8 +66,9 @@ class ScriptedCustomer(CustomerEngine):
         rng = random.Random(f"{ctx.seed}:{d.turn}")
         answers = [a for a in (knowledge_answer(scenario, i) for i in d.reveal) if a]
         reaction = self._line(scenario, d.reply, d, said, rng) if d.reply is not None else None
+        also = [line for line in (self._line(scenario, r, d, said, rng) for r in d.also) if line]
         if d.outcome is not None:
-            return " ".join([*answers, reaction or ""]).strip()
+            return " ".join([*answers, *also, reaction or ""]).strip()
         parts: list[str] = []
         if reaction and d.reply in _BEFORE_ANSWERS:
             parts = [reaction, *answers]
@@ -75,7 +76,6 @@ class ScriptedCustomer(CustomerEngine):
             parts = [*answers, *([reaction] if reaction and d.reply in _AFTER_ANSWERS else [])]
         elif reaction:
             parts = [reaction]
-        also = [line for line in (self._line(scenario, r, d, said | set(parts), rng) for r in d.also) if line]
         parts = [*also, *parts] if d.also_first else [*parts, *also]
         if d.ask_next:
             ask = self._ask(scenario, d, said | set(parts), rng)
