@@ -182,6 +182,46 @@ def test_line_conditions():
     assert conditions_hold(state, [LineCondition.not_apologised, LineCondition.first_turn])
     assert not conditions_hold(state, [LineCondition.apologised])
     assert not conditions_hold(None, [LineCondition.apologised])
+    short = state.model_copy(update={"did": state.did.model_copy(update={"said": "your complaint has been noted"})})
+    long = state.model_copy(update={"did": state.did.model_copy(update={"said": "word " * 30})})
+    assert not conditions_hold(short, [LineCondition.long_turn]) and conditions_hold(long, [LineCondition.long_turn])
+
+
+def test_a_line_about_many_words_is_not_said_to_four(service):
+    for seed in range(6):
+        _, results = play(service, "water-bill-surge", "en", ["Your complaint has been noted."] * 3, seed=seed)
+        assert not any("Lots of words" in r.customer for r in results)
+
+
+def test_a_dont_know_is_not_said_beside_an_answer_that_speaks_of_the_question():
+    state = initial_state(LIB.get("catering-stale-food", "en"))
+    both = _turn(state, "Which dishes smelled off? What about the rendang?", ["question"], scenario_id="catering-stale-food")
+    assert both.reveal and Situation.answer_unknown not in both.also
+
+
+def test_how_can_we_help_after_the_whole_story_is_not_met_with_i_dont_know():
+    state = initial_state(LIB.get("ignored-complaint", "en"))
+    after = _turn(state, "Good morning sir, sorry for the inconvenience. How can we help?", ["apology", "question"],
+                  scenario_id="ignored-complaint")
+    assert after.reply is Situation.unheard
+
+
+def test_a_choice_asked_on_the_ending_turn_is_answered_before_the_closing_line(service):
+    excellent = [
+        "Mrs Wulan, I'm so sorry about the food at your baby's aqiqah and about yesterday's call. Which dishes went off?",
+        "What time did our driver drop the boxes off?",
+        "Half past eight for a one o'clock party: that was our mistake, coconut-milk dishes can't sit that long. "
+        "How many guests were ill?",
+        "We refund the two spoiled dishes for all 150 boxes plus the Rp 385,000 clinic bill by transfer by Thursday, "
+        "and I'll call you Thursday between 2 and 4 with what the kitchen review found. Would you rather have it "
+        "by transfer or in cash?",
+    ]
+    _, results = play(service, "catering-stale-food", "en", excellent)
+    last = results[-1]
+    assert last.ended
+    scenario = LIB.get("catering-stale-food", "en")
+    either = lines_for(scenario, Situation.either_way)
+    assert any(line in last.customer for line in either), last.customer
 
 
 def test_state_is_stored_with_each_turn_for_scoring(service):
@@ -645,6 +685,9 @@ def test_a_scenario_item_with_an_everyday_id_replaces_it():
     ("water-bill-surge", "id", "Rabu pagi itu ada org di rumah gak Bu?", ["be_there"]),
     ("threat-lawsuit", "en", "Could I get your email address pls?", ["email"]),
     ("warranty-defect", "id", "Mbak lebih suka WA atau ditelpon?", ["contact_preference"]),
+    ("catering-stale-food", "en", "We'll refund it by Thursday. Which account should the transfer go to?",
+     ["bank_account"]),  # not the order's payment "by transfer": the question means the refund's account
+    ("catering-stale-food", "id", "Uangnya sy transfer Kamis ya bu, ke rekening mana?", ["bank_account"]),
     # the scenario's own items come first
     ("water-bill-surge", "en", "What's the connection number on your bill?", ["customer_number"]),
     ("prepaid-no-credit", "en", "What's your phone number?", ["contact_number"]),  # its own, under the everyday id
