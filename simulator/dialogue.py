@@ -1289,7 +1289,9 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         if s.promised:
             s.echo.setdefault("when", s.promised)  # a closing line restates the time in the trainee's words
         s.reply = _CLOSING[s.outcome]
-        s.also = list(d.other_questions)  # "Either is fine." before "All right, I accept that."
+        # A choice or a check still gets its answer ("Either is fine." before "All right, I accept
+        # that."); "go on" or "I don't know" would not fit a goodbye.
+        s.also = [r for r in d.other_questions if r in _ANSWERED_ON_THE_WAY_OUT]
         return
     mood_situation = getattr(mood, "situation", None)
     threat_rose = scenario.threatening and mood_situation is Situation.threat
@@ -1356,6 +1358,8 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         s.ask_next = _next_open(s, scenario)
 
 
+#: Questions for nothing known that still get their short answer on an ending turn.
+_ANSWERED_ON_THE_WAY_OUT = (Situation.either_way, Situation.confirmed)
 #: Replies beside which the turn's other questions get their own short answer (not an angry one).
 _ANSWERS_OTHER_QUESTIONS = {
     None, Situation.show_evidence, Situation.fact_already_given, Situation.confirmed, Situation.agree,
