@@ -473,7 +473,8 @@ def needs_attention(frame: pd.DataFrame, last_n: int = 6, low: float = 50.0, min
     if frame.empty:
         return pd.DataFrame(columns=cols)
     dims = [key for key in DIMENSIONS if key in frame.columns]
-    ordered = frame.sort_values(["user_id", "when"], kind="stable")
+    used = ["user_id", "user", "team", "session_id", "when", "overall", "pass_mark", *dims]
+    ordered = frame[used].sort_values(["user_id", "when"], kind="stable")
     rank = ordered.groupby("user_id").cumcount(ascending=False)  # 0 = newest
     recent = ordered[rank < last_n].assign(_rank=rank[rank < last_n])
     half = last_n // 2
