@@ -445,7 +445,8 @@ def time_to_proficiency(frame: pd.DataFrame) -> pd.DataFrame:
     cols = ["user_id", "user", "team", "first_session", "proficient_at", "attempts", "days", "sessions"]
     if frame.empty:
         return pd.DataFrame(columns=cols)
-    ordered = frame[["user_id", "user", "team", "when", "overall", "passed", "attempt"]].sort_values("when", kind="stable")
+    used = ["user_id", "user", "team", "when", "overall", "passed", "attempt"]
+    ordered = frame[used].sort_values("when", kind="stable")
     base = ordered.groupby("user_id").agg(user=("user", "first"), team=("team", "first"),
                                           first_session=("when", "first"), sessions=("overall", "count"))
     passed = ordered[ordered["passed"]].groupby("user_id").agg(proficient_at=("when", "first"),

@@ -60,12 +60,12 @@ def test_prepare_team_week_attempt_and_pass_marks(frame):
 
 def test_time_order_breaks_ties_by_session_id_like_sort_values():
     """prepare_sessions orders by (when, session_id) without pandas' sort: same order, ties included."""
-    rows = [(sid, 1, "ana", "x", "id", "resolved", 50, day, {}) for sid, day in
-            (("s10", "2026-01-06"), ("s9", "2026-01-05"), ("s2", "2026-01-06"), ("a", "2026-01-05"), ("s1", "2026-01-04"))]
-    data = raw(rows)
+    days = {"s10": "2026-01-06", "s9": "2026-01-05", "s2": "2026-01-06", "a": "2026-01-05", "s1": "2026-01-04"}
+    data = raw([(sid, 1, "ana", "x", "id", "resolved", 50, day, {}) for sid, day in days.items()])
     data.loc[4, "ended_at"] = pd.NaT  # not ended: ordered by when it started
-    expected = data.assign(when=data["ended_at"].fillna(data["started_at"])).sort_values(["when", "session_id"], kind="stable")
-    assert list(analytics.prepare_sessions(data)["session_id"]) == list(expected["session_id"]) == ["s1", "a", "s9", "s10", "s2"]
+    expected = data.assign(when=data["ended_at"].fillna(data["started_at"]))
+    expected = expected.sort_values(["when", "session_id"], kind="stable")["session_id"]
+    assert list(analytics.prepare_sessions(data)["session_id"]) == list(expected) == ["s1", "a", "s9", "s10", "s2"]
 
 
 def test_headline_and_change_against_previous_period(frame):

@@ -157,7 +157,7 @@ def test_dashboard_read_gives_the_frame_of_the_row_object_read(repo):
     with repo.engine.begin() as conn:
         uid = conn.execute(select(User.id).limit(1)).scalar_one()
         for sid, user, outcome, ended in (("odd-1", uid, None, datetime(2026, 5, 4, 10, 0, 0, tzinfo=UTC)),
-                                          ("odd-2", uid, "resolved", datetime(2026, 5, 4, 17, 0, 0, 123, tzinfo=jakarta)),
+                                          ("odd-2", uid, "resolved", datetime(2026, 5, 4, 17, 0, 0, 12, tzinfo=jakarta)),
                                           ("odd-3", 99_999, "resolved", datetime(2026, 5, 5, tzinfo=UTC))):
             conn.execute(insert(PracticeSession).values(
                 id=sid, user_id=uid, scenario_id="water-bill-surge", lang="en", engine="scripted", seed=1,

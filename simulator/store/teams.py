@@ -17,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Connection, Engine, Select, String, delete, false, func, insert, select, text, type_coerce, update
+from sqlalchemy import (Connection, Engine, Select, String, delete, false, func, insert, select, text, type_coerce,
+                        update)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
