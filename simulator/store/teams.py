@@ -296,12 +296,15 @@ def summary_insert_sql(where: str = "") -> str:
 
 def driver_rows(conn: Connection, query: Select[Any]) -> list[tuple[Any, ...]]:
     """The rows of ``query`` as the DB driver returns them: plain tuples, without SQLAlchemy's
-    row objects and result processing (a third of the time of a 50,000-row read). Values are
-    rendered inline, so only for queries with constants of our own, never user input."""
-    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    row objects and result processing (a third of the time of a 50,000-row read). Values stay
+    bound parameters, in the driver's own style."""
+    compiled = query.compile(dialect=conn.dialect)
+    params: Any = compiled.params
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup or ())
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(sql)
+        cursor.execute(str(compiled), params)
         return list(cursor.fetchall())
     finally:
         cursor.close()
