@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simulator.rubric import DIMENSIONS
@@ -247,9 +248,8 @@ def prepare_sessions(
     the first group of kind ``team`` by name, else the first cohort, else "—"), ``attempt``
     (1.. per user in time order), ``pass_mark`` (see :func:`pass_marks`) and ``passed``.
     Sorted by time."""
-    out = frame.copy()
-    out["when"] = out["ended_at"].where(out["ended_at"].notna(), out["started_at"])
-    out = out.sort_values(["when", "session_id"], kind="stable").reset_index(drop=True)
+    out = frame.assign(when=frame["ended_at"].where(frame["ended_at"].notna(), frame["started_at"]))
+    out = out.take(chronological(out)).reset_index(drop=True)
     out["week"] = (out["when"].dt.tz_localize(None).dt.normalize()
                    - pd.to_timedelta(out["when"].dt.day_of_week, unit="D"))
     out["team"] = NO_TEAM
@@ -269,6 +269,14 @@ def prepare_sessions(
     return out
 
 
+def chronological(frame: pd.DataFrame) -> np.ndarray:
+    """Positions of ``frame``'s rows in time order: by ``when``, then ``session_id`` (text), in a
+    stable sort. Gives the order of ``sort_values(["when", "session_id"], kind="stable")``
+    without pandas factorising 50,000 distinct ids (a third of the time of the sort)."""
+    when = frame["when"].dt.tz_convert(None).to_numpy()
+    return np.lexsort((frame["session_id"].to_numpy(dtype=str), when))
+
+
 def pass_marks(
     frame: pd.DataFrame,
     memberships: pd.DataFrame | None,
@@ -283,7 +291,8 @@ def pass_marks(
     if assignments is None or assignments.empty:
         return result
     given = assignments.dropna(subset=["pass_mark"]).sort_values("created_at")
-    keys = frame[["scenario_id", "lang", "user_id"]].reset_index()
+    keys = frame[["scenario_id", "lang", "user_id"]]
+    keys = keys[keys["scenario_id"].isin(given["scenario_id"])].reset_index()  # only what can match
     # group-level first, then user-level on top (a personal assignment beats a group's)
     groups = given[given["group_id"].notna()]
     if not groups.empty and memberships is not None and not memberships.empty:
@@ -436,7 +445,8 @@ def time_to_proficiency(frame: pd.DataFrame) -> pd.DataFrame:
     cols = ["user_id", "user", "team", "first_session", "proficient_at", "attempts", "days", "sessions"]
     if frame.empty:
         return pd.DataFrame(columns=cols)
-    ordered = frame.sort_values("when", kind="stable")
+    used = ["user_id", "user", "team", "when", "overall", "passed", "attempt"]
+    ordered = frame[used].sort_values("when", kind="stable")
     base = ordered.groupby("user_id").agg(user=("user", "first"), team=("team", "first"),
                                           first_session=("when", "first"), sessions=("overall", "count"))
     passed = ordered[ordered["passed"]].groupby("user_id").agg(proficient_at=("when", "first"),
@@ -464,7 +474,8 @@ def needs_attention(frame: pd.DataFrame, last_n: int = 6, low: float = 50.0, min
     if frame.empty:
         return pd.DataFrame(columns=cols)
     dims = [key for key in DIMENSIONS if key in frame.columns]
-    ordered = frame.sort_values(["user_id", "when"], kind="stable")
+    used = ["user_id", "user", "team", "session_id", "when", "overall", "pass_mark", *dims]
+    ordered = frame[used].sort_values(["user_id", "when"], kind="stable")
     rank = ordered.groupby("user_id").cumcount(ascending=False)  # 0 = newest
     recent = ordered[rank < last_n].assign(_rank=rank[rank < last_n])
     half = last_n // 2
@@ -481,7 +492,7 @@ def needs_attention(frame: pd.DataFrame, last_n: int = 6, low: float = 50.0, min
     stuck_names = pd.Series("", index=stuck.index, dtype=object)
     for key in dims:
         hit = stuck[key].to_numpy(dtype=bool)
-        stuck_names[hit] = stuck_names[hit].where(stuck_names[hit] == "", stuck_names[hit] + ",") + key
+        stuck_names.loc[hit] = stuck_names[hit].where(stuck_names[hit] == "", stuck_names[hit] + ",") + key
     info = ordered.groupby("user_id").agg(user=("user", "first"), team=("team", "last"), last_session=("session_id", "last"),
                                           last_when=("when", "last"))
     out = info.assign(

@@ -58,6 +58,16 @@ def test_prepare_team_week_attempt_and_pass_marks(frame):
     assert dict(zip(frame["session_id"], frame["passed"])) == {"s1": False, "s2": False, "s3": True, "s4": True, "s5": False}
 
 
+def test_time_order_breaks_ties_by_session_id_like_sort_values():
+    """prepare_sessions orders by (when, session_id) without pandas' sort: same order, ties included."""
+    days = {"s10": "2026-01-06", "s9": "2026-01-05", "s2": "2026-01-06", "a": "2026-01-05", "s1": "2026-01-04"}
+    data = raw([(sid, 1, "ana", "x", "id", "resolved", 50, day, {}) for sid, day in days.items()])
+    data.loc[4, "ended_at"] = pd.NaT  # not ended: ordered by when it started
+    expected = data.assign(when=data["ended_at"].fillna(data["started_at"]))
+    expected = expected.sort_values(["when", "session_id"], kind="stable")["session_id"]
+    assert list(analytics.prepare_sessions(data)["session_id"]) == list(expected) == ["s1", "a", "s9", "s10", "s2"]
+
+
 def test_headline_and_change_against_previous_period(frame):
     head = analytics.headline(frame, date(2026, 1, 12), date(2026, 1, 18))
     assert head["sessions"] == {"value": 2, "previous": 3, "change": -1}
@@ -125,7 +135,7 @@ def test_needs_attention():
                      {"listening": 70, "empathy": 70}))
     for i, score in enumerate([50, 55, 60, 70, 80, 90]):  # improving; empathy stuck low
         rows.append((f"g{i}", 2, "grow", "x", "id", "resolved", score, str((base + timedelta(days=i)).date()),
-                     {"listening": 90, "empathy": 30 + i}))
+                     {"listening": 90, "empathy": 30 + i, "composure": 40}))
     for i, score in enumerate([80, 82, 79, 81, 80, 80]):  # flat but above the pass mark: fine
         rows.append((f"h{i}", 3, "good", "x", "id", "resolved", score, str((base + timedelta(days=i)).date()),
                      {"listening": 80}))
@@ -134,7 +144,7 @@ def test_needs_attention():
     assert out.loc["flat", "no_improvement"] and not out.loc["flat", "stuck_low"]
     assert out.loc["flat", "change"] == pytest.approx(56 - 60)
     assert out.loc["grow", "stuck_low"] and not out.loc["grow", "no_improvement"]
-    assert out.loc["grow", "dimensions"] == "empathy"
+    assert out.loc["grow", "dimensions"] == "empathy,composure"
     assert out.loc["grow", "last_session"] == "g5"
     assert out.loc["grow", "last_when"].date() == (base + timedelta(days=5)).date()
 

@@ -4,11 +4,12 @@ what the dashboard reads. Marked ``database``: `make test` runs these on Postgre
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
+import pandas as pd
 import pytest
 from alembic import command
-from sqlalchemy import insert, select
+from sqlalchemy import String, false, insert, select, type_coerce
 
 from simulator.demo import seed_demo
 from simulator.rubric import DIMENSIONS
@@ -115,3 +116,60 @@ def test_seed_demo_writes_summaries(repo):
         for key in DIMENSIONS:
             value = getattr(row, key)
             assert (value != value and (row.session_id, key) not in by_key) or by_key[(row.session_id, key)] == value
+
+
+def _read_with_row_objects(store: TeamStore) -> pd.DataFrame:
+    """The dashboard read as it was before it fetched driver tuples (frozen copy): SQLAlchemy row
+    objects, timestamps as text on SQLite and as datetimes elsewhere. The reference for the next test."""
+    s = SessionSummary
+    stamps = [s.started_at, s.ended_at]
+    if store.engine.dialect.name == "sqlite":
+        stamps = [type_coerce(c, String()).label(c.key) for c in stamps]
+    query = select(s.session_id, s.user_id, s.scenario_id, s.lang, s.outcome, s.overall, *stamps,
+                   *[s.__table__.c[key] for key in DIMENSIONS]).where(
+        s.overall.is_not(None), s.branch == false(), s.user_id.is_not(None))
+    columns = ["session_id", "user_id", "scenario_id", "lang", "outcome", "overall", "started_at", "ended_at",
+               *DIMENSIONS]
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+        users = conn.execute(select(User.id, User.name, User.role)).all()
+    data = list(zip(*rows)) if rows else [()] * len(columns)
+    frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in zip(columns, data, strict=True)})
+    frame["user_id"] = frame["user_id"].astype(int)
+    names = {uid: (name, role) for uid, name, role in users}
+    frame = frame[frame["user_id"].isin(list(names))]
+    frame.insert(2, "user", frame["user_id"].map(lambda u: names[u][0]).astype(object))
+    frame.insert(3, "role", frame["user_id"].map(lambda u: names[u][1]).astype(object))
+    frame = frame.reset_index(drop=True)
+    for name in ("started_at", "ended_at"):
+        frame[name] = pd.to_datetime(frame[name], utc=True, format="ISO8601")
+    for name in ("overall", *DIMENSIONS):
+        frame[name] = frame[name].astype(float)
+    return frame
+
+
+def test_dashboard_read_gives_the_frame_of_the_row_object_read(repo):
+    """session_scores() reads the driver's tuples: the frame must be the one SQLAlchemy's rows
+    gave (columns, dtypes, values, Python types, order), including missing scores, a missing
+    outcome, a whole-second time, a time given in another zone and a summary of a deleted user."""
+    seed_demo(repo, 5, 4, transcripts=False)
+    jakarta = timezone(timedelta(hours=7))
+    with repo.engine.begin() as conn:
+        uid = conn.execute(select(User.id).limit(1)).scalar_one()
+        for sid, user, outcome, ended in (("odd-1", uid, None, datetime(2026, 5, 4, 10, 0, 0, tzinfo=UTC)),
+                                          ("odd-2", uid, "resolved", datetime(2026, 5, 4, 17, 0, 0, 12, tzinfo=jakarta)),
+                                          ("odd-3", 99_999, "resolved", datetime(2026, 5, 5, tzinfo=UTC))):
+            conn.execute(insert(PracticeSession).values(
+                id=sid, user_id=uid, scenario_id="water-bill-surge", lang="en", engine="scripted", seed=1,
+                status="ended", outcome=outcome, state_json={}, overall=42.5, started_at=ended - timedelta(minutes=5),
+                ended_at=ended))
+            conn.execute(insert(SessionSummary).values(
+                session_id=sid, user_id=user, scenario_id="water-bill-surge", lang="en", outcome=outcome, overall=42.5,
+                branch=False, started_at=ended - timedelta(minutes=5), ended_at=ended))
+    store = TeamStore(repo)
+    new, old = store.session_scores(), _read_with_row_objects(store)
+    assert len(new) == len(old) > 12 and "odd-3" not in set(new["session_id"])
+    assert new[new["session_id"] == "odd-1"][list(DIMENSIONS)].isna().all(axis=None)
+    pd.testing.assert_frame_equal(new, old, check_exact=True)
+    for name in new.columns[new.dtypes == object]:
+        assert [type(v) for v in new[name]] == [type(v) for v in old[name]], name
