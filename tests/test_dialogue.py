@@ -568,6 +568,14 @@ def test_a_question_for_nothing_known_gets_a_reply_of_its_kind(question, reply):
     assert _turn(state, question, ["question"]).reply is reply
 
 
+def test_one_more_question_is_no_request_to_repeat_a_told_fact():
+    state = initial_state(LIB.get("water-bill-surge", "id"))
+    state = _turn(state, "Ibu sempat cek meteran di rumah? Angkanya berapa?", ["question"], lang="id")
+    assert "meter_reading" in state.told
+    after = _turn(state, "Satu lagi Bu, semalam pas semua keran ditutup, meterannya muter gak?", ["question"], lang="id")
+    assert after.reveal == ["no_leak"]  # "satu lagi" is "one more thing", not "again"
+
+
 def test_a_request_to_repeat_a_told_fact_is_answered_again():
     state = initial_state(LIB.get("water-bill-surge", "en"))
     state = _turn(state, "What does your meter show?", ["question"])
