@@ -410,6 +410,7 @@ class TurnActs(BaseModel):
     one_word: bool = False
     other_language: bool = False
     closing_question: bool = False
+    farewell: bool = False  # the trainee says goodbye ("Thank you for choosing us", "Hati-hati di jalan")
     said: str = ""  # the turn, normalised and lowercased, for lines that echo its words (``mentions``)
     on_topic_only: bool = False  # about the problem, but no need met, no question, nothing owned
     courtesy: bool = False  # only a greeting or courtesy, early on ("please, have a seat")
@@ -1059,6 +1060,7 @@ def update(
     did.admission = analysis.admits_fault and not did.defensive
     did.remedy = has(Tag.compensation)
     did.closing_question = _has_cue(low, cues["closing_question"])
+    did.farewell = _has_cue(low, cues["farewell"])
     guard_words = cues["security"] + (
         scenario.handling.referral.accept_cues if scenario.handling.referral.target is ReferralTarget.security else []
     )  # the scenario's guard by name ("panggil Pak Yusuf") is security too
@@ -1259,6 +1261,8 @@ def _outcome(s: DialogueState, scenario: Scenario, mood: object | None, params: 
         if "referral" in kinds:
             return "referred"
         return "resolved"
+    if s.did.farewell:  # sent off with what they came for still open: they leave, or escalate
+        return "escalated" if threatened else "walked_away"
     if s.turn >= scenario.max_turns:
         return "turn_limit"
     return None

@@ -756,3 +756,15 @@ def test_a_malformed_everyday_bank_names_the_file_and_field(tmp_path):
     with pytest.raises(DataFileError) as err:
         load_everyday.__wrapped__(bad)
     assert "everyday.yaml: items.0.answer.fr" in str(err.value)
+
+
+@pytest.mark.parametrize("scenario_id, lang, turns, outcome", [
+    ("vehicle-registration-delay", "en", ["We apologise for the inconvenience.", "Your complaint has been noted.",
+                                          "Thank you for choosing Sinar Jaya Motor, have a nice day."], "walked_away"),
+    ("threat-violence", "id", ["Mohon sabar ya Pak.", "Paketnya masih dalam proses.",
+                               "Terima kasih telah menghubungi kami, selamat siang."], "escalated"),  # a threatening customer
+])
+def test_a_goodbye_with_the_problem_still_open_ends_on_a_leaving_line(service, scenario_id, lang, turns, outcome):
+    _, results = play(service, scenario_id, lang, turns)
+    assert results[-1].ended and results[-1].scorecard.outcome == outcome
+    assert results[-1].customer in lines_for(LIB.get(scenario_id, lang), Situation(outcome))
