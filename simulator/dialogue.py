@@ -789,22 +789,20 @@ def asked_items(
         # question in them ("so it came at 8.30, right?") is a check.
         repeat = _has_cue(plain, params.cues["repeat"])
         asks_for = _has_cue(plain, params.cues["question_words"])
-        texts = {item_id: qs for item_id, _c, qs, _e in items}
-
-        def wanted(item_id: str) -> bool:
-            return item_id not in told or repeat or (
-                asks_for and _restates(question, " ".join([knowledge_answer(scenario, item_id) or "", *texts[item_id]])))
-
         hits = {item_id: hit for item_id, cues, _q, _e in items
                 if (hit := [c.lower() for c in cues if not is_question_word(c) and (_mentions(low, c) or _mentions(plain, c))])}
-        found = [item_id for item_id, _c, _qs, _e in items if item_id in hits and wanted(item_id)]
+        found = [item_id for item_id, _c, qs, _e in items if item_id in hits and (
+            item_id not in told or repeat
+            or (asks_for and _restates(question, " ".join([knowledge_answer(scenario, item_id) or "", *qs]))))]
         meant = None
         if examples:
             m = matcher(question, [q for _i, q in examples], scenario.lang, _groups([i for i, _q in examples]))
             meant = examples[m.index][0] if m is not None else None
             # An everyday item meant without its cue words is not added beside a scenario item.
             second = meant in everyday and meant not in hits and any(i not in everyday for i in found)
-            if meant and meant not in found and not second and wanted(meant) and (
+            # a told item the matcher finds is asked again by a question for information ("what's
+            # ur number?"), not by a yes/no question about it ("meterannya muter gak?")
+            if meant and meant not in found and not second and (meant not in told or repeat or asks_for) and (
                     meant in hits or not m.semantic or m.score >= EXAMPLE_ALONE_MIN):
                 found.append(meant)
         return _scenario_first(found, hits, everyday, meant)

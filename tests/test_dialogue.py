@@ -576,6 +576,13 @@ def test_one_more_question_is_no_request_to_repeat_a_told_fact():
     assert after.reveal == ["no_leak"]  # "satu lagi" is "one more thing", not "again"
 
 
+def test_a_question_for_a_told_fact_in_other_words_is_answered_again(service):
+    _, results = play(service, "prepaid-no-credit", "en", [
+        "Can u DM us ur number so we can check rn?", "ok what's ur number and since what time no signal?"])
+    number = knowledge_answer(LIB.get("prepaid-no-credit", "en"), "contact_number")
+    assert number in results[0].customer and number in results[1].customer
+
+
 def test_a_request_to_repeat_a_told_fact_is_answered_again():
     state = initial_state(LIB.get("water-bill-surge", "en"))
     state = _turn(state, "What does your meter show?", ["question"])
