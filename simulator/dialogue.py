@@ -252,8 +252,8 @@ def clock_times(text: str) -> set[tuple[int, int]]:
 
 def extract_slots(text: str, scenario: Scenario | None = None, customer_said: str = "") -> dict[str, str]:
     """Slots in a trainee turn: each kind present, with the words that filled it (for echoing).
-    ``customer_said``: what the customer said so far; the trainee repeating its clock times or
-    days ("I'm so sorry about Saturday") promises nothing."""
+    ``customer_said``: what the customer said so far; the trainee repeating its clock times, days
+    ("I'm so sorry about Saturday") or reference numbers promises and gives nothing."""
     low = _GREETING.sub(lambda m: " " * len(m.group(0)), _unquoted(text.lower()))
     # Times in a question or told about the past ("ran out at 11:48 last night") are no promise.
     timely = low
@@ -281,9 +281,17 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
             for m in _SLOT_RX["weekday"].finditer(part):
                 if m.group(0)[:3] in said_days:
                     timely = _blank(timely, start + m.start(), start + m.end())
+    # A reference number the customer gave, read back ("KLT7720114539, sent from Glodok"), is no
+    # number given.
+    numbered = low
+    if customer_said:
+        theirs = {digits for token in re.findall(r"[\w/-]*\d[\w/-]*", customer_said) if len(digits := re.sub(r"\D", "", token)) >= 4}
+        for m in _SLOT_RX["number"].finditer(low):
+            if re.sub(r"\D", "", m.group(0)) in theirs:
+                numbered = _blank(numbered, m.start(), m.end())
     found: dict[str, str] = {}
     for name, rx in _SLOT_RX.items():
-        m = rx.search(timely if name in _TIME_SLOTS else low)
+        m = rx.search(timely if name in _TIME_SLOTS else numbered if name == "number" else low)
         if m:
             found[name] = text[m.start() : m.end()]
     # A day and hours count together only when one sentence holds both ("Wednesday between 8 and 12").

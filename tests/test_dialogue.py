@@ -738,6 +738,13 @@ def test_a_day_the_customer_named_said_back_is_no_promise():
     assert Slot.when in extract_slots("I'm so sorry about Saturday.")  # without what the customer said
 
 
+def test_a_reference_number_the_customer_gave_read_back_is_no_number_given():
+    said = "Tracking number KLT7720114539. It left Glodok on the 3rd."
+    assert Slot.number not in extract_slots("Thank you. KLT7720114539, sent from Glodok on the 3rd.", None, said)
+    assert "0508" in extract_slots("KLT7720114539 noted; your claim number is KLM-0508-221.", None, said)[Slot.number]
+    assert Slot.number in extract_slots("Thank you. KLT7720114539, sent from Glodok.")  # without what the customer said
+
+
 def test_a_promise_beside_a_question_is_restated_after_the_answer(service):
     _, results = play(service, "catering-stale-food", "en",
                       ["I'll ring you Thursday before 3 with what the kitchen finds. Whats the best no to reach u on?"])
