@@ -703,12 +703,14 @@ def test_a_scenario_item_with_an_everyday_id_replaces_it():
     ("catering-stale-food", "en", "We'll refund it by Thursday. Which account should the transfer go to?",
      ["bank_account"]),  # not the order's payment "by transfer": the question means the refund's account
     ("catering-stale-food", "id", "Uangnya sy transfer Kamis ya bu, ke rekening mana?", ["bank_account"]),
+    ("threat-violence", "en", "On which number?", ["contact_number"]),  # not the tracking number
     # the scenario's own items come first
     ("water-bill-surge", "en", "What's the connection number on your bill?", ["customer_number"]),
     ("prepaid-no-credit", "en", "What's your phone number?", ["contact_number"]),  # its own, under the everyday id
     ("threat-violence", "en", "whats ur phone no.?", ["contact_number"]),
     # the scenario's cue words cover the everyday cue: the scenario's item is meant
     ("elderly-confused-app", "en", "Which phone number did you give us when you opened the account?", []),
+    ("elderly-confused-app", "en", "Which number did you register with the bank?", []),
     # someone else's name is not the customer's
     ("catering-stale-food", "id", "Ibu tau gak kurir yg nganter Sabtu itu namanya siapa?", []),
 ])
