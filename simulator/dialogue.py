@@ -691,8 +691,8 @@ def _asks_by_form(sentence: str, cues: dict[str, list[str]], lang: str) -> bool:
     inverted = words[0] in auxiliaries and words[1] in subjects
     after_question_word = words[0] in cues["question_words"] and (
         words[1] in auxiliaries or any(a in auxiliaries and s in subjects for a, s in zip(words[1:3], words[2:4])))
-    tail = " ".join(words[-2:])
-    return inverted or after_question_word or any(tail == t or tail.endswith(" " + t) for t in cues["unmarked_tails"])
+    tails = set(cues["unmarked_tails"])
+    return inverted or after_question_word or words[-1] in tails or " ".join(words[-2:]) in tails
 
 
 #: Where a statement and a question share one sentence ("The tow I'll reimburse today - can I
