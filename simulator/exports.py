@@ -1,4 +1,4 @@
-"""Exports of the team dashboard's data: CSV, Excel (XlsxWriter) and xAPI statements.
+"""Exports of the team dashboard's data: CSV, Excel (rustpy-xlsxwriter) and xAPI statements.
 
 Inputs are the frames of :func:`simulator.analytics.prepare_sessions` (already filtered).
 Spreadsheet cells that a spreadsheet would run as a formula (text starting with ``=``, ``+``,
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import pandas as pd
-import xlsxwriter
+from rustpy_xlsxwriter import FastExcel
 
 from simulator.rubric import DIMENSIONS
 
@@ -166,51 +166,29 @@ def scores_csv(frame: pd.DataFrame, labels: ExportLabels | None = None) -> bytes
     return buffer.getvalue()
 
 
-#: Day 0 of Excel's 1900 date system for every date after February 1900 (Excel counts a 29 February 1900).
-_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-
-
-def _excel_serial(column: pd.Series) -> pd.Series:
-    """Zone-less date-times (:func:`_excel_time`) as Excel serial days, NaN where missing."""
-    return (column - _EXCEL_EPOCH) / pd.Timedelta(days=1)
-
-
-def _write_sheet(book: xlsxwriter.Workbook, name: str, table: pd.DataFrame, date_columns: set[int]) -> None:
-    """One sheet: a bold, frozen header with a filter, then every row as it comes (the workbook
-    streams rows to disk). Missing values stay empty cells; date columns carry a date format."""
-    sheet = book.add_worksheet(name[:31])
-    dates = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-    header = book.add_format({"bold": True})
-    for i, column in enumerate(table.columns):
-        width = min(max(len(str(column)), 10) + 2, 40)  # wide enough to read the header
-        sheet.set_column(i, i, max(width, 17) if i in date_columns else width, dates if i in date_columns else None)
-    sheet.write_row(0, 0, [str(c) for c in table.columns], header)
-    values = table.astype(object).where(table.notna(), None)
-    for row, record in enumerate(values.itertuples(index=False, name=None), start=1):
-        sheet.write_row(row, 0, record)
-    sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, len(table), max(len(table.columns) - 1, 0))
+def _column_widths(table: pd.DataFrame) -> list[float]:
+    """Wide enough to read each header (10 to 40 characters); date columns fit a date and time."""
+    return [max(width, 17) if name in ("started_at", "ended_at") else width
+            for name, width in ((c, min(max(len(str(c)), 10) + 2, 40)) for c in table.columns)]
 
 
 def to_xlsx(frame: pd.DataFrame, labels: ExportLabels | None = None) -> bytes:
-    """An Excel workbook with two sheets (``sessions`` and ``scores``, or their labels); dates
-    are real Excel date-times (UTC), shown as ``yyyy-mm-dd hh:mm``; scores rounded to 0.1.
+    """An Excel workbook with two sheets (``sessions`` and ``scores``, or their labels), each with
+    a bold, frozen header and a filter; dates are real Excel date-times (UTC), shown as
+    ``yyyy-mm-dd hh:mm``; scores rounded to 0.1; missing values are empty cells.
 
-    Written with XlsxWriter row by row (constant memory); text is always written as text, never
-    read as a formula, a link or a number."""
+    Written by rustpy-xlsxwriter (rust_xlsxwriter, row by row in constant memory): text is always
+    written as text, never read as a formula, a link or a number."""
     sheets = {"sessions": "sessions", "scores": "scores", **dict((labels.sheets if labels else {}))}
     buffer = io.BytesIO()
-    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-               "strings_to_numbers": False}
-    with xlsxwriter.Workbook(buffer, options) as book:
-        for key, build in (("sessions", sessions_table), ("scores", scores_table)):
-            table = build(frame, None, text_dates=False)
-            date_columns = {i for i, c in enumerate(table.columns) if c in ("started_at", "ended_at")}
-            numbers = table.select_dtypes("number").columns
-            table[numbers] = table[numbers].round(1)
-            table = _dates(table, _excel_serial)  # after the rounding: serial days keep their hours
-            table = _labelled(table, labels)
-            _write_sheet(book, sheets[key], safe_frame(table), date_columns)
+    book = FastExcel(buffer).format(bold_headers=True, datetime_format="yyyy-mm-dd hh:mm").freeze(row=1)
+    for key, build in (("sessions", sessions_table), ("scores", scores_table)):
+        table = build(frame, None, text_dates=False)
+        numbers = table.select_dtypes("number").columns
+        table[numbers] = table[numbers].round(1)
+        widths = _column_widths(table)  # by code: the labels may rename the date columns
+        book.sheet(sheets[key][:31], safe_frame(_labelled(table, labels)), column_widths=widths, autofilter=True)
+    book.save()
     return buffer.getvalue()
 
 

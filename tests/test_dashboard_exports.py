@@ -107,6 +107,23 @@ def test_xlsx_holds_the_sessions_times_as_dates_and_text_as_plain_text(frame):
     assert all(c.data_type == "s" and c.hyperlink is None for c in cells)
 
 
+def test_xlsx_sheets_have_a_bold_frozen_filtered_header_and_readable_columns(frame):
+    """Each sheet opens on a bold header that stays in view, with a filter over every row, date
+    cells shown as date and time, and columns wide enough for their headers."""
+    book = openpyxl.load_workbook(io.BytesIO(exports.to_xlsx(frame)))
+    for sheet, rows in (("sessions", 5), ("scores", 9)):
+        ws = book[sheet]
+        header = [c for c in ws[1]]
+        assert all(c.font.b for c in header) and not any(c.font.b for c in ws[2])
+        assert ws.freeze_panes == "A2"
+        assert ws.auto_filter.ref == f"A1:{header[-1].column_letter}{rows + 1}"
+        ended = next(c for c in header if c.value == "ended_at")
+        assert ws.cell(row=2, column=ended.column).number_format == "yyyy-mm-dd hh:mm"
+        width = {i: d.width for d in ws.column_dimensions.values() for i in range(d.min, d.max + 1)}
+        assert width[ended.column] >= 17
+        assert all(width[c.column] >= len(c.value) for c in header)
+
+
 @pytest.mark.parametrize("bad", ["=HYPERLINK(\"http://x\")", "+1+2", "-3", "@SUM(A1)"])
 def test_formula_injection_is_neutralised(bad):
     evil = analytics.prepare_sessions(raw([("s1", 1, bad, "x", "id", "resolved", 50, "2026-01-05", {})]))
