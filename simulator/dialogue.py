@@ -102,6 +102,7 @@ class EverydayItem(_Strict):
     answer: dict[Literal["id", "en"], str]
     asked_by: list[str]
     questions: list[str]
+    small_talk: bool = False  # said only when no scenario item answers the question
 
 
 class EverydayBank(_Strict):
@@ -828,7 +829,14 @@ def _scenario_first(found: list[str], hits: dict[str, list[str]], everyday: set[
     "number" in "which phone number is registered?") is the one meant, and the everyday item goes;
     one whose every cue hit is only part of it ("number" in "whats ur number?") gives way. When
     neither covers the other ("transfer" of the order's payment, "which account should the
-    transfer go to"), the item whose example questions the question is nearest (``meant``) stays."""
+    transfer go to"), the item whose example questions the question is nearest (``meant``) stays.
+    Small talk gives way to a scenario item asked by its cue words, and a scenario item the
+    matcher finds without them gives way to small talk."""
+    if any(i in _small_talk() for i in found):
+        if any(i not in everyday and hits.get(i) for i in found):  # "Mas kerja di mana?": "Saya kerja di Rungkut…"
+            found = [i for i in found if i not in _small_talk()]
+        else:  # small talk asked in its own words is no fact the matcher finds nearby
+            found = [i for i in found if i in everyday]
     ours = [i for i in found if i not in everyday and hits.get(i)]
     theirs = [i for i in found if i in everyday and hits.get(i)]
     if not ours or not theirs:
@@ -960,8 +968,9 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, cues: dict[st
                   lang: str) -> list[Situation]:
     """The reply each question that asks for nothing the customer knows draws, once each, in order:
     a choice is left to the trainee, an offer agreed to, a check confirmed, anything else met with
-    "I don't know", unless the answers of the same turn (``answered``) already speak of it ("What
-    about the rendang?" beside "The rendang and the chicken were fine")."""
+    "I don't know" — but only in a turn the customer answers nothing else in (``answered``): beside
+    answers it reads as a contradiction ("Not sure, sorry. LCD screens, worth four million" to
+    "What's in it, and what's it worth?"), and the answers usually speak of it anyway."""
     replies: list[Situation] = []
     for q in asked.open:
         if _has_cue(q.lower(), cues["closing_question"]):
@@ -977,7 +986,7 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, cues: dict[st
             reply = Situation.confirmed
         elif check and not asks_for:
             reply = Situation.agree
-        elif answered and _restates(q, answered):
+        elif answered:
             continue
         else:
             reply = Situation.answer_unknown
@@ -1651,6 +1660,11 @@ def bank_account(scenario: Scenario) -> str:
     """A made-up bank account number for the customer (for a refund)."""
     digits = _made_up_digits(scenario)
     return f"{digits[9:12]}-{digits[12:15]}-{digits[15:19]}"
+
+
+@lru_cache(maxsize=1)
+def _small_talk() -> frozenset[str]:
+    return frozenset(item.id for item in load_everyday().items if item.small_talk)
 
 
 def everyday_knowledge(scenario: Scenario) -> list[Knowledge]:

@@ -193,10 +193,19 @@ def test_a_line_about_many_words_is_not_said_to_four(service):
         assert not any("Lots of words" in r.customer for r in results)
 
 
-def test_a_dont_know_is_not_said_beside_an_answer_that_speaks_of_the_question():
-    state = initial_state(LIB.get("catering-stale-food", "en"))
-    both = _turn(state, "Which dishes smelled off? What about the rendang?", ["question"], scenario_id="catering-stale-food")
-    assert both.reveal and Situation.answer_unknown not in both.also
+def test_a_dont_know_is_not_said_beside_the_turns_answers():
+    """Neither for a question the answer speaks of ("What about the rendang?") nor for a side one
+    ("was that you in the video?"): "Not sure, sorry" before the facts reads as a contradiction.
+    Alone, an unknown question still gets its "I don't know"."""
+    for scenario_id, text in (("catering-stale-food", "Which dishes smelled off? What about the rendang?"),
+                              ("threat-violence", "What's in the parcel, and did the courier say anything odd?"),
+                              ("water-bill-surge", "What's your customer number? And was the queue long today?")):
+        state = initial_state(LIB.get(scenario_id, "en"))
+        both = _turn(state, text, ["question"], scenario_id=scenario_id)
+        assert both.reveal and Situation.answer_unknown not in [both.reply, *both.also], (scenario_id, both)
+    alone = _turn(initial_state(LIB.get("water-bill-surge", "en")), "And was the queue long today?", ["question"],
+                  scenario_id="water-bill-surge")
+    assert alone.reply is Situation.answer_unknown
 
 
 def test_how_can_we_help_after_the_whole_story_is_not_met_with_i_dont_know():
@@ -517,9 +526,11 @@ def test_a_turn_is_split_into_its_questions(text, clauses):
 
 
 def test_every_question_of_a_turn_gets_an_answer_not_only_the_one_the_customer_knows():
+    """An offer beside a question is agreed to; a question the customer knows nothing of beside
+    one they answer is left to the answer (see the next test), not met with "I don't know"."""
     state = initial_state(LIB.get("water-bill-surge", "en"))
     both = _turn(state, "What does your meter show, and did anyone else in your street complain?", ["question"])
-    assert both.reveal == ["meter_reading"] and both.also == [Situation.answer_unknown] and not both.also_first
+    assert both.reveal == ["meter_reading"] and both.also == []
     offer_first = _turn(state, "Can I go through it with you properly? And what does your meter show?", ["question"])
     assert offer_first.reveal == ["meter_reading"] and offer_first.also == [Situation.agree] and offer_first.also_first
     one = _turn(state, "What does your meter show?", ["question"])
@@ -539,12 +550,12 @@ def test_a_check_on_a_told_fact_is_confirmed_and_a_question_for_it_again_is_a_re
 
 def test_the_customer_voices_an_answer_and_a_short_reply_to_the_other_question(service):
     _record, results = play(service, "water-bill-surge", "en",
-                            ["What does your meter show, and did anyone else in your street complain?"])
+                            ["What does your meter show, and is it OK if I write this down?"])
     reply = results[0].customer
     scenario = LIB.get("water-bill-surge", "en")
     fact = next(f.reveal for f in scenario.hidden_facts if f.id == "meter_reading")
     assert reply.startswith(fact.strip())
-    assert reply[len(fact.strip()):].strip() in lines_for(scenario, Situation.answer_unknown)
+    assert reply[len(fact.strip()):].strip() in lines_for(scenario, Situation.agree)
 
 
 def test_a_question_word_alone_asks_for_no_fact():
@@ -704,6 +715,17 @@ def test_a_scenario_item_with_an_everyday_id_replaces_it():
      ["bank_account"]),  # not the order's payment "by transfer": the question means the refund's account
     ("catering-stale-food", "id", "Uangnya sy transfer Kamis ya bu, ke rekening mana?", ["bank_account"]),
     ("threat-violence", "en", "On which number?", ["contact_number"]),  # not the tracking number
+    # the small talk of a counter
+    ("water-bill-surge", "en", "Morning Bu! You came by motorbike? :)", ["getting_here"]),
+    ("ignored-complaint", "en", "How did you get home after that?", ["getting_here"]),
+    ("threat-lawsuit", "en", "Eh Pak, you still stay in Bekasi town?", ["home_area"]),
+    ("vehicle-registration-delay", "id", "Pagi Mas! Udah sarapan? hehe", ["wellbeing"]),
+    ("threat-violence", "id", "Mau minum dulu, Bang?", ["wellbeing"]),
+    # small talk is asked by its cue words only, and a scenario fact comes first
+    ("water-bill-surge", "en", "When will the technician get here?", []),
+    ("vehicle-registration-delay", "id", "Sekarang Mas ke kantor naik apa?", []),
+    ("vehicle-registration-delay", "id", "Mas kerja di mana?", []),  # his "Saya kerja di Rungkut…"
+    ("warranty-defect", "id", "Mbak kerja di mana to?", ["work"]),
     # the scenario's own items come first
     ("water-bill-surge", "en", "What's the connection number on your bill?", ["customer_number"]),
     ("prepaid-no-credit", "en", "What's your phone number?", ["contact_number"]),  # its own, under the everyday id
@@ -721,6 +743,17 @@ def test_everyday_questions_are_answered_and_scenario_items_come_first(scenario_
     assert [i for i in asked.ids if i in everyday | {"customer_number"}] == expected
     if scenario_id == "elderly-confused-app":
         assert asked.ids == ["old_number"]
+
+
+def test_small_talk_is_answered_briefly_and_steers_back_to_the_problem(service):
+    """Not "I don't know" to "did you come by motorbike?"; and a proposal ("are you okay with…?")
+    is agreed to."""
+    _, results = play(service, "water-bill-surge", "en", ["Morning Bu! You came by motorbike? Parking out there ok?"])
+    assert results[0].customer.startswith("I managed, thanks.")
+    state = initial_state(LIB.get("water-bill-surge", "en"))
+    proposal = _turn(state, "Are you okay with a technician on Thursday between 9 and 12?", ["question"],
+                     scenario_id="water-bill-surge")
+    assert proposal.did.other_questions == [Situation.agree]
 
 
 def test_the_customer_gives_their_number_when_asked(service):
