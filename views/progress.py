@@ -1,8 +1,9 @@
 """My progress (/progress): the signed-in trainee's scores over time and their past sessions.
 
-Charts: the overall score per attempt with a rolling mean, one small chart per dimension, and
-first-versus-latest per dimension (frames from simulator.analytics, figures from
-simulator.charts). The table lists every session, each linking to its review.
+Charts, one tab each (only the open one is drawn): the overall score per attempt with a rolling
+mean, one small chart per dimension, and first-versus-latest per dimension (frames from
+simulator.analytics, figures from simulator.charts). The table lists every session, each linking
+to its review.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from simulator.scenario import UnknownScenario
 from ui.context import repository, require_role, service, t, ui_lang
 
 ROLLING_WINDOW = 3
+#: The chart tabs, in order (their labels are the ``progress_<name>_heading`` strings).
+TABS = ("overall", "dimensions", "first_latest")
 
 HERE = Path(__file__).resolve().parent  # sibling pages, wherever the folder lives
 
@@ -66,36 +69,39 @@ else:
     last_title = scenario_title(trend["scenario_id"].iloc[-1], trend["lang"].iloc[-1])
     st.caption(t("progress_same_scenario", scenario=last_title) if pd.notna(change) else t("progress_first_on_scenario", scenario=last_title))
 
-    st.subheader(t("progress_overall_heading"))
-    st.plotly_chart(charts.overall_chart(trend, texts), key="chart_overall")
-
-    st.subheader(t("progress_dimensions_heading"))
-    small = charts.dimension_charts(analytics.dimension_trend(frame), labels, texts)
-    figures = list(small.items())
-    for start in range(0, len(figures), 3):  # a row of three at a time: a phone stacks them in rubric order
-        for column, (key, figure) in zip(st.columns(3), figures[start:start + 3]):
-            with column:
-                st.plotly_chart(figure, key=f"chart_dim_{key}")
-
-    st.subheader(t("progress_first_latest_heading"))
-    st.caption(t("progress_first_latest_same_scenario"))
-    table = analytics.first_vs_latest(frame, same_scenario=True)
-    if table.empty:
-        st.info(t("progress_first_latest_none"))
-    else:
-        st.plotly_chart(charts.first_vs_latest_chart(table, labels, texts), key="chart_first_latest")
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    t("review_col_dimension"): [labels.get(k, k) for k in table["dimension"]],
-                    t("progress_chart_first"): table["first"],
-                    t("progress_chart_latest"): table["latest"],
-                    t("review_col_change"): table["change"],
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-        )
+    # Only the open tab is built and drawn: Plotly lays out every chart a run draws in the browser.
+    tabs = st.tabs([t(f"progress_{name}_heading") for name in TABS], key="progress_tab", on_change="rerun")
+    with tabs[0]:
+        if tabs[0].open:
+            st.plotly_chart(charts.overall_chart(trend, texts), key="chart_overall")
+    with tabs[1]:
+        if tabs[1].open:
+            small = charts.dimension_charts(analytics.dimension_trend(frame), labels, texts)
+            figures = list(small.items())
+            for start in range(0, len(figures), 3):  # a row of three at a time: a phone stacks them in rubric order
+                for column, (key, figure) in zip(st.columns(3), figures[start:start + 3]):
+                    with column:
+                        st.plotly_chart(figure, key=f"chart_dim_{key}")
+    with tabs[2]:
+        if tabs[2].open:
+            st.caption(t("progress_first_latest_same_scenario"))
+            table = analytics.first_vs_latest(frame, same_scenario=True)
+            if table.empty:
+                st.info(t("progress_first_latest_none"))
+            else:
+                st.plotly_chart(charts.first_vs_latest_chart(table, labels, texts), key="chart_first_latest")
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            t("review_col_dimension"): [labels.get(k, k) for k in table["dimension"]],
+                            t("progress_chart_first"): table["first"],
+                            t("progress_chart_latest"): table["latest"],
+                            t("review_col_change"): table["change"],
+                        }
+                    ),
+                    hide_index=True,
+                    width="stretch",
+                )
 
 st.subheader(t("progress_sessions_heading"))
 if frame.empty:

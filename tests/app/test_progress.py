@@ -6,7 +6,7 @@ import json
 
 from simulator import analytics
 from simulator.session import SessionService
-from tests.app.page_support import open_page, tr
+from tests.app.page_support import open_page, open_tab, tr
 from ui.i18n import translate
 
 PAGE = "views/progress.py"
@@ -53,12 +53,17 @@ def test_charts_and_the_table_of_past_sessions(app, make_user, service, repo):
         repo.list_sessions(user_id=ana.id), {sid: repo.get_scores(sid) for sid in ids}
     )
     dims = analytics.dimension_trend(frame)["dimension"].nunique()
+    # only the open tab is drawn: the overall chart first, the others when their tab is opened
+    assert [c.key for c in at.get("plotly_chart")] == ["chart_overall"]
+    open_tab(at, "progress_tab", tr("progress_dimensions_heading"))
     charts = at.get("plotly_chart")
-    assert len(charts) == 1 + dims + 1  # overall, one per dimension, first-vs-latest
+    assert len(charts) == dims
     # rows of three, so a phone (which stacks columns) shows the dimensions in the rubric's order
-    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in charts[1:1 + dims]]
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in charts]
     labels = {key: dim.label.get("en") for key, dim in service.rubric.dimensions.items()}
     assert titles == [labels[k] for k in dict.fromkeys(analytics.dimension_trend(frame)["dimension"])]
+    open_tab(at, "progress_tab", tr("progress_first_latest_heading"))
+    assert [c.key for c in at.get("plotly_chart")] == ["chart_first_latest"]
 
     table = at.dataframe[-1].value
     links = list(table[tr("progress_col_review")])
