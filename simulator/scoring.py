@@ -458,7 +458,7 @@ def _referral(ctx: _Context) -> _Result:
             p["unneeded"] if referrals else 0.0, [_quote(r, Tag.referral, False) for r in referrals[:2]],
             bool(referrals), "not_needed",
         )
-    correct = [r for r in referrals if r.t.analysis.referral_matches]
+    correct = [r for r in referrals if r.t.analysis.referral_matches] or _referral_need_met(ctx)
     wrong = _wrong_referrals(ctx)
     if correct:
         first = correct[0]
@@ -473,6 +473,15 @@ def _referral(ctx: _Context) -> _Result:
         evidence = []
     evidence += [_quote(r, Tag.referral if r.has(Tag.referral) else Tag.defensive, False) for r in wrong[:2]]
     return _Result(score, evidence, bool(correct or wrong), "right_party")
+
+
+def _referral_need_met(ctx: _Context) -> list[_Turn]:
+    """The turn that met the customer's referral need (the dialogue engine heard where to go, what
+    to bring and how to reach them, in words the analyser did not tag as a referral: "Kantor
+    Bersama Samsat Sidoarjo, Jl. Raya Buduran… Bawa KTP asli"), when it is a reply of its own and
+    neither defensive nor hostile."""
+    met = {n.met_turn for n in ctx.needs if "referral" in (n.id, n.kind) and n.met_turn is not None}
+    return [r for r in ctx.turns if r.index in met and r.reply and not r.negative & {Tag.defensive, Tag.hostile}][:1]
 
 
 def _wrong_referrals(ctx: _Context) -> list[_Turn]:

@@ -97,6 +97,25 @@ def test_right_referral_scores_high_and_brush_off_low():
     assert "PLN" in right.dimensions["referral"].better and "call 123" in right.dimensions["referral"].better
 
 
+def test_a_referral_the_dialogue_heard_counts_though_the_analyser_tagged_none():
+    """Where to go, what to bring and when it is open, in words the analyser tags no referral
+    in, meet the customer's referral need: that is the correct referral. A defensive turn that
+    met it is not."""
+    from simulator.scoring import NeedResult
+
+    scenario = make_scenario(**REFERRAL_SCENARIO)
+    text = "The PLN service office on Jl. Slamet Riyadi 12, open 8 to 3, bring your meter number."
+    state = initial_state(scenario)
+    needs = [NeedResult(id="referral", met_turn=1, kind="referral")]
+    heard = score([TraineeTurn(1, text, analysed("x"))], scenario, RUBRIC, state, "referred", needs=needs)
+    unheard = score([TraineeTurn(1, text, analysed("x"))], scenario, RUBRIC, state, "referred", needs=[])
+    blamed = score([TraineeTurn(1, text, analysed("x", Tag.defensive))], scenario, RUBRIC, state, "referred",
+                   needs=needs)
+    assert heard.dimensions["referral"].score >= 70 and heard.dimensions["referral"].evidence[0].quote == text
+    assert unheard.dimensions["referral"].score == 0
+    assert blamed.dimensions["referral"].score <= 40
+
+
 def test_remedy_for_a_customer_fault_is_over_reaction():
     scenario = make_scenario(fault="customer", handling={"compensation_due": False, "time_frame": "now"})
     check = ("Let me check your account.", analysed("x", Tag.question))
