@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.datafile import load_yaml
-from simulator.mood import is_handoff, sends_nowhere
+from simulator.mood import Outcome, is_handoff, sends_nowhere
 from simulator.turn_flags import flags as turn_flags
 from simulator.understanding.match import is_courtesy, without_address
 from simulator.understanding.normalise import normalise
@@ -298,10 +298,12 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
     # A day and hours count together only when one sentence holds both ("Wednesday between 8 and 12").
     for start, end in _sentence_spans(timely):
         part = timely[start:end]
-        d = _SLOT_RX["weekday"].search(part) or _SLOT_RX["date"].search(part) or _SLOT_RX["relday"].search(part)
         h = _SLOT_RX["hours"].search(part)
+        days = [m for name in ("weekday", "date", "relday") for m in _SLOT_RX[name].finditer(part)]
+        # the day the hours belong to: the nearest ("hari ini nanya status, besok sebelum jam 3")
+        d = min(days, key=lambda m: min(abs(m.start() - h.end()), abs(h.start() - m.end()))) if days and h else None
         if d and h:
-            found["weekday" if _SLOT_RX["weekday"].search(part) else "relday"] = text[start + d.start() : start + d.end()]
+            found["weekday" if _SLOT_RX["weekday"].fullmatch(d.group(0)) else "relday"] = text[start + d.start() : start + d.end()]
             found["hours"] = text[start + h.start() : start + h.end()]
             found["same_sentence"] = "1"
             break
@@ -369,21 +371,22 @@ def _sentence_spans(low: str) -> list[tuple[int, int]]:
 
 
 def _when_span(text: str, low: str) -> str | None:
-    """The words of the time commitment: from the first day/time word to the last, in one clause."""
-    spans = []
-    for name in ("weekday", "relday", "date", "hours", "duration"):
-        for m in _SLOT_RX[name].finditer(low):
-            spans.append((m.start(), m.end()))
-    if not spans:
-        return None
-    spans.sort()
-    start, end = spans[0]
-    for s, e in spans[1:]:
-        if s - end <= 14 and not re.search(r"[.;!?]", low[end:s]):
-            end = max(end, e)
+    """The words of the time commitment: a run of day/time words close together in one clause,
+    the most specific run of the turn (most time words; the first on a tie): "tomorrow before 3"
+    rather than the "today" of "we check today, and I call you tomorrow before 3"."""
+    spans = sorted((m.start(), m.end()) for name in ("weekday", "relday", "date", "hours", "duration")
+                   for m in _SLOT_RX[name].finditer(low))
+    runs: list[list[tuple[int, int]]] = []
+    for s, e in spans:
+        if runs and s - runs[-1][-1][1] <= 14 and not re.search(r"[.;!?]", low[runs[-1][-1][1]:s]):
+            runs[-1].append((s, e))
         else:
-            break
-    return text[start:end].strip(" ,")
+            runs.append([(s, e)])
+    if not runs:
+        return None
+    best = max(runs, key=len)  # max keeps the first of equals
+    words = text[best[0][0]:max(e for _s, e in best)].strip(" ,")
+    return words[:-1] if words.endswith(".") and not words.endswith(".m.") else words  # "3 pm." ends a sentence
 
 
 # --- state ----------------------------------------------------------------------------------
@@ -814,6 +817,14 @@ def asked_items(
             if meant and meant not in found and not second and (meant not in told or repeat or asks_for) and (
                     meant in hits or not m.semantic or m.score >= EXAMPLE_ALONE_MIN):
                 found.append(meant)
+        if _question_shape(question, params.cues, scenario.lang)[3]:
+            # a choice ("refunded in cash or taken off next month's bill?") asks for a preference,
+            # which only the customer's everyday knowledge holds ("call or WhatsApp?")
+            found = [i for i in found if i in everyday]
+        if not repeat:  # "nomor barunya berapa?" asks for the new number, not again for the told "nomor"
+            fresh = [hits.get(i, []) for i in found if i not in told]
+            found = [i for i in found if i not in told or not fresh
+                     or not any(all(any(c in h for h in words) for c in hits.get(i, [])) for words in fresh)]
         return _scenario_first(found, hits, everyday, meant)
 
     found = {q: asked_in(q) for q in asking}
@@ -1312,9 +1323,10 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         if s.promised:
             s.echo.setdefault("when", s.promised)  # a closing line restates the time in the trainee's words
         s.reply = _CLOSING[s.outcome]
-        # A choice or a check still gets its answer ("Either is fine." before "All right, I accept
-        # that."); "go on" or "I don't know" would not fit a goodbye.
-        s.also = [r for r in d.other_questions if r in _ANSWERED_ON_THE_WAY_OUT]
+        # A satisfied customer still answers a choice, a check or an offer ("Either is fine." before
+        # "All right, I accept that."); "I don't know" would not fit a goodbye, nor agreeing on the way out.
+        if s.outcome in (Outcome.resolved, Outcome.referred):
+            s.also = [r for r in d.other_questions if r in _ANSWERED_ON_THE_WAY_OUT]
         return
     mood_situation = getattr(mood, "situation", None)
     threat_rose = scenario.threatening and mood_situation is Situation.threat
@@ -1382,7 +1394,7 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
 
 
 #: Questions for nothing known that still get their short answer on an ending turn.
-_ANSWERED_ON_THE_WAY_OUT = (Situation.either_way, Situation.confirmed)
+_ANSWERED_ON_THE_WAY_OUT = (Situation.either_way, Situation.confirmed, Situation.agree)
 #: Replies beside which the turn's other questions get their own short answer (not an angry one).
 _ANSWERS_OTHER_QUESTIONS = {
     None, Situation.show_evidence, Situation.fact_already_given, Situation.confirmed, Situation.agree,
@@ -1439,6 +1451,7 @@ def conditions_hold(state: DialogueState | None, conditions: list[LineCondition]
         LineCondition.security_called: state.security_turn is not None,
         LineCondition.number_given: state.number_given,
         LineCondition.long_turn: len(_WORD.findall(d.said)) >= load_params().long_turn_words,
+        LineCondition.ongoing: state.outcome is None,
     }
     return all(facts[c] for c in conditions)
 

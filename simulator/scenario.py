@@ -110,6 +110,7 @@ class LineCondition(StrEnum):
     security_called = "security_called"
     number_given = "number_given"  # a complaint, claim or reference number was given
     long_turn = "long_turn"  # the trainee's turn is long (dialogue.yaml's long_turn_words)
+    ongoing = "ongoing"  # the conversation goes on after this reply ("Yes. Go on." is no goodbye)
 
 
 class Model(BaseModel):

@@ -233,6 +233,28 @@ def test_a_choice_asked_on_the_ending_turn_is_answered_before_the_closing_line(s
     assert any(line in last.customer for line in either), last.customer
 
 
+def test_an_offer_on_the_ending_turn_is_agreed_to_but_not_with_go_on(service):
+    excellent = [
+        "Mrs Wulan, I'm so sorry about the food at your baby's aqiqah and about yesterday's call. Which dishes went off?",
+        "What time did our driver drop the boxes off?",
+        "Half past eight for a one o'clock party: that was our mistake, coconut-milk dishes can't sit that long. "
+        "How many guests were ill?",
+        "We refund the two spoiled dishes for all 150 boxes plus the Rp 385,000 clinic bill by transfer by Thursday, "
+        "and I'll call you Thursday between 2 and 4 with what the kitchen review found. Shall I write it all down "
+        "for you?",
+    ]
+    scenario = LIB.get("catering-stale-food", "en")
+    agreed = [line for line in lines_for(scenario, Situation.agree) if "Go on" not in line]
+    for seed in range(4):
+        _, results = play(service, "catering-stale-food", "en", excellent, seed=seed)
+        last = results[-1]
+        assert last.ended and "Go on" not in last.customer
+        assert any(line in last.customer for line in agreed), last.customer
+    ending = initial_state(scenario).model_copy(update={"outcome": "resolved"})
+    assert not conditions_hold(ending, [LineCondition.ongoing])
+    assert conditions_hold(initial_state(scenario), [LineCondition.ongoing])
+
+
 def test_state_is_stored_with_each_turn_for_scoring(service):
     record, results = play(service, "water-bill-surge", "en", ["What does your meter show?"])
     stored = service.session(record.id).state["dialogue"]
@@ -570,6 +592,8 @@ def test_a_question_word_alone_asks_for_no_fact():
 @pytest.mark.parametrize("question, reply", [
     ("Would you rather we phone you or send a WhatsApp?", Situation.either_way),  # a choice offered
     ("Shall I call you back or would you rather come in?", Situation.either_way),
+    # a choice draws no fact its words name ("bill")
+    ("Would you like the overcharge refunded in cash or taken off next month's bill?", Situation.either_way),
     ("Do you still have the old SIM or did you throw it away?", Situation.answer_unknown),  # alternatives, no choice
     ("Would you mind if I look at your phone?", Situation.agree),
     ("So the water is for the three of you at home, is that right?", Situation.confirmed),
@@ -714,6 +738,9 @@ def test_a_scenario_item_with_an_everyday_id_replaces_it():
     ("catering-stale-food", "en", "We'll refund it by Thursday. Which account should the transfer go to?",
      ["bank_account"]),  # not the order's payment "by transfer": the question means the refund's account
     ("catering-stale-food", "id", "Uangnya sy transfer Kamis ya bu, ke rekening mana?", ["bank_account"]),
+    ("catering-stale-food", "id", "No rek nya bisa sy catet bu?", ["bank_account"]),
+    ("catering-stale-food", "en", "Which bank is it with?", ["bank_account"]),
+    ("water-bill-surge", "id", "Nomor rekening PDAM Ibu berapa?", ["customer_number"]),  # the utility's account
     ("threat-violence", "en", "On which number?", ["contact_number"]),  # not the tracking number
     # the small talk of a counter
     ("water-bill-surge", "en", "Morning Bu! You came by motorbike? :)", ["getting_here"]),
@@ -756,6 +783,19 @@ def test_small_talk_is_answered_briefly_and_steers_back_to_the_problem(service):
     assert proposal.did.other_questions == [Situation.agree]
 
 
+def test_the_elderly_customer_gives_his_new_number_after_telling_the_old_one_is_gone(service):
+    _, results = play(service, "elderly-confused-app", "id",
+                      ["Nomor HP yang terdaftar di bank yang mana, Pak?", "Nomor barunya berapa, Pak?"])
+    assert "ndak aktif" in results[0].customer and "0813 2771 4590" not in results[0].customer
+    assert "0813 2771 4590" in results[1].customer and "ndak aktif" not in results[1].customer
+
+
+def test_the_refund_account_names_its_bank(service):
+    _, results = play(service, "catering-stale-food", "id", ["Rekeningnya bank apa bu? Biar refund-nya sy transfer."])
+    account = knowledge_answer(LIB.get("catering-stale-food", "id"), "bank_account")
+    assert "BRI" in account and account in results[0].customer
+
+
 def test_the_customer_gives_their_number_when_asked(service):
     _, results = play(service, "water-bill-surge", "en", ["What's the best number to reach you on, Ma'am?"])
     number = knowledge_answer(LIB.get("water-bill-surge", "en"), "contact_number")
@@ -771,6 +811,18 @@ def test_a_day_the_customer_named_said_back_is_no_promise():
     assert extract_slots("I'll call you Saturday at 10 with the findings.", None, said)[Slot.when] == "Saturday at 10"
     assert Slot.when in extract_slots("The refund is in your account by next Saturday.", None, said)
     assert Slot.when in extract_slots("I'm so sorry about Saturday.")  # without what the customer said
+
+
+def test_the_promise_said_back_is_the_most_specific_time_of_the_turn():
+    """A check today and a call tomorrow before 3: the customer holds the trainee to the call."""
+    for text, when in (("Our desk checks with Samsat today, and I'll call you tomorrow before 3 pm.", "tomorrow before 3 pm"),
+                       ("Bagian STNK kami hari ini nanya status ke Samsat, besok sebelum jam 3 sore sy telp Mas.",
+                        "besok sebelum jam 3 sore"),
+                       ("Today I'll raise it, and on Thursday between 2 and 4 I call you back.", "Thursday between 2 and 4"),
+                       ("It will be done by 5 pm today.", "by 5 pm today")):
+        slots = extract_slots(text)
+        assert slots[Slot.when] == when, text
+    assert extract_slots("Bagian STNK kami hari ini nanya status, besok sebelum jam 3 sy telp.")[Slot.day] == "besok"
 
 
 def test_a_reference_number_the_customer_gave_read_back_is_no_number_given():
