@@ -524,6 +524,14 @@ def initial_state(scenario: Scenario) -> DialogueState:
 _SUFFIX = r"(?:nya|lah|kah|pun|mu|ku)?(?!\w)"  # Indonesian clitics: "dereknya" holds "derek"
 
 
+def _rhetorical(question: str, cues: dict[str, list[str]], lang: str) -> bool:
+    """Does the question (its part after the last comma) open with a rhetorical opener ("Ya sy gak
+    tahu Bu, masa PDAM disuruh benerin listrik?")?"""
+    part = without_address(_plain(question, lang)).split(",")[-1]
+    words = " ".join(_WORD.findall(part))
+    return any(words == o or words.startswith(o + " ") for o in cues["rhetorical_openers"])
+
+
 def _has_cue(low: str, cues: list[str]) -> bool:
     return any(re.search(r"(?<!\w)" + re.escape(c.lower()) + _SUFFIX, low) for c in cues)
 
@@ -771,7 +779,7 @@ def asked_items(
 
     params = load_params()
     said = _sentences(_customer_said(scenario, list(told)))
-    questions = question_clauses(text, scenario.lang)
+    questions = [q for q in question_clauses(text, scenario.lang) if not _rhetorical(q, params.cues, scenario.lang)]
     span = analysis.evidence.get(Tag.question)
     if span is not None and span.text.strip() and not any(span.text.lower() in q.lower() or q.lower() in span.text.lower()
                                                            for q in questions):
@@ -810,8 +818,9 @@ def asked_items(
         if examples:
             m = matcher(question, [q for _i, q in examples], scenario.lang, _groups([i for i, _q in examples]))
             meant = examples[m.index][0] if m is not None else None
-            # An everyday item meant without its cue words is not added beside a scenario item.
-            second = meant in everyday and meant not in hits and any(i not in everyday for i in found)
+            # An item meant without its cue words is not added beside one the question's words
+            # name: the encoder puts "nomor lamanya masih inget?" next to "nomor barunya berapa?".
+            second = meant not in hits and any(i not in _small_talk() for i in found)
             # a told item the matcher finds is asked again by a question for information ("what's
             # ur number?"), not by a yes/no question about it ("meterannya muter gak?")
             if meant and meant not in found and not second and (meant not in told or repeat or asks_for) and (
@@ -841,11 +850,13 @@ def _scenario_first(found: list[str], hits: dict[str, list[str]], everyday: set[
     one whose every cue hit is only part of it ("number" in "whats ur number?") gives way. When
     neither covers the other ("transfer" of the order's payment, "which account should the
     transfer go to"), the item whose example questions the question is nearest (``meant``) stays.
-    Small talk gives way to a scenario item asked by its cue words, and a scenario item the
-    matcher finds without them gives way to small talk."""
+    Small talk gives way to a scenario item asked by its cue words (said again if told), and a
+    scenario item the matcher finds without them gives way to small talk."""
     if any(i in _small_talk() for i in found):
-        if any(i not in everyday and hits.get(i) for i in found):  # "Mas kerja di mana?": "Saya kerja di Rungkut…"
-            found = [i for i in found if i not in _small_talk()]
+        # "Mas kerja di mana?" is the scenario's "Saya kerja di Rungkut…", told or not
+        named = [i for i in hits if i not in everyday]
+        if named:
+            found = [i for i in found if i not in _small_talk()] + [i for i in named if i not in found]
         else:  # small talk asked in its own words is no fact the matcher finds nearby
             found = [i for i in found if i in everyday]
     ours = [i for i in found if i not in everyday and hits.get(i)]
@@ -1071,7 +1082,9 @@ def update(
         # Every question gets an answer: one asking for nothing the customer knows gets a short
         # reply of its kind (see _open_replies), beside the answers to the others.
         answered = " ".join(knowledge_answer(scenario, i) or "" for i in asked)
-        did.other_questions = _open_replies(questions, customer_said, answered, cues, scenario.lang)
+        # the customer knows their own name: "You're Pak Hendra?" is a check to confirm
+        own = f"{customer_said} {customer_name(scenario)}"
+        did.other_questions = _open_replies(questions, own, answered, cues, scenario.lang)
         did.other_first = questions.open_first
     if did.unknown_question:
         did.restates = Situation.confirmed in did.other_questions
@@ -1569,6 +1582,8 @@ def fill(text: str, values: dict[str, str]) -> str | None:
     def value(m: re.Match) -> str:
         v = values[m.group(1)]
         starts_sentence = not text[: m.start()].strip() or text[: m.start()].rstrip()[-1] in ".!?"
+        if v.endswith(".") and text[m.end():m.end() + 1] == ".":
+            v = v[:-1]  # "3 p.m." before the line's own full stop
         return v[0].upper() + v[1:] if starts_sentence else v
 
     return _SLOT_IN_LINE.sub(value, text)
@@ -1601,13 +1616,15 @@ def choose_line(
     values: dict[str, str] | None = None,
 ) -> str | None:
     """A fresh line for ``situation`` whose conditions hold and whose slots can be filled:
-    the scenario's own lines first, then the shared bank's in the persona's voice. None: none fits.
-    A walk-out or a time-out line must say the customer is leaving: lines that do come first."""
+    the scenario's own lines first, then the shared bank's in the persona's voice, and in each a
+    line quoting the trainee's words (`mentions`) first. None: none fits. A walk-out or a time-out
+    line must say the customer is leaving: lines that do come first."""
     values = {**(state.echo if state else {}), **(values or {})}
     if scenario.persona.voice.address:
         values.setdefault("you", scenario.persona.voice.address)
     own: list[str] = []
     shared: list[str] = []
+    quoting: set[str] = set()  # lines whose `mentions` the turn said
     turn = state.turn if state else 0
     for line, is_own in candidate_lines(scenario, situation):
         if not conditions_hold(state, line_conditions(line)):
@@ -1623,10 +1640,16 @@ def choose_line(
         if any(text in earlier for earlier in said):
             continue
         (own if is_own else shared).append(text)
+        if mentions:
+            quoting.add(text)
     if situation in (Situation.walked_away, Situation.turn_limit):
         leaving = load_params().cues["leaving"]
         own = [t for t in own if _has_cue(t.lower(), leaving)] or ([] if any(_has_cue(t.lower(), leaving) for t in shared) else own)
         shared = [t for t in shared if _has_cue(t.lower(), leaving)] or shared
+    # a line that answers the trainee's own words ("Are you threatening me back?" to "I'll call the
+    # police") is the most fitting of its bank
+    own = [t for t in own if t in quoting] or own
+    shared = [t for t in shared if t in quoting] or shared
     if own:
         return pick(own)
     if shared:

@@ -580,6 +580,24 @@ def test_the_customer_voices_an_answer_and_a_short_reply_to_the_other_question(s
     assert reply[len(fact.strip()):].strip() in lines_for(scenario, Situation.agree)
 
 
+@pytest.mark.parametrize("scenario_id, lang, text", [
+    ("wrong-agency", "id", "Ya sy gak tahu Bu, masa PDAM disuruh benerin listrik? Ibu salah kantor."),
+    ("water-bill-surge", "en", "How would I know what your neighbours use?"),
+    ("water-bill-surge", "id", "Lho Bu, mana saya tahu pemakaian di rumah Ibu?"),
+])
+def test_a_rhetorical_question_asks_nothing_and_draws_no_i_dont_know(scenario_id, lang, text):
+    asked = asked_items(text, TurnAnalysis(tags=[Tag.question]), LIB.get(scenario_id, lang), default_matcher())
+    assert not asked.asks and not asked.open
+    state = _turn(initial_state(LIB.get(scenario_id, lang)), text, ["question"], scenario_id=scenario_id, lang=lang)
+    assert state.reply is not Situation.answer_unknown
+
+
+def test_the_customers_own_name_said_back_is_confirmed():
+    state = initial_state(LIB.get("water-bill-surge", "id"))
+    assert _turn(state, "Dengan Bu Endang ya?", ["question"], lang="id").reply is Situation.confirmed
+    assert _turn(state, "Dengan Bu Sari ya?", ["question"], lang="id").reply is not Situation.confirmed
+
+
 def test_a_question_word_alone_asks_for_no_fact():
     scenario = LIB.get("catering-stale-food", "en").model_copy(deep=True)
     scenario.hidden_facts[1].asked_by.append("when")  # an author's cue that is only a question word
@@ -772,6 +790,13 @@ def test_everyday_questions_are_answered_and_scenario_items_come_first(scenario_
         assert asked.ids == ["old_number"]
 
 
+def test_small_talk_gives_way_to_what_the_customer_already_told(service):
+    _, results = play(service, "vehicle-registration-delay", "id",
+                      ["Motornya dipakai kerja tiap hari, Mas?", "Oh gitu. Mas kerja di mana?"])
+    assert "Rungkut" in results[0].customer
+    assert "seharian" not in results[1].customer  # not the small talk "Saya kerja, nggak bisa seharian…"
+
+
 def test_small_talk_is_answered_briefly_and_steers_back_to_the_problem(service):
     """Not "I don't know" to "did you come by motorbike?"; and a proposal ("are you okay with…?")
     is agreed to."""
@@ -823,6 +848,24 @@ def test_the_promise_said_back_is_the_most_specific_time_of_the_turn():
         slots = extract_slots(text)
         assert slots[Slot.when] == when, text
     assert extract_slots("Bagian STNK kami hari ini nanya status, besok sebelum jam 3 sy telp.")[Slot.day] == "besok"
+
+
+def test_a_time_ending_in_a_full_stop_does_not_double_the_lines_own():
+    from simulator.dialogue import fill
+
+    assert fill("OK, {when}. Don't make me come back.", {"when": "tomorrow before 3 p.m."}) == \
+        "OK, tomorrow before 3 p.m. Don't make me come back."
+    assert fill("OK, {when}, I'll wait.", {"when": "at 3 p.m."}) == "OK, at 3 p.m., I'll wait."
+
+
+def test_a_line_that_answers_the_trainees_own_words_comes_first(service):
+    """A counter-threat naming the police draws "Are you threatening me back?", not a generic
+    angry line, whichever line the seed would pick."""
+    for seed in range(5):
+        _, results = play(service, "threat-violence", "en",
+                          ["Sir, don't shout at me. You break that glass, you pay for it, and I'll call the police on you."],
+                          seed=seed)
+        assert "threatening me back" in results[0].customer, results[0].customer
 
 
 def test_a_reference_number_the_customer_gave_read_back_is_no_number_given():
