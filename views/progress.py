@@ -96,11 +96,16 @@ else:
                             t("review_col_dimension"): [labels.get(k, k) for k in table["dimension"]],
                             t("progress_chart_first"): table["first"],
                             t("progress_chart_latest"): table["latest"],
-                            t("review_col_change"): table["change"],
+                            t("review_col_change"): table["change"].round(0) + 0.0,  # no "-0"
                         }
                     ),
                     hide_index=True,
                     width="stretch",
+                    column_config={
+                        t("progress_chart_first"): st.column_config.NumberColumn(format="%.0f"),
+                        t("progress_chart_latest"): st.column_config.NumberColumn(format="%.0f"),
+                        t("review_col_change"): st.column_config.NumberColumn(format="%+.0f"),
+                    },
                 )
 
 st.subheader(t("progress_sessions_heading"))
