@@ -832,8 +832,7 @@ def asked_items(
             found = [i for i in found if i in everyday]
         if not repeat:  # "nomor barunya berapa?" asks for the new number, not again for the told "nomor"
             fresh = [hits.get(i, []) for i in found if i not in told]
-            found = [i for i in found if i not in told or not fresh
-                     or not any(all(any(c in h for h in words) for c in hits.get(i, [])) for words in fresh)]
+            found = [i for i in found if i not in told or not any(_within(hits.get(i, []), f) for f in fresh)]
         return _scenario_first(found, hits, everyday, meant)
 
     found = {q: asked_in(q) for q in asking}
@@ -870,13 +869,18 @@ def _scenario_first(found: list[str], hits: dict[str, list[str]], everyday: set[
             words = {w for c in hits[i] for w in _WORD.findall(c)}
             if set(_WORD.findall(longest)) <= words:
                 dropped.add(e)
-            elif all(any(c in h for h in hits[e]) for c in hits[i]):
+            elif _within(hits[i], hits[e]):
                 dropped.add(i)
             elif meant == e:
                 dropped.add(i)
             elif meant == i:
                 dropped.add(e)
     return [i for i in found if i not in dropped]
+
+
+def _within(inner: list[str], outer: list[str]) -> bool:
+    """Is every cue hit of ``inner`` part of one of ``outer``'s ("nomor" of "nomor barunya")?"""
+    return all(any(c in h for h in outer) for c in inner)
 
 
 def _customer_said(scenario: Scenario, told: list[str]) -> str:
