@@ -18,6 +18,7 @@ from tests.e2e.browser_support import (
     app_env,
     en,
     fill_sign_in,
+    idle,
     require_browser,
     signed_in_text,
     streamlit_server,
@@ -81,11 +82,17 @@ def test_trainer_authors_drives_checks_publishes_and_trainee_plays(server, brows
     expect(page.get_by_text(en("studio_saved", version=1))).to_be_visible()
     assert [v.version for v in store.versions(SCENARIO, "en")] == [1]
 
-    # 2. test drive in place: chat, tags and the mood meter
-    page.get_by_role("tab", name=en("studio_tab_drive")).click()
+    # 2. test drive in place: chat, tags and the mood meter (on a loaded machine the save's runs
+    # may still be going: a tab picked during one is drawn again by the next)
+    idle(page)
+    drive = page.get_by_role("tab", name=en("studio_tab_drive"))
+    drive.click()
+    expect(drive).to_have_attribute("aria-selected", "true")
     page.get_by_role("button", name=en("studio_drive_start")).click()
     messages = page.get_by_test_id("stChatMessage")
     expect(messages).to_have_count(1)
+    idle(page)
+    expect(drive).to_have_attribute("aria-selected", "true")
     page.get_by_label(en("studio_drive_reply")).fill("I'm sorry about the bill. Since when is your bill this high?")
     page.get_by_role("button", name=en("studio_drive_send")).click()
     expect(messages).to_have_count(3)
