@@ -215,16 +215,23 @@ def test_how_can_we_help_after_the_whole_story_is_not_met_with_i_dont_know():
     assert after.reply is Situation.unheard
 
 
+#: An excellent catering conversation up to its closing promise; the last turn adds one question.
+CATERING_CLOSING = [
+    "Mrs Wulan, I'm so sorry about the food at your baby's aqiqah and about yesterday's call. Which dishes went off?",
+    "What time did our driver drop the boxes off?",
+    "Half past eight for a one o'clock party: that was our mistake, coconut-milk dishes can't sit that long. "
+    "How many guests were ill?",
+    "We refund the two spoiled dishes for all 150 boxes plus the Rp 385,000 clinic bill by transfer by Thursday, "
+    "and I'll call you Thursday between 2 and 4 with what the kitchen review found.",
+]
+
+
+def _closing_with(question: str) -> list[str]:
+    return [*CATERING_CLOSING[:-1], f"{CATERING_CLOSING[-1]} {question}"]
+
+
 def test_a_choice_asked_on_the_ending_turn_is_answered_before_the_closing_line(service):
-    excellent = [
-        "Mrs Wulan, I'm so sorry about the food at your baby's aqiqah and about yesterday's call. Which dishes went off?",
-        "What time did our driver drop the boxes off?",
-        "Half past eight for a one o'clock party: that was our mistake, coconut-milk dishes can't sit that long. "
-        "How many guests were ill?",
-        "We refund the two spoiled dishes for all 150 boxes plus the Rp 385,000 clinic bill by transfer by Thursday, "
-        "and I'll call you Thursday between 2 and 4 with what the kitchen review found. Would you rather have it "
-        "by transfer or in cash?",
-    ]
+    excellent = _closing_with("Would you rather have it by transfer or in cash?")
     _, results = play(service, "catering-stale-food", "en", excellent)
     last = results[-1]
     assert last.ended
@@ -234,15 +241,7 @@ def test_a_choice_asked_on_the_ending_turn_is_answered_before_the_closing_line(s
 
 
 def test_an_offer_on_the_ending_turn_is_agreed_to_but_not_with_go_on(service):
-    excellent = [
-        "Mrs Wulan, I'm so sorry about the food at your baby's aqiqah and about yesterday's call. Which dishes went off?",
-        "What time did our driver drop the boxes off?",
-        "Half past eight for a one o'clock party: that was our mistake, coconut-milk dishes can't sit that long. "
-        "How many guests were ill?",
-        "We refund the two spoiled dishes for all 150 boxes plus the Rp 385,000 clinic bill by transfer by Thursday, "
-        "and I'll call you Thursday between 2 and 4 with what the kitchen review found. Shall I write it all down "
-        "for you?",
-    ]
+    excellent = _closing_with("Shall I write it all down for you?")
     scenario = LIB.get("catering-stale-food", "en")
     agreed = [line for line in lines_for(scenario, Situation.agree) if "Go on" not in line]
     for seed in range(4):
