@@ -39,7 +39,7 @@ from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.datafile import load_yaml
 from simulator.mood import Outcome, is_handoff, sends_nowhere
 from simulator.turn_flags import flags as turn_flags
-from simulator.understanding.match import is_courtesy, without_address
+from simulator.understanding.match import is_closing, is_courtesy, is_put_off, without_address
 from simulator.understanding.normalise import normalise
 from simulator.understanding.rules import asking_without_mark
 from simulator.scenario import (
@@ -412,6 +412,7 @@ class TurnActs(BaseModel):
     empathy: bool = False
     acknowledge: bool = False
     vague_time: bool = False
+    put_off: bool = False  # a wait and nothing else ("someone will contact you, be patient") while needs are open
     commitment: str | None = None  # the words of a concrete time that met a need or was new
     remedy: bool = False
     referral: str | None = None  # "correct", "wrong" or None
@@ -820,7 +821,7 @@ def asked_items(
             meant = examples[m.index][0] if m is not None else None
             # An item meant without its cue words is not added beside one the question's words
             # name: the encoder puts "nomor lamanya masih inget?" next to "nomor barunya berapa?".
-            second = meant not in hits and any(i not in _small_talk() for i in found)
+            second = meant not in hits and any(i not in small_talk_items() for i in found)
             # a told item the matcher finds is asked again by a question for information ("what's
             # ur number?"), not by a yes/no question about it ("meterannya muter gak?")
             if meant and meant not in found and not second and (meant not in told or repeat or asks_for) and (
@@ -851,11 +852,11 @@ def _scenario_first(found: list[str], hits: dict[str, list[str]], everyday: set[
     transfer go to"), the item whose example questions the question is nearest (``meant``) stays.
     Small talk gives way to a scenario item asked by its cue words (said again if told), and a
     scenario item the matcher finds without them gives way to small talk."""
-    if any(i in _small_talk() for i in found):
+    if any(i in small_talk_items() for i in found):
         # "Mas kerja di mana?" is the scenario's "Saya kerja di Rungkut…", told or not
         named = [i for i in hits if i not in everyday]
         if named:
-            found = [i for i in found if i not in _small_talk()] + [i for i in named if i not in found]
+            found = [i for i in found if i not in small_talk_items()] + [i for i in named if i not in found]
         else:  # small talk asked in its own words is no fact the matcher finds nearby
             found = [i for i in found if i in everyday]
     ours = [i for i in found if i not in everyday and hits.get(i)]
@@ -891,14 +892,17 @@ def _customer_said(scenario: Scenario, told: list[str]) -> str:
 #: Up to this turn, a greeting or courtesy alone draws a plain "go on", not "you're not listening".
 COURTESY_TURNS = 2
 
-#: A checking question is confirmed when at least this share of its content words are the customer's own.
+#: A checking question is confirmed when at least this share of its content words, and two of them
+#: (or all), are the customer's own.
 RESTATE_MIN_SHARE = 0.5
 
 
 def _restates(text: str, customer_said: str) -> bool:
     """Does the turn's question repeat what the customer said ("so you've waited since the 3rd?")?"""
     asked = _tokens(" ".join(x for x in _sentences(text) if x.rstrip().endswith("?")) or text)
-    return bool(asked) and len(asked & _tokens(customer_said)) / len(asked) >= RESTATE_MIN_SHARE
+    shared = asked & _tokens(customer_said)
+    # one shared word of two is a topic, not a restatement ("Ada yang lain di rumah?")
+    return bool(asked) and (shared == asked or len(shared) >= 2) and len(shared) / len(asked) >= RESTATE_MIN_SHARE
 
 
 #: A checking question in other words ("pas keran ditutup meterannya diem kan?") is confirmed when
@@ -1103,7 +1107,8 @@ def update(
     did.admission = analysis.admits_fault and not did.defensive
     did.remedy = has(Tag.compensation)
     did.closing_question = _has_cue(low, cues["closing_question"])
-    did.farewell = _has_cue(low, cues["farewell"])
+    did.farewell = _has_cue(low, cues["farewell"]) or (
+        any(n.required and n.met_turn is None for n in s.needs) and is_closing(text, scenario.lang))
     guard_words = cues["security"] + (
         scenario.handling.referral.accept_cues if scenario.handling.referral.target is ReferralTarget.security else []
     )  # the scenario's guard by name ("panggil Pak Yusuf") is security too
@@ -1228,6 +1233,13 @@ def update(
     if did.admission:
         s.fault_admitted = True
 
+    # A put-off: a wait ("someone will contact you", "mohon ditunggu kabarnya") and nothing that
+    # moves a need (no question, no concrete time, remedy, referral or admission) while one is open.
+    moved = did.needs_met or did.asked or did.asked_again or did.unknown_question or did.commitment or did.remedy \
+        or did.admission or did.referral == "correct" or did.security or Slot.when in slots
+    did.put_off = not void and not moved and any(n.required and n.met_turn is None for n in s.needs) and (
+        vague or is_put_off(_unquoted(text), scenario.lang))
+
     # On topic: the turn talks about the customer's problem or what they told (an explanation,
     # a restatement), even when no tag or need fits.
     topic = _tokens(" ".join([*scenario.problem_cues, *(knowledge_answer(scenario, i) or "" for i in s.told)]))
@@ -1239,10 +1251,10 @@ def update(
         or (did.empathy and not did.defensive) or did.referral == "correct" or did.unknown_question
         or did.asked_again or did.courtesy
     )
-    did.empty = not substance and not (did.defensive or did.hostile)
+    did.empty = not substance and not (did.defensive or did.hostile) and not did.put_off
     # Talking about the problem without meeting a need, asking, owning or committing: not empty,
     # not progress either (a denial the analysis missed, or an explanation that does not land).
-    did.on_topic_only = on_topic and not did.empty and not (
+    did.on_topic_only = on_topic and not did.empty and not did.put_off and not (
         did.asked or did.needs_met or did.admission or did.commitment or did.remedy or did.apology or did.empathy
         or did.acknowledge or did.referral or did.unknown_question or did.asked_again
     )
@@ -1262,6 +1274,8 @@ def update(
         spent += cost["one_word"] if did.one_word else cost["empty"]
     if did.on_topic_only:
         spent += cost["on_topic_only"]
+    if did.put_off:
+        spent += cost["put_off"]
     if did.closing_question and not s.required_met:
         spent += cost["closing_question"]
     if did.apology and s.apologies > 2 and not substance:
@@ -1277,7 +1291,7 @@ def update(
     start = params.patience.start[scenario.persona.temperament]
     if spent:
         s.patience = max(0.0, s.patience - min(spent, params.patience.max_per_turn))
-    elif substance and not did.on_topic_only:
+    elif substance and not did.on_topic_only and not did.put_off:
         s.patience = min(start, s.patience + params.patience.regain)
 
     # At the end of the mood scale after a bad turn: a second such turn in a row ends it. One
@@ -1368,8 +1382,10 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         s.reply = Situation.admission
     elif d.commitment:
         s.reply = Situation.accept_commitment
-    elif d.vague_time:
+    elif d.vague_time or (d.put_off and not s.time_given):
         s.reply = Situation.push_time
+    elif d.put_off:
+        s.reply = Situation.not_convinced
     elif d.asked_again:
         s.reply = Situation.fact_already_given
         s.reveal = list(d.asked_again)  # said again, after the impatience
@@ -1703,7 +1719,8 @@ def bank_account(scenario: Scenario) -> str:
 
 
 @lru_cache(maxsize=1)
-def _small_talk() -> frozenset[str]:
+def small_talk_items() -> frozenset[str]:
+    """Everyday items that are small talk (``small_talk: true`` in ``everyday.yaml``)."""
     return frozenset(item.id for item in load_everyday().items if item.small_talk)
 
 

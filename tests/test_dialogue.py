@@ -20,6 +20,7 @@ from simulator.dialogue import (
     lexical_match,
     load_everyday,
     lint,
+    load_params,
     question_clauses,
     stated_parts,
     update,
@@ -36,6 +37,7 @@ from simulator.scenario import (
 )
 from simulator.session import SessionService
 from simulator.turn_flags import stacked_feelings
+from simulator.understanding.match import is_closing, is_put_off
 
 LIB = ScenarioLibrary()
 
@@ -334,6 +336,12 @@ def test_a_good_turn_after_a_bad_one_starts_the_count_again():
 ])
 def test_a_checking_question_is_confirmed_only_when_it_repeats_the_customer(text, tags, reply):
     assert _turn(initial_state(LIB.get("water-bill-surge", "en")), text, tags).reply is reply
+
+
+def test_one_shared_word_of_a_short_question_is_a_topic_not_a_check(service):
+    # "rumah" is the customer's word, "lain" is not: a question about the household, not a restatement
+    record, _ = play(service, "water-bill-surge", "id", ["Mungkin ada pemakaian yang tidak disadari, Bu. Ada yang lain di rumah?"])
+    assert service.dialogue(service.session(record.id)).reply is not Situation.confirmed
 
 
 def test_a_fact_asked_for_again_is_said_again_after_the_impatience():
@@ -911,3 +919,46 @@ def test_a_goodbye_with_the_problem_still_open_ends_on_a_leaving_line(service, s
     _, results = play(service, scenario_id, lang, turns)
     assert results[-1].ended and results[-1].scorecard.outcome == outcome
     assert results[-1].customer in lines_for(LIB.get(scenario_id, lang), Situation(outcome))
+
+
+@pytest.mark.parametrize("scenario_id, lang, turns, outcome", [
+    # put off again and again, nothing else: the customer leaves before the trainee runs out of put-offs
+    ("water-bill-surge", "id", ["Nanti datanya kami proses, mohon ditunggu kabarnya.",
+                                "Nanti ada petugas yang menghubungi Ibu. Mohon bersabar nggih.",
+                                "Keluhan Ibu sudah kami catat dan akan segera ditindaklanjuti."], "walked_away"),
+    # a closing in words no goodbye list holds, with the problem still open
+    ("vehicle-registration-delay", "id", ["Mohon maaf atas keterlambatannya Pak.",
+                                          "Terima kasih atas kepercayaannya kepada Sinar Jaya Motor."], "walked_away"),
+])
+def test_put_offs_and_closings_with_the_problem_open_end_the_conversation(service, scenario_id, lang, turns, outcome):
+    _, results = play(service, scenario_id, lang, turns)
+    assert results[-1].ended and results[-1].scorecard.outcome == outcome
+    assert not any(r.ended for r in results[:-1])
+    assert results[-1].customer in lines_for(LIB.get(scenario_id, lang), Situation(outcome))
+
+
+def test_a_put_off_draws_a_push_for_a_time_and_costs_patience(service):
+    record, _ = play(service, "water-bill-surge", "en", ["Someone from our team will contact you about it."])
+    state = service.dialogue(service.session(record.id))
+    assert state.did.put_off and state.reply is Situation.push_time
+    assert state.patience < load_params().patience.start["angry"]
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("en", "Let me check that for you right now."),  # a step taken while the customer waits
+    ("id", "Petugas kami datang Rabu jam 8-12 untuk cek meteran, nanti sy kabari hasilnya."),  # a concrete time
+    ("id", "Boleh minta nomor HP Ibu? Nanti ada yang menghubungi Ibu."),  # a question the customer answers
+])
+def test_a_step_a_concrete_time_or_a_question_is_no_put_off(service, lang, text):
+    record, _ = play(service, "water-bill-surge", lang, [text])
+    assert not service.dialogue(service.session(record.id)).did.put_off
+
+
+def test_a_wait_or_a_closing_is_read_by_meaning_not_by_a_word_list():
+    assert is_put_off("Nanti ada petugas yang menghubungi Ibu.", "id")
+    assert is_put_off("Someone will get back to you soon.", "en")
+    assert not is_put_off("One moment, I'm pulling up your account.", "en")
+    assert not is_put_off("Paket Kakak udah abis dan masa aktifnya lewat.", "id")
+    assert is_closing("Terima kasih atas masukannya Bu, jadi bahan evaluasi kami.", "id")
+    assert not is_closing("Jadi yg dibilang bagian STNK kami itu bener.", "id")
+    assert not is_closing("Thank you for your patience.", "en")  # a courtesy mid-conversation

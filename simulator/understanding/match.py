@@ -46,19 +46,29 @@ BACKGROUND_FILE = Path(__file__).resolve().parent / "background.yaml"
 @lru_cache(maxsize=None)
 def background(kind: str | None = None) -> tuple[str, ...]:
     """Sentences that mean nothing a scenario asks for, in both languages (see the module doc):
-    all of them, or one kind (``courtesy``, ``empty_promises``)."""
+    all of them, or one kind (one of :data:`BACKGROUND_KINDS`)."""
     data = load_yaml(BACKGROUND_FILE, RootModel[dict[str, dict[str, list[str]]]]).root
     return tuple(line for kinds in data.values() for k, lines in kinds.items() if kind in (None, k) for line in lines)
 
 
 #: A sentence at least this near (semantic score) to a background sentence is a courtesy.
 COURTESY_THRESHOLD = 0.9
+#: A sentence nearest an empty promise, at least this near and this far ahead of every other kind
+#: of background sentence, puts the customer off ("Mohon ditunggu kabarnya"); one nearest a
+#: closing ends the conversation. e5 similarities sit close together, hence the lead.
+PUT_OFF_NEAR = (0.9, 0.01)
+CLOSING_NEAR = (0.92, 0.02)
+BACKGROUND_KINDS = ("courtesy", "empty_promises", "actions_now", "closings")
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+|\n+", text) if _WORD.search(s)]
 
 
 def is_courtesy(text: str, lang: str | None = None) -> bool:
     """Whether every sentence of ``text`` is a greeting, courtesy or filler ("Good morning, please
     have a seat."): near a background sentence, semantically or, without the encoder, by words."""
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+|\n+", text) if _WORD.search(s)]
+    sentences = _sentences(text)
     if not sentences:
         return False
     for sentence in sentences:
@@ -66,6 +76,33 @@ def is_courtesy(text: str, lang: str | None = None) -> bool:
         if float(scores.max()) < (COURTESY_THRESHOLD if semantic else LEXICAL_THRESHOLD):
             return False
     return True
+
+
+def _nearest_kind(sentence: str, lang: str | None, near: tuple[float, float]) -> str | None:
+    """The background kind whose sentence is nearest ``sentence``, if at least ``near[0]`` near and
+    ``near[1]`` ahead of every other kind (semantically; by shared words without the encoder)."""
+    kinds = [(kind, line) for kind in BACKGROUND_KINDS for line in background(kind)]
+    scores, semantic = similarities(sentence, [line for _, line in kinds], lang)
+    best = int(np.argmax(scores))
+    top = float(scores[best])
+    if not semantic:
+        return kinds[best][0] if top >= LEXICAL_THRESHOLD else None
+    runner_up = max((float(x) for x, (kind, _) in zip(scores, kinds) if kind != kinds[best][0]), default=-1.0)
+    return kinds[best][0] if top >= near[0] and top - runner_up >= near[1] else None
+
+
+def is_put_off(text: str, lang: str | None = None) -> bool:
+    """Whether a sentence of ``text`` hands the customer a wait and nothing else ("Someone will
+    contact you, please be patient"): its nearest background sentence is an empty promise, not
+    an action taken now ("Let me check that right now"), a courtesy or a closing."""
+    return any(_nearest_kind(s, lang, PUT_OFF_NEAR) == "empty_promises" for s in _sentences(text))
+
+
+def is_closing(text: str, lang: str | None = None) -> bool:
+    """Whether ``text`` ends on a line that closes the conversation ("Terima kasih atas
+    kepercayaannya", "Thanks for your feedback, we'll use it to improve")."""
+    sentences = _sentences(text)
+    return bool(sentences) and _nearest_kind(sentences[-1], lang, CLOSING_NEAR) == "closings"
 
 
 @dataclass(frozen=True)
