@@ -47,12 +47,17 @@ ABANDONED = "abandoned"
 class TraineeTurn:
     """One trainee turn as the scorer sees it: its index in the transcript, text and analysis.
 
-    ``facts``: ids of the hidden facts this turn brought out (empty when unknown)."""
+    ``facts``: ids of the hidden facts this turn brought out (empty when unknown); ``small_talk``:
+    its questions asked only about the customer's own life beyond the complaint ("did you come by
+    motorbike?"); ``filler``: a one- or two-word turn ("ok", "hmm", "1 sec") — both from the
+    dialogue state, False when unknown."""
 
     index: int
     text: str
     analysis: TurnAnalysis
     facts: tuple[str, ...] = ()
+    small_talk: bool = False
+    filler: bool = False
 
 
 class NeedResult(BaseModel):
@@ -329,7 +334,7 @@ def _listening(ctx: _Context) -> _Result:
         r, factor = acks[0]
         score += (p["acknowledged_early"] if r.pos <= 2 else p["acknowledged_late"]) * factor
         evidence.append(_quote(r, Tag.acknowledge))
-    questions = [r for r in ctx.with_tag(Tag.question)]
+    questions = [r for r in ctx.with_tag(Tag.question) if not r.t.small_talk]
     if questions:
         score += p["asked"]
         evidence.append(_quote(questions[0], Tag.question))
@@ -341,10 +346,15 @@ def _listening(ctx: _Context) -> _Result:
     repeats = [r for r in ctx.turns if r.repeat and not r.flags]
     stuffed = [r for r in ctx.turns if r.stuffed and not r.disqualified and not r.repeat]
     score += p["per_repeat_turn"] * len(repeats) + p["per_stuffing_turn"] * len(stuffed)
+    # Chat about the customer's day, or a bare "ok", while their problem waits.
+    off_topic = [r for r in ctx.turns if (r.t.small_talk or r.t.filler) and r.reply and ctx.open_at(r.index)]
+    score += p["per_off_topic_turn"] * len(off_topic)
     evidence += [_quote(r, Tag.defensive, False) for r in early_denial[:1]]
     evidence += [Quote(turn=r.index, quote=r.t.text, tag="repeat", positive=False) for r in repeats[:2]]
     evidence += [Quote(turn=r.index, quote=r.t.text, tag="stuffing", positive=False) for r in stuffed[:1]]
-    variant = "no_repeat" if repeats else ("restate_after_questions" if questions and not acks else None)
+    evidence += [Quote(turn=r.index, quote=r.t.text, tag="off_topic", positive=False) for r in off_topic[:2]]
+    variant = "no_repeat" if repeats else "stay_on_problem" if off_topic else (
+        "restate_after_questions" if questions and not acks else None)
     return _Result(score, evidence, bool(acks or questions), variant)
 
 

@@ -478,14 +478,20 @@ class SessionService:
 
     def trainee_turns(self, session_id: str) -> list[TraineeTurn]:
         """The trainee's analysed turns, each with the hidden facts it brought out (from the
-        customer's state stored before and after it)."""
+        customer's state stored before and after it) and whether it was small talk or a filler
+        (from the dialogue state stored with it)."""
         out = []
         revealed: list[str] = []
+        small_talk = dialogue.small_talk_items()
         for t in self.repo.get_turns(session_id):
             after = list((t.mood or {}).get("revealed") or revealed)
             if t.speaker == "trainee" and t.analysis is not None:
                 facts = tuple(f for f in after if f not in revealed)
-                out.append(TraineeTurn(t.idx, t.text, TurnAnalysis.model_validate(t.analysis), facts))
+                did = ((t.mood or {}).get("dialogue") or {}).get("did") or {}
+                asked = [*did.get("asked", []), *did.get("asked_again", [])]
+                out.append(TraineeTurn(t.idx, t.text, TurnAnalysis.model_validate(t.analysis), facts,
+                                       small_talk=bool(asked) and all(i in small_talk for i in asked),
+                                       filler=bool(did.get("one_word"))))
             revealed = after
         return out
 

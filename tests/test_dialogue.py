@@ -962,3 +962,9 @@ def test_a_wait_or_a_closing_is_read_by_meaning_not_by_a_word_list():
     assert is_closing("Terima kasih atas masukannya Bu, jadi bahan evaluasi kami.", "id")
     assert not is_closing("Jadi yg dibilang bagian STNK kami itu bener.", "id")
     assert not is_closing("Thank you for your patience.", "en")  # a courtesy mid-conversation
+
+
+def test_the_scorer_hears_which_turns_were_small_talk_or_fillers(service):
+    record, _ = play(service, "water-bill-surge", "en", ["How did you get here today?", "ok", "What does your meter show?"])
+    turns = service.trainee_turns(record.id)
+    assert [(t.small_talk, t.filler) for t in turns] == [(True, False), (False, True), (False, False)]

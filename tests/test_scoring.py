@@ -303,3 +303,26 @@ def test_better_phrasings_read_as_sentences_on_every_builtin_scenario():
             for template in [dim.better, *dim.better_when.values()]:
                 text = _fill(template.get(scenario.lang), scenario)
                 assert ".." not in text and "., " not in text, (scenario.id, scenario.lang, dim.key, text)
+
+
+def test_small_talk_and_fillers_while_the_problem_is_open_cost_listening():
+    from simulator.scoring import NeedResult
+
+    scenario = make_scenario()
+    state = initial_state(scenario)
+    needs = [NeedResult(id="cause", met_turn=7), NeedResult(id="next_step", met_turn=7), NeedResult(id="remedy", met_turn=7)]
+    opening = TraineeTurn(1, "I'm sorry, a 500 bill must be a shock.", analysed("x", Tag.acknowledge, Tag.apology, Tag.empathy))
+    chat = TraineeTurn(3, "Did you come by motorbike?", analysed("x", Tag.question), small_talk=True)
+    filler = TraineeTurn(5, "ok", analysed("x"), filler=True)
+    fix = TraineeTurn(7, "The reading was wrong; re-read Thursday, difference credited.",
+                      analysed("x", Tag.time_estimate, Tag.compensation, time_days=3))
+    focused = score([opening, fix], scenario, RUBRIC, state, "resolved", needs=needs)
+    chatty = score([opening, chat, filler, fix], scenario, RUBRIC, state, "resolved", needs=needs)
+    p = RUBRIC.dimensions["listening"].points
+    # the small-talk question earns no "asked", and both turns cost listening with the turns quoted
+    assert chatty.dimensions["listening"].score == focused.dimensions["listening"].score + 2 * p["per_off_topic_turn"]
+    assert [q.turn for q in chatty.dimensions["listening"].evidence if q.tag == "off_topic"] == [3, 5]
+    # once the needs are met, a chat costs nothing
+    after = score([opening, fix, TraineeTurn(9, "Did you come by motorbike?", analysed("x", Tag.question), small_talk=True)],
+                  scenario, RUBRIC, state, "resolved", needs=needs)
+    assert after.dimensions["listening"].score == focused.dimensions["listening"].score
