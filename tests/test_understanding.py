@@ -123,6 +123,30 @@ def test_owning_the_fault_is_never_defensive_whatever_the_head_says(text, lang):
 
 
 @needs_encoder
+def test_a_kind_question_the_head_reads_as_mockery_stays_a_question():
+    text = "Terakhir isi pulsa kapan Kak, inget gak? Biar sy liat juga kenapa SMS pengingatnya gak kebaca"
+    result, decisions = analyser.explain(text, "id")
+    assert result.has(Tag.question) and not result.has(Tag.hostile)
+    assert next(d for d in decisions if d.tag is Tag.hostile).mode == "exclusive"
+
+
+def test_where_hostile_and_a_positive_tag_meet_the_surer_one_stands():
+    committed = heads.load_heads()
+    th = {t: committed.tags[t].threshold for t in Tag}
+
+    def decisions(hostile: float, question: float):
+        probs = {t: 0.01 for t in Tag} | {Tag.hostile: hostile, Tag.question: question}
+        return [analyser.TagDecision(t, False, probs[t], "head", probs[t] >= th[t]) for t in Tag]
+
+    def decided(ds):
+        return {d.tag for d in analyser._hostile_excludes_positive(ds, committed) if d.decided}
+
+    assert decided(decisions(0.99, th[Tag.question] + 0.01)) == {Tag.hostile}  # mockery put as a question
+    assert decided(decisions(th[Tag.hostile] + 0.01, 0.99)) == {Tag.question}
+    assert decided(decisions(0.99, 0.01)) == {Tag.hostile}  # nothing to weigh
+
+
+@needs_encoder
 def test_the_encoder_is_loaded_once_per_process():
     assert encoder.get_encoder() is encoder.get_encoder()
 
