@@ -139,7 +139,7 @@ def test_where_hostile_and_a_positive_tag_meet_the_surer_one_stands():
         return [analyser.TagDecision(t, False, probs[t], "head", probs[t] >= th[t]) for t in Tag]
 
     def decided(ds):
-        return {d.tag for d in analyser._hostile_excludes_positive(ds, committed) if d.decided}
+        return {d.tag for d in analyser._hostile_excludes_positive(ds) if d.decided}
 
     assert decided(decisions(0.99, th[Tag.question] + 0.01)) == {Tag.hostile}  # mockery put as a question
     assert decided(decisions(th[Tag.hostile] + 0.01, 0.99)) == {Tag.question}

@@ -9,7 +9,6 @@ showed they generalise better (see ``heads.py`` and ``docs/analyser.md``).
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -106,7 +105,7 @@ def _analyse(
             # fault" and "not our fault" alike, so the rules' negation-aware flag decides.
             decided, mode = False, "admission"
         decisions.append(TagDecision(tag, rule_hit, probs[tag], mode, decided))
-    decisions = _hostile_excludes_positive(decisions, heads)
+    decisions = _hostile_excludes_positive(decisions)
     corrected = heads.correction(norm.text, lang)
     if corrected is not None:  # a trainer labelled this very turn: their word stands
         decisions = [replace(d, mode="correction", decided=d.tag in corrected.tags) for d in decisions]
@@ -150,23 +149,16 @@ def _analyse(
 _POSITIVE = (Tag.acknowledge, Tag.question, Tag.apology, Tag.empathy, Tag.compensation)
 
 
-def _margin(d: TagDecision, heads: Heads) -> float:
-    """How far the head's probability is past its threshold, in log-odds."""
-    p = min(max(d.probability or 0.0, 1e-6), 1 - 1e-6)
-    t = heads.tags[d.tag].threshold
-    return math.log(p / (1 - p)) - math.log(t / (1 - t))
-
-
-def _hostile_excludes_positive(decisions: list[TagDecision], heads: Heads) -> list[TagDecision]:
-    """Where the heads say both `hostile` and a positive tag, the surer side stands: the labels
-    never pair them, and a kind question read as mockery ("Terakhir isi pulsa kapan Kak, inget
-    gak?") should not anger the customer."""
+def _hostile_excludes_positive(decisions: list[TagDecision]) -> list[TagDecision]:
+    """Where the heads say both `hostile` and a positive tag, the more probable side stands: the
+    labels never pair them, and a kind question read as mockery ("Terakhir isi pulsa kapan Kak,
+    inget gak?") should not anger the customer."""
     by_tag = {d.tag: d for d in decisions}
     hostile = by_tag[Tag.hostile]
     positive = [by_tag[t] for t in _POSITIVE if by_tag[t].decided and by_tag[t].mode == "head"]
     if not (hostile.decided and hostile.mode == "head" and positive):
         return decisions
-    hostile_wins = _margin(hostile, heads) > max(_margin(d, heads) for d in positive)
+    hostile_wins = (hostile.probability or 0.0) > max(d.probability or 0.0 for d in positive)
     losers = {d.tag for d in positive} if hostile_wins else {Tag.hostile}
     return [replace(d, decided=False, mode="exclusive") if d.tag in losers else d for d in decisions]
 
