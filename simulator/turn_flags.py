@@ -66,7 +66,11 @@ STACKED_MIN_FEELINGS = 2
 STACKED_MIN_WORDS = 6
 STACKED_MAX_FUNCTION_SHARE = 0.1
 FEELING_WORDS_FILE = Path(__file__).resolve().parent / "lexicons" / "feeling_words.yaml"
-_INNER_PUNCTUATION = re.compile(r"(?<!\d)[,.:](?!\d)|[;?!>+/()\-–]")  # not in 15.00, 4,2 or 10:30
+# Punctuation that separates the items of a list: not inside a number (15.00, 4,2, 10:30, 512,400),
+# not a hyphen inside a word (re-check, kartu-kartu), not brackets around digits ("(0271) 123").
+_INNER_PUNCTUATION = re.compile(r"(?<!\d)[,.:](?!\d)|[;?!>+/–]|(?<!\w)-|-(?!\w)|\((?![\d\s]+\))|(?<!\(\d)(?<!\d)\)")
+# The first clause of a turn ends at a comma, full stop, semicolon or colon that is not inside a number.
+_CLAUSE_END = re.compile(r"(?<!\d)[,.;:]|[,.;:](?!\d)")
 _COURTESY = {Tag.apology, Tag.empathy}
 _ACTION = {Tag.time_estimate, Tag.compensation, Tag.referral}
 
@@ -186,7 +190,7 @@ def stacked_feelings(text: str, lang: str | None = None) -> bool:
     """Feeling words stacked in fragments with hardly a function word after the first clause ("We
     apologise, sorry, understand frustration, refund, tomorrow, 3 days"): see the STACKED_* constants."""
     spelled = _spelled_out(text, lang).lower()
-    parts = re.split(r"[,.;:]", spelled, maxsplit=1)
+    parts = _CLAUSE_END.split(spelled, maxsplit=1)
     rest = re.findall(r"[^\W_]+", parts[1] if len(parts) > 1 else spelled)  # numbers count as words here
     fw = function_words()
     if len(rest) < STACKED_MIN_WORDS or sum(w in fw for w in rest) / len(rest) > STACKED_MAX_FUNCTION_SHARE:

@@ -128,6 +128,24 @@ def test_a_keyword_list_with_a_clock_time_or_a_decimal_is_still_a_keyword_list()
     assert not is_stuffing("Loket BBN Samsat Sidoarjo, besok jam 15.00. Bawa KTP dan kuitansi.", {Tag.referral, Tag.time_estimate}, "id")
 
 
+@pytest.mark.parametrize("text, tags", [
+    # a hyphen inside a word and brackets around an area code separate nothing
+    ("meter re-check Wednesday 8 to 12 complaint number field visit misread corrected bill refund credit next month",
+     {Tag.time_estimate, Tag.compensation}),
+    ("PLN 123 (0271) 123 PLN Mobile app complaint ULP Kartasura customer ID meter photo KTP bring ready", {Tag.referral}),
+    # the comma of a thousands separator does not end the first clause of stacked feeling words
+    ("sorry apologise understand shocking frustrating bill 512,400 empathy", {Tag.apology}),
+])
+def test_punctuation_inside_words_and_numbers_does_not_hide_a_keyword_list(text, tags):
+    assert is_stuffing(text, tags, "en")
+
+
+def test_a_terse_agent_who_punctuates_is_still_no_keyword_list():
+    assert not is_stuffing("Call PLN 123 (from HP: (0271) 123) or PLN Mobile app, complaint menu.", {Tag.referral}, "en")
+    assert not is_stuffing("Re-check Wed 8-12, complaint no. ADU-0312. Overcharge credited next bill.",
+                           {Tag.time_estimate, Tag.compensation}, "en")
+
+
 def test_chat_register_is_spelled_out_before_a_terse_untagged_turn_is_called_nonsense():
     text = "Sdh diganti. Buka aplikasi > Aktivasi. SMS kode 6 angka masuk, langsung diketik."
     assert "nonsense" not in flags(text, [], "id")  # "sdh" is "sudah", a function word
