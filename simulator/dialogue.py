@@ -1382,9 +1382,9 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         s.reply = Situation.admission
     elif d.commitment:
         s.reply = Situation.accept_commitment
-    elif d.vague_time or (d.put_off and not s.time_given):
+    elif d.vague_time:
         s.reply = Situation.push_time
-    elif d.put_off:
+    elif d.put_off:  # "your complaint has been noted": and then what? ("When exactly?" would assume a time was said)
         s.reply = Situation.not_convinced
     elif d.asked_again:
         s.reply = Situation.fact_already_given

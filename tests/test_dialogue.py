@@ -937,10 +937,14 @@ def test_put_offs_and_closings_with_the_problem_open_end_the_conversation(servic
     assert results[-1].customer in lines_for(LIB.get(scenario_id, lang), Situation(outcome))
 
 
-def test_a_put_off_draws_a_push_for_a_time_and_costs_patience(service):
-    record, _ = play(service, "water-bill-surge", "en", ["Someone from our team will contact you about it."])
+@pytest.mark.parametrize("text, reply", [
+    ("Someone from our team will contact you about it.", Situation.not_convinced),  # no time said: "and then what?"
+    ("We'll get back to you soon.", Situation.push_time),  # a vague time: "when exactly?"
+])
+def test_a_put_off_costs_patience_and_is_pushed_on(service, text, reply):
+    record, _ = play(service, "water-bill-surge", "en", [text])
     state = service.dialogue(service.session(record.id))
-    assert state.did.put_off and state.reply is Situation.push_time
+    assert state.did.put_off and state.reply is reply
     assert state.patience < load_params().patience.start["angry"]
 
 
