@@ -972,3 +972,13 @@ def test_the_scorer_hears_which_turns_were_small_talk_or_fillers(service):
     record, _ = play(service, "water-bill-surge", "en", ["How did you get here today?", "ok", "What does your meter show?"])
     turns = service.trainee_turns(record.id)
     assert [(t.small_talk, t.filler) for t in turns] == [(True, False), (False, True), (False, False)]
+
+
+def test_an_opening_greeting_asks_for_nothing():
+    # "Pagi" greets; it is not the "pagi" of "Besok pagi ada orang di rumah?"
+    scenario = LIB.get("vehicle-registration-delay", "id")
+    asked = asked_items("Pagi Mas, udah sarapan?", TurnAnalysis(tags=[Tag.question]), scenario, default_matcher())
+    assert asked.ids == ["wellbeing"]
+    later = asked_items("Pagi Bu, besok pagi ada orang di rumah?", TurnAnalysis(tags=[Tag.question]),
+                        LIB.get("water-bill-surge", "id"), default_matcher())
+    assert later.ids == ["be_there"]

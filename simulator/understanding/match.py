@@ -135,10 +135,18 @@ _ADDRESS = re.compile(
 )
 
 
+# A greeting that opens a turn says nothing either, but its time of day leads e5: "Pagi Mas, udah
+# sarapan?" is otherwise nearest "Besok pagi ada orang di rumah?".
+_OPENING_GREETING = re.compile(
+    r"^\s*(?:(?:selamat|good)\s+)?(?:pagi|siang|sore|malam|morning|afternoon|evening)\b[\s,.!]*", re.IGNORECASE)
+
+
 def without_address(text: str) -> str:
-    """``text`` without its forms of address ("Sampai sini jelas, Bu?" -> "Sampai sini jelas?");
-    the text itself when nothing else is left."""
+    """``text`` without its forms of address and an opening greeting ("Sampai sini jelas, Bu?" ->
+    "Sampai sini jelas?", "Pagi Mas, udah sarapan?" -> "udah sarapan?"); the text itself when
+    nothing else is left."""
     stripped = re.sub(r"[\s,]+([,.?!])", r"\1", re.sub(r"\s{2,}", " ", _ADDRESS.sub("", text))).strip(" ,")
+    stripped = _OPENING_GREETING.sub("", stripped)
     return stripped if _WORD.search(stripped) else text
 
 
