@@ -142,11 +142,16 @@ _OPENING_GREETING = re.compile(
 
 
 def without_address(text: str) -> str:
-    """``text`` without its forms of address and an opening greeting ("Sampai sini jelas, Bu?" ->
-    "Sampai sini jelas?", "Pagi Mas, udah sarapan?" -> "udah sarapan?"); the text itself when
-    nothing else is left."""
+    """``text`` without its forms of address ("Sampai sini jelas, Bu?" -> "Sampai sini jelas?");
+    the text itself when nothing else is left."""
     stripped = re.sub(r"[\s,]+([,.?!])", r"\1", re.sub(r"\s{2,}", " ", _ADDRESS.sub("", text))).strip(" ,")
-    stripped = _OPENING_GREETING.sub("", stripped)
+    return stripped if _WORD.search(stripped) else text
+
+
+def _without_greeting(text: str) -> str:
+    """A turn without its opening greeting ("udah sarapan?"); itself when nothing else is left (a
+    greeting alone is still a greeting, near the background's)."""
+    stripped = _OPENING_GREETING.sub("", text)
     return stripped if _WORD.search(stripped) else text
 
 
@@ -156,7 +161,7 @@ def _plain(text: str, lang: str | None) -> str:
 
 def similarities(text: str, candidates: list[str], lang: str | None = None) -> tuple[np.ndarray, bool]:
     """Per candidate, the match score; and whether it is semantic (encoder) or lexical only."""
-    plain = _plain(text, lang)
+    plain = _without_greeting(_plain(text, lang))
     cands = [_plain(c, lang) for c in candidates]
     lexical = _lexical(plain, cands)
     enc = get_encoder()
