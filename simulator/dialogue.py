@@ -1107,8 +1107,7 @@ def update(
     did.admission = analysis.admits_fault and not did.defensive
     did.remedy = has(Tag.compensation)
     did.closing_question = _has_cue(low, cues["closing_question"])
-    did.farewell = _has_cue(low, cues["farewell"]) or (
-        any(n.required and n.met_turn is None for n in s.needs) and is_closing(text, scenario.lang))
+    did.farewell = _has_cue(low, cues["farewell"]) or (not s.required_met and is_closing(text, scenario.lang))
     guard_words = cues["security"] + (
         scenario.handling.referral.accept_cues if scenario.handling.referral.target is ReferralTarget.security else []
     )  # the scenario's guard by name ("panggil Pak Yusuf") is security too
@@ -1237,8 +1236,7 @@ def update(
     # moves a need (no question, no concrete time, remedy, referral or admission) while one is open.
     moved = did.needs_met or did.asked or did.asked_again or did.unknown_question or did.commitment or did.remedy \
         or did.admission or did.referral == "correct" or did.security or Slot.when in slots
-    did.put_off = not void and not moved and any(n.required and n.met_turn is None for n in s.needs) and (
-        vague or is_put_off(_unquoted(text), scenario.lang))
+    did.put_off = not (void or moved or s.required_met) and (vague or is_put_off(_unquoted(text), scenario.lang))
 
     # On topic: the turn talks about the customer's problem or what they told (an explanation,
     # a restatement), even when no tag or need fits.
