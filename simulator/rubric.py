@@ -87,6 +87,8 @@ class RuleSettings(BaseModel):
     idle_factor: float = Field(0.3, ge=0, le=1)
     nonsense_share: float = Field(0.5, gt=0, le=1)
     untagged_credit: float = Field(0.7, ge=0, le=1)
+    shorthand_words: int = Field(2, ge=1)
+    shorthand_share: float = Field(0.5, gt=0, le=1)
 
 
 CAP_KEYS = (
@@ -99,6 +101,7 @@ CAP_KEYS = (
     "injection",
     "nonsense",
     "no_turns",
+    "chat_shorthand",
 )
 
 

@@ -39,6 +39,7 @@ from simulator.mood import MoodState, Outcome, is_handoff, sends_nowhere
 from simulator.rubric import DIMENSIONS, Dimension, Rubric
 from simulator.scenario import ReferralTarget, Scenario
 from simulator.turn_flags import flags as turn_flags
+from simulator.understanding.normalise import normaliser
 
 ABANDONED = "abandoned"
 
@@ -615,6 +616,11 @@ def _caps(ctx: _Context, rubric: Rubric) -> list[CapInfo]:
         keys.append("turn_limit_needs_open")
     if ctx.needs and ctx.outcome not in (Outcome.resolved, Outcome.referred) and all(n.met_turn is None for n in ctx.needs):
         keys.append("no_need_met")  # warm words that move nothing forward (empathy with no substance)
+    examples: dict[str, str] = {}
+    shorthand = _shorthand_turns(ctx)
+    if turns and len(shorthand) / len(turns) >= rubric.rules.shorthand_share:
+        keys.append("chat_shorthand")
+        examples["chat_shorthand"] = ", ".join(list(dict.fromkeys(w.lower() for words in shorthand for w in words))[:3])
     if _wrong_referrals(ctx):
         target = ctx.scenario.handling.referral.target
         correct = any(r.has(Tag.referral) and r.t.analysis.referral_matches for r in turns)
@@ -626,8 +632,15 @@ def _caps(ctx: _Context, rubric: Rubric) -> list[CapInfo]:
     for key in keys:
         cap = rubric.caps.get(key)
         if cap is not None:
-            out.append(CapInfo(key=key, value=cap.value, reason=cap.reason.get(lang)))
+            out.append(CapInfo(key=key, value=cap.value, reason=cap.reason.get(lang).format(examples=examples.get(key, ""))))
     return sorted(out, key=lambda c: c.value)
+
+
+def _shorthand_turns(ctx: _Context) -> list[list[str]]:
+    """The chat-shorthand words of each trainee turn written in shorthand (a staff member writes
+    words in full to a customer; "sy udh cek ya bpk" reads as a private chat)."""
+    words = (normaliser(ctx.scenario.lang).shorthand_words(r.t.text) for r in ctx.turns if not r.disqualified)
+    return [w for w in words if len(w) >= ctx.rubric.rules.shorthand_words]
 
 
 def score(

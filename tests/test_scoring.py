@@ -326,3 +326,22 @@ def test_small_talk_and_fillers_while_the_problem_is_open_cost_listening():
     after = score([opening, fix, TraineeTurn(9, "Did you come by motorbike?", analysed("x", Tag.question), small_talk=True)],
                   scenario, RUBRIC, state, "resolved", needs=needs)
     assert after.dimensions["listening"].score == focused.dimensions["listening"].score
+
+
+def test_a_conversation_in_chat_shorthand_is_capped_and_names_the_words():
+    scenario = make_scenario()
+    shorthand = [
+        ("omg sry, a 500 bill must be a shock tbh", GOOD[0][1]),
+        ("when did the meter guy last come? pls check ur receipt", GOOD[1][1]),
+        ("since when has it been high?", GOOD[2][1]),
+        ("we'll re-read it thurs and credit u the diff, k thx", GOOD[3][1]),
+    ]
+    facts = {1: ["meter"], 2: ["since"]}
+    full, casual = run(scenario, GOOD, facts=facts), run(scenario, shorthand, facts=facts)
+    assert full.outcome == casual.outcome == "resolved"
+    assert full.overall > RUBRIC.caps["chat_shorthand"].value and "chat_shorthand" not in {c.key for c in full.caps}
+    assert casual.cap.key == "chat_shorthand" and casual.overall == RUBRIC.caps["chat_shorthand"].value
+    assert "(omg, sry, tbh)" in casual.cap.reason
+    # one casual turn among full sentences is no habit
+    once = run(scenario, shorthand[:1] + GOOD[1:], facts=facts)
+    assert "chat_shorthand" not in {c.key for c in once.caps}

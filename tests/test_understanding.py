@@ -18,7 +18,7 @@ from simulator import cli
 from simulator.analysis_types import Tag
 from simulator.understanding import analyser, encoder, heads, rules
 from simulator.understanding.match import best_match, is_courtesy
-from simulator.understanding.normalise import normalise
+from simulator.understanding.normalise import normalise, normaliser
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_encoder = pytest.mark.skipif(encoder.get_encoder() is None, reason=encoder.status().reason)
@@ -45,6 +45,20 @@ needs_encoder = pytest.mark.skipif(encoder.get_encoder() is None, reason=encoder
 )
 def test_chat_register_is_normalised(text, lang, plain):
     assert normalise(text, lang).text == plain
+
+
+@pytest.mark.parametrize(
+    "text,lang,words",
+    [
+        ("Sy sdh cek ya bpk, mhn ditunggu", "id", ["Sy", "sdh", "bpk", "mhn"]),
+        # spoken words written in full and office abbreviations are no shorthand
+        ("Udah saya cek ya Pak, nggak apa-apa, tgl 3 ke rek yang sama", "id", []),
+        ("omg sry, lemme chk w/o delay b4 noon", "en", ["omg", "sry", "lemme", "chk", "w/o", "b4"]),
+        ("I can't check it before 10 am, our dept opens at 8", "en", []),
+    ],
+)
+def test_chat_shorthand_is_named_word_by_word(text, lang, words):
+    assert normaliser(lang).shorthand_words(text) == words
 
 
 def test_normalised_offsets_point_at_the_original_text():

@@ -25,6 +25,8 @@ TABLE_DIR = Path(__file__).resolve().parent.parent / "lexicons" / "normalise"
 LEXICON_DIR = TABLE_DIR.parent
 _LETTER_RUN = re.compile(r"([^\W\d_])\1{2,}")
 _WORD = re.compile(r"[^\W\d_]+")
+# Words with digits or a slash in them count too ("b4", "2moro", "w/o").
+_SHORTHAND_TOKEN = re.compile(r"(?<![\w/])[\w/]+(?![\w/])")
 # Same-length typographic flattening, so offsets survive it unchanged.
 FLATTEN = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u201c": '"', "\u201d": '"',
                           "\u2013": "-", "\u2014": "-", "\u00a0": " "})
@@ -48,6 +50,10 @@ class NormalisationTable(BaseModel):
     suffixes: dict[str, str] = Field(default_factory=dict, description="Word endings: n't -> ' not'.")
     is_words: list[str] = Field(default_factory=list, description="Words whose 's is 'is' (it's, that's).")
     has_before: list[str] = Field(default_factory=list, description="Words after 's that make it 'has'.")
+    shorthand: list[str] = Field(
+        default_factory=list,
+        description="Chat shorthand staff should not write to a customer (sy, gk / u, pls, omg): the scorer's register check.",
+    )
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,11 @@ class Normaliser:
             alt = "|".join(re.escape(w) for w in sorted(self.suffixes, key=len, reverse=True))
             parts.append(rf"(?<=\w)(?P<suffix>{alt})(?![\w'])")
         self.contraction_rx = re.compile("|".join(parts), re.IGNORECASE) if parts else None
+        self.shorthand = frozenset(w.lower() for w in table.shorthand)
+
+    def shorthand_words(self, text: str) -> list[str]:
+        """The chat-shorthand words of ``text``, in order ("sy udh cek" -> ["sy", "udh"])."""
+        return [m.group(0) for m in _SHORTHAND_TOKEN.finditer(text) if m.group(0).lower() in self.shorthand]
 
     # -- passes of (start, end, kept prefix length, replacement) edits, applied with an offset map ----
     def _word_edits(self, text: str) -> list[tuple[int, int, int, str]]:
