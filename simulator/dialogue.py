@@ -181,8 +181,9 @@ def default_matcher() -> Matcher:
 # --- slots ----------------------------------------------------------------------------------
 _DAYS = (
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|thu(?:rs?)?|fri|"
-    # "sat" and "wed" are English verbs too: as days only before a time or a date ("Sat 10am")
-    r"(?:wed|sat)\.?(?= ?(?:\d|the \d|jam|pukul))|"
+    # "sat" and "wed" are English verbs too: as days only before a time, a date or a part of the
+    # day ("Sat 10am", "wed between 8am and noon", "wed morning")
+    r"(?:wed|sat)\.?(?= ?(?:\d|the \d|jam|pukul|(?:between|from|at) \d|morning|afternoon|evening))|"
     r"senin|selasa|rabu|kamis|jum'?at|sabtu|hari minggu|ahad"
 )
 _MONTHS = (

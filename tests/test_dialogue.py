@@ -67,6 +67,9 @@ def test_slots_from_a_turn():
     assert Slot.phone in extract_slots("Call PLN 123 from your mobile.")
     assert extract_slots("The boxes sat on the porch in the heat.") == {}  # "sat" the verb is no Saturday
     assert extract_slots("Sat 10am works.")[Slot.when] == "Sat 10am"
+    slots = extract_slots("a meter reader comes to ur place wed between 8am and noon to re-check")
+    assert (slots[Slot.day], slots[Slot.hours]) == ("wed", "8am")
+    assert Slot.day not in extract_slots("the kids sat at the table all evening")
 
 
 def test_clock_times_in_either_language_and_spelling():
