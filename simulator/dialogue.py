@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.datafile import load_yaml
 from simulator.mood import Outcome, is_handoff, sends_nowhere
-from simulator.turn_flags import flags as turn_flags
+from simulator.turn_flags import flags as turn_flags, function_words
 from simulator.understanding.match import is_closing, is_courtesy, is_put_off, without_address
 from simulator.understanding.normalise import normalise
 from simulator.understanding.rules import asking_without_mark
@@ -786,7 +786,10 @@ def asked_items(
     if span is not None and span.text.strip() and not any(span.text.lower() in q.lower() or q.lower() in span.text.lower()
                                                            for q in questions):
         questions.append(span.text.strip())  # a question without its '?' ("sama boleh minta no hp nya")
-    restating = {q for q in questions if _says_back(q, said, matcher, scenario.lang)}
+    # Only her statements can be said back: a question near one she asked ("Has a bill ever gone
+    # up like this before?" beside "How does a bill go up six times?") asks something new.
+    stated = [x for x in said if not x.rstrip().endswith("?")]
+    restating = {q for q in questions if _says_back(q, stated, matcher, scenario.lang)}
     evidence_sentences = [x for x in _sentences(text) if _has_cue(_plain(x, scenario.lang), params.cues["evidence_request"])]
     items = _items(scenario)
     # An example written as a statement ("Let me check the status of your file.") is a check the
@@ -917,7 +920,16 @@ def _says_back(question: str, customer_said: list[str], matcher: Matcher, lang: 
     if _has_cue(_plain(question, lang), load_params().cues["question_words"]):
         return False
     m = matcher(question, customer_said, lang, [0] * len(customer_said))
-    return m is not None and m.score >= RESTATE_MIN_SIMILARITY
+    if m is None or m.score < RESTATE_MIN_SIMILARITY:
+        return False
+    # The encoder puts sentences about the same things close whatever they say ("Sebelumnya pernah
+    # nggak naik kayak gini juga?" beside "Tukang ledeng juga nggak pernah dipanggil": 0.905); a
+    # check says back at least two of the sentence's content words.
+    return len(_content_tokens(_plain(question, lang)) & _content_tokens(_plain(customer_said[m.index], lang))) >= 2
+
+
+def _content_tokens(text: str) -> set[str]:
+    return _tokens(" ".join(w for w in _WORD.findall(text) if w not in function_words()))
 
 
 def _plain(text: str, lang: str) -> str:

@@ -483,6 +483,9 @@ def test_the_closing_line_restates_the_time_the_trainee_gave_not_the_scenarios()
 @pytest.mark.parametrize("question, confirmed", [
     ("Buat mastiin aja Bu, pas semua keran ditutup meterannya diem kan?", True),  # her words, in chat spelling
     ("Tetangga ada yang ngalamin hal yang sama juga nggak?", False),  # new, and nothing she knows
+    # near "Tukang ledeng juga nggak pernah dipanggil" (0.905) sharing only "pernah": a question
+    # about her bills, which she answers
+    ("Sebelumnya pernah nggak Bu tagihannya naik mendadak kayak gini juga?", False),
 ])
 def test_a_check_in_other_words_of_what_the_customer_said_is_confirmed(question, confirmed):
     from simulator.understanding.match import best_match
@@ -495,7 +498,18 @@ def test_a_check_in_other_words_of_what_the_customer_said_is_confirmed(question,
     after = update(state, question, TurnAnalysis(tags=[Tag.question]), scenario, mood, best_match)
     assert (after.reply is Situation.confirmed) is confirmed
     if not confirmed:
-        assert after.reply is Situation.answer_unknown
+        assert after.reply is Situation.answer_unknown or after.reveal == ["usage_history"]
+
+
+def test_a_question_near_one_the_customer_asked_is_no_check_of_it():
+    """"How does a bill go up six times in one month?" is her question, not a fact to confirm."""
+    from simulator.understanding.match import best_match
+
+    scenario = LIB.get("water-bill-surge", "en")
+    mood = SimpleNamespace(anger=6.0, trust=3.0, threat=0.0, outcome=None, situation=None)
+    state = update(initial_state(scenario), "Has a bill ever gone up like this in a month before?",
+                   TurnAnalysis(tags=[Tag.question]), scenario, mood, best_match)
+    assert state.reply is not Situation.confirmed
 
 
 @pytest.mark.parametrize("phrase, wrong", [(True, True), (False, False)])
