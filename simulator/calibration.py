@@ -44,11 +44,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
 
 from simulator.analysis_types import TAG_ORDER
+
+# SciPy and scikit-learn are imported where the figures are computed: importing them costs about
+# a second, and the dashboard HR signs in to imports this module for its grading forms.
 
 TAG_NAMES: tuple[str, ...] = tuple(tag.value for tag in TAG_ORDER)
 REFERRAL_TARGETS: tuple[str, ...] = ("legal", "security", "other")
@@ -86,6 +86,9 @@ def snap(values: Any, step: int) -> np.ndarray:
 def quadratic_kappa(a: Sequence[float], b: Sequence[float], step: int) -> float:
     """Quadratic-weighted Cohen's kappa of two raters' scores on the grading scale (scikit-learn).
     NaN when it is undefined (both raters gave one and the same score throughout)."""
+    from sklearn.exceptions import UndefinedMetricWarning
+    from sklearn.metrics import cohen_kappa_score
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -98,6 +101,8 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return math.nan
+    from scipy import stats
+
     return float(stats.spearmanr(a, b).statistic)
 
 
@@ -110,6 +115,8 @@ def batched_measures(x: np.ndarray, y: np.ndarray, step: int) -> np.ndarray:
     """Kappa, Spearman and mean absolute difference along the last axis, for many resamples at
     once: shape ``(..., n)`` in, ``(3, ...)`` out. The same definitions as :func:`quadratic_kappa`,
     :func:`spearman` and :func:`mean_abs_diff` (NaN where undefined)."""
+    from scipy import stats
+
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     k = 100 // step + 1
     xi, yi = snap(x, step) // step, snap(y, step) // step
@@ -156,6 +163,8 @@ def agreement_figures(x: Sequence[float], y: Sequence[float], step: int, *, resa
     out["mad"] = _num(mean_abs_diff(x, y), 2)
     if n < MIN_SESSIONS_CI or resamples < 1:
         return out
+    from scipy import stats
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = stats.bootstrap((x, y), lambda a, b, axis=-1: batched_measures(a, b, step), paired=True,
@@ -279,6 +288,8 @@ def tag_agreement(turns: pd.DataFrame) -> dict[str, Any]:
         return out
     truth = np.array([[tag in tags for tag in TAG_NAMES] for tags in turns["tags"]], dtype=int)
     guess = np.array([[tag in tags for tag in TAG_NAMES] for tags in turns["auto_tags"]], dtype=int)
+    from sklearn.metrics import precision_recall_fscore_support
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         p, r, f, s = precision_recall_fscore_support(truth, guess, average=None, labels=list(range(len(TAG_NAMES))),
