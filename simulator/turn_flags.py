@@ -149,7 +149,7 @@ def _asks(text: str) -> bool:
 
 def is_nonsense(text: str, tags: set[Tag] | None = None, lang: str | None = None) -> bool:
     """No meaningful words: mashing, random letters, bare markup or code; or, when the analyser
-    found no tag (``tags`` given and empty), words with no function word to connect them (the chat
+    found no tag but perhaps `defensive` (``tags`` given), words with no function word to connect them (the chat
     register spelled out in ``lang`` first: "sdh" is "sudah")."""
     stripped = _MARKUP.sub(" ", text or "")
     tokens = []
@@ -160,7 +160,9 @@ def is_nonsense(text: str, tags: set[Tag] | None = None, lang: str | None = None
     if not tokens:
         return True
     good = sum(1 for t in tokens if wordlike(t))
-    untagged = tags is not None and not tags
+    # `defensive` is what a sentence says (blame, denial, procedure); on words with no sentence
+    # to hold them it is the head's guess on noise, and no reason to read the turn as a reply.
+    untagged = tags is not None and not (tags - {Tag.defensive})
     if good == 0 or good / len(tokens) < 0.5 or (untagged and good / len(tokens) <= 0.5):
         return True
     if untagged and len(tokens) >= UNCONNECTED_MIN_WORDS and not _asks(stripped):

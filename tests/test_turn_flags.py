@@ -46,6 +46,8 @@ def test_injection_in_both_languages_is_flagged(text):
         ("🙂🙂🙂", []),
         ("meja kuda awan sepatu", []),  # words, none connected
         ("carpet lemon violin", []),
+        # a head's `defensive` on words with no sentence to hold them does not make them a reply
+        ("jjjjjjjjjj ;;;;; 🛵🔥🔥 regulator regulator bla", [Tag.defensive]),
     ],
 )
 def test_nonsense_is_flagged(text, tags):
@@ -62,6 +64,7 @@ def test_nonsense_is_flagged(text, tags):
         ("Done.", []),
         ("Understood.", []),
         ("Please calm down, madam.", [Tag.defensive]),
+        ("Rules are rules.", [Tag.defensive]),
         ("You are now registered for a re-check on Wednesday.", [Tag.time_estimate]),
         ("Saya cek di sistem dulu ya, Bu.", []),
         ("Our system shows the last reading on 3 March.", []),
