@@ -489,9 +489,10 @@ def _referral(ctx: _Context) -> _Result:
 def _referral_need_met(ctx: _Context) -> list[_Turn]:
     """The turn that met the customer's referral need (the dialogue engine heard where to go, what
     to bring and how to reach them, in words the analyser did not tag as a referral: "Kantor
-    Bersama Samsat Sidoarjo, Jl. Raya Buduran… Bawa KTP asli"), when it is a reply of its own and
-    neither defensive nor hostile."""
-    met = {n.met_turn for n in ctx.needs if "referral" in (n.id, n.kind) and n.met_turn is not None}
+    Bersama Samsat Sidoarjo, Jl. Raya Buduran… Bawa KTP asli"; a safety need is met by calling
+    security: "Saya panggil Pak Yusuf dari pos satpam"), when it is a reply of its own and neither
+    defensive nor hostile."""
+    met = {n.met_turn for n in ctx.needs if {"referral", "safety"} & {n.id, n.kind} and n.met_turn is not None}
     return [r for r in ctx.turns if r.index in met and r.reply and not r.negative & {Tag.defensive, Tag.hostile}][:1]
 
 

@@ -114,6 +114,11 @@ def test_a_referral_the_dialogue_heard_counts_though_the_analyser_tagged_none():
     assert heard.dimensions["referral"].score >= 70 and heard.dimensions["referral"].evidence[0].quote == text
     assert unheard.dimensions["referral"].score == 0
     assert blamed.dimensions["referral"].score <= 40
+    # a safety need (threat-violence) is met by calling security
+    guard = "I'm asking Pak Yusuf from the security post to come over, so everyone stays safe."
+    safe = score([TraineeTurn(1, guard, analysed("x"))], scenario, RUBRIC, state, "resolved",
+                 needs=[NeedResult(id="safety", met_turn=1, kind="safety")])
+    assert safe.dimensions["referral"].score >= 70
 
 
 def test_remedy_for_a_customer_fault_is_over_reaction():
