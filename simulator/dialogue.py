@@ -782,6 +782,10 @@ def asked_items(
     params = load_params()
     said = _sentences(_customer_said(scenario, list(told)))
     questions = [q for q in question_clauses(text, scenario.lang) if not _rhetorical(q, params.cues, scenario.lang)]
+    if not analysis.has(Tag.question):
+        # a clause the cues read as asking without a '?' is a question only if the analyser agrees
+        # ("pls send our best to Bu Sumi" is a kind word, not a question to confirm or not know)
+        questions = [q for q in questions if q.rstrip().endswith("?")]
     span = analysis.evidence.get(Tag.question)
     if span is not None and span.text.strip() and not any(span.text.lower() in q.lower() or q.lower() in span.text.lower()
                                                            for q in questions):

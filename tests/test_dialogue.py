@@ -999,3 +999,14 @@ def test_an_opening_greeting_asks_for_nothing():
     later = asked_items("Pagi Bu, besok pagi ada orang di rumah?", TurnAnalysis(tags=[Tag.question]),
                         LIB.get("water-bill-surge", "id"), default_matcher())
     assert later.ids == ["be_there"]
+
+
+def test_a_request_read_as_asking_is_not_confirmed_or_met_with_not_knowing(service):
+    """"Please send our best to Bu Sumi and your nephew" names people she spoke of: it is no check
+    to confirm ("That's right.") and no question she cannot answer."""
+    record, results = play(service, "catering-stale-food", "en",
+                           ["How many guests got sick, and did anyone go to the clinic?",
+                            "I'm so sorry. Please send our best wishes to Bu Sumi and your nephew."])
+    state = service.dialogue(service.session(record.id))
+    assert "guests_ill" in state.told
+    assert state.reply not in (Situation.confirmed, Situation.answer_unknown), results[-1].customer
