@@ -30,7 +30,8 @@ TEST = {lang: ROOT / "corpus" / "test" / f"{lang}.jsonl" for lang in ("id", "en"
 OLD_SETS = ["analysis_heldout.jsonl", "analysis_blind.jsonl", "analysis_check2.jsonl", "analysis_fresh.jsonl"]
 #: Every trainee turn of 40 whole practice conversations written by people who never saw the
 #: analyser (long chat-register turns mixing good and bad moves), labelled by two others. Used to
-#: choose the seventh look's training data (docs/analyser.md), so development material.
+#: judge the seventh look's candidate (docs/analyser.md), so development material; its figures
+#: are in the model card.
 CONVERSATION_SET = "analysis_conversations.jsonl"
 needs_encoder = pytest.mark.skipif(encoder.get_encoder() is None, reason=encoder.status().reason)
 
@@ -89,19 +90,6 @@ def test_the_learned_analyser_on_the_untouched_test_split(lang):
 def test_the_learned_analyser_on_older_sets_it_never_trained_on(name):
     report = evaluate(load_items(DATA / name))
     assert report.macro_f1 >= 0.80, format_report(report, name)
-
-
-@needs_encoder
-@pytest.mark.parametrize("lang", ["id", "en"])
-def test_a_defensive_sentence_inside_a_long_kind_turn_is_read(lang):
-    """On whole-conversation turns the heads read `defensive` better than the rules and keep the
-    seventh look's figures (docs/analyser.md: id 0.794, en 0.667), a little below them. (Over all
-    tags the rules are as good there: macro-F1 id 0.697 against the heads' 0.691.)"""
-    items = [i for i in load_items(DATA / CONVERSATION_SET) if i.lang == lang]
-    learned, by_rules = evaluate(items), evaluate(items, rules.analyze)
-    table = format_report(learned, f"{CONVERSATION_SET} ({lang})")
-    assert learned.per_tag["defensive"].f1 > by_rules.per_tag["defensive"].f1, table
-    assert learned.per_tag["defensive"].f1 >= {"id": 0.75, "en": 0.62}[lang], table
 
 
 @pytest.mark.parametrize("name", ["analysis_dev.jsonl", "analysis_heldout.jsonl", "analysis_fresh.jsonl"])
