@@ -190,13 +190,30 @@ _MONTHS = (
     r"jan(?:uary|uari)?|feb(?:ruary|ruari)?|mar(?:ch|et)?|apr(?:il)?|mei|may|jun[ei]?|jul[iy]?|"
     r"aug(?:ust)?|agu(?:stus)?|sep(?:tember)?|o[ck]t(?:ober)?|nov(?:ember)?|de[cs](?:ember)?"
 )
+_CLOCK_WORD = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|satu|dua belas|dua|tiga|empat|lima|"
+    r"enam|tujuh|delapan|sembilan|sepuluh|sebelas"
+)
+_CLOCK_NUMBER = rf"\d{{1,2}}|{_CLOCK_WORD}"
+_CLOCK_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())} | {w: i + 1 for i, w in enumerate(
+    "satu dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas".split())} | {"dua belas": 12}
+_CLOCK = re.compile(
+    rf"(?<![\d.,])(?P<h>\d{{1,2}})[.:](?P<m>\d{{2}})(?![\d.,])"
+    rf"|\b(?P<half>half past|setengah) (?P<hh>{_CLOCK_NUMBER})\b"
+    rf"|\b(?:jam|pukul|at|around|by) (?P<ha>{_CLOCK_NUMBER})\b(?![.:]\d)"
+    rf"|\b(?P<hb>{_CLOCK_NUMBER}) ?(?:o'clock|[ap]\.?m\b|pagi|siang|sore|malam)"
+)
 _SLOT_RX: dict[str, re.Pattern] = {
     "weekday": re.compile(rf"\b(?:{_DAYS})\b"),
-    "relday": re.compile(r"\b(?:today|tomorrow|tonight|hari ini|besok|lusa|nanti sore|nanti malam|this afternoon|this evening)\b"),
+    # not "this morning" / "pagi ini": by the time a complaint is heard that is mostly the past
+    "relday": re.compile(r"\b(?:today|tomorrow|tonight|hari ini|besok|lusa|nanti sore|nanti malam|(?:siang|sore|malam) ini|"
+                         r"this afternoon|this evening)\b"),
     "date": re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)? (?:of )?(?:{_MONTHS})\b|(?:{_MONTHS}) \d{{1,2}}\b|tanggal \d{{1,2}}|the \d{{1,2}}(?:st|nd|rd|th)\b|\d{{1,2}}/\d{{1,2}}(?!\d))"),
     "hours": re.compile(
         r"(?:(?<![\d.,/-])(?:[01]?\d|2[0-4])[.:][0-5]\d(?![\d.,/-])|\b(?:jam|pukul|at|by|before|after|sebelum|sampai) \d{1,2}(?:[.:]\d{2})?(?: ?[ap]\.?m\b\.?)?|\d{1,2} ?(?:a\.?m\.?|p\.?m\.?)|"
         r"\b(?:between|antara) \d{1,2}(?:[.:]\d{2})? (?:and|dan|sampai|-) \d{1,2}|(?<![\d.,/-])\d{1,2}(?:[.:]\d{2})? ?[-–] ?\d{1,2}(?:[.:]\d{2})?(?![\d.,/-])|"
+        rf"\b(?:half past|setengah|jam|pukul) (?:{_CLOCK_WORD})\b(?![.:]\d)|\b(?:{_CLOCK_WORD}) ?(?:o'clock|[ap]\.?m\b)|"
         r"noon|midday|morning|afternoon|evening|pagi|siang|sore|malam|within the hour|dalam satu jam|"
         r"\d+ (?:minutes|menit|hours|jam)\b)"
     ),
@@ -218,19 +235,9 @@ _SLOT_RX: dict[str, re.Pattern] = {
 }
 
 
-_CLOCK_NUMBER = (
-    r"\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|satu|dua belas|dua|tiga|empat|lima|"
-    r"enam|tujuh|delapan|sembilan|sepuluh|sebelas"
-)
-_CLOCK_WORDS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve".split())} | {w: i + 1 for i, w in enumerate(
-    "satu dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas".split())} | {"dua belas": 12}
-_CLOCK = re.compile(
-    rf"(?<![\d.,])(?P<h>\d{{1,2}})[.:](?P<m>\d{{2}})(?![\d.,])"
-    rf"|\b(?P<half>half past|setengah) (?P<hh>{_CLOCK_NUMBER})\b"
-    rf"|\b(?:jam|pukul|at|around|by) (?P<ha>{_CLOCK_NUMBER})\b(?![.:]\d)"
-    rf"|\b(?P<hb>{_CLOCK_NUMBER}) ?(?:o'clock|[ap]\.?m\b|pagi|siang|sore|malam)"
-)
+def _on_the_clock(hours: str) -> bool:
+    """Hours that name a time on the clock ("8.30", "jam lima", "five pm"), not a part of the day."""
+    return bool(re.search(r"\d", hours) or _CLOCK.search(hours.lower()))
 
 
 def clock_times(text: str) -> set[tuple[int, int]]:
@@ -278,7 +285,7 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
         for start, end in _sentence_spans(timely):
             part = timely[start:end]
             hours = _SLOT_RX["hours"].search(part)
-            if (hours and re.search(r"\d", hours.group(0))) or _NEXT_DAY.search(part):
+            if (hours and _on_the_clock(hours.group(0))) or _NEXT_DAY.search(part):
                 continue
             for m in _SLOT_RX["weekday"].finditer(part):
                 if m.group(0)[:3] in said_days:
@@ -309,7 +316,7 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
             found["same_sentence"] = "1"
             break
     else:
-        found.pop("hours", None) if ("weekday" in found or "relday" in found or "date" in found) and not re.search(r"\d", found.get("hours", "")) else None
+        found.pop("hours", None) if ("weekday" in found or "relday" in found or "date" in found) and not _on_the_clock(found.get("hours", "")) else None
     slots: dict[str, str] = {}
     day = found.get("weekday") or found.get("date") or found.get("relday")
     if day:
@@ -323,7 +330,7 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
         or "date" in found
         or "weekday" in found
         or "duration" in found
-        or ("hours" in found and re.search(r"\d", found["hours"]))
+        or ("hours" in found and _on_the_clock(found["hours"]))
     )
     if concrete:
         m = _when_span(text, timely)

@@ -70,6 +70,10 @@ def test_slots_from_a_turn():
     slots = extract_slots("a meter reader comes to ur place wed between 8am and noon to re-check")
     assert (slots[Slot.day], slots[Slot.hours]) == ("wed", "8am")
     assert Slot.day not in extract_slots("the kids sat at the table all evening")
+    # hours in words, and a part of today ("sore ini")
+    assert extract_slots("Sebelum jam lima sore ini saya telepon Abang.")[Slot.when] == "jam lima sore ini"
+    assert extract_slots("I'll call you back before five pm today.")[Slot.when] == "five pm today"
+    assert extract_slots("We'll get there at one point.") == {}
 
 
 def test_clock_times_in_either_language_and_spelling():
