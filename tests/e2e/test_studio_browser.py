@@ -74,7 +74,11 @@ def test_trainer_authors_drives_checks_publishes_and_trainee_plays(server, brows
     expect(page.get_by_text(en("sf_yaml") + " (" + en("sferr_where", line=1, column=12)).first).to_be_visible()
     draft = studio.skeleton(SCENARIO, "en").replace("New scenario", "Opening hours complaint")
     expect(editor).to_have_count(1)  # the run after the edit has finished (no stale copy left)
+    # On a loaded machine a rerun still finishing can put the old text back into the editor after
+    # a fill: wait until the app is idle, and check the draft is what the editor holds.
+    idle(page)
     editor.fill(draft)
+    expect(editor).to_have_value(draft)
     editor.blur()
     expect(page.get_by_text(en("studio_valid"))).to_be_visible()
     page.get_by_role("button", name=en("studio_save")).click()
