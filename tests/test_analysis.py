@@ -576,6 +576,26 @@ def test_referral_matches_other():
     assert analyze("Please call PLN on 123.", "en").referral_matches is None  # no scenario
 
 
+def test_the_right_party_in_a_town_the_scenario_never_names_is_another_branch():
+    sc = scenario(target="other", referral={"party": "Samsat Sidoarjo", "contact": "Jl. Raya Buduran",
+                                            "accept_cues": ["samsat", "buduran"]})
+    right = "Please go to Samsat Sidoarjo on Jl. Raya Buduran and bring your ID."
+    assert analyze(right, "en", scenario=sc).referral_matches is True
+    elsewhere = analyze("Please go to the Samsat office in Surabaya, on Jl. Manyar.", "en", scenario=sc)
+    assert elsewhere.referral_target == "other" and elsewhere.referral_matches is False
+    # a town's other name counts as the town ("Solo" is Surakarta), in a scenario that names it
+    solo = scenario(target="other", opening="I live in Surakarta and my bill doubled!",
+                    referral={"party": "PLN", "accept_cues": ["PLN", "123"]})
+    assert analyze("Please go to PLN Solo or call 123.", "en", scenario=solo).referral_matches is True
+    assert analyze("Please go to PLN Semarang or call 123.", "en", scenario=solo).referral_matches is False
+
+
+def test_the_customers_own_phone_is_where_we_reach_them_not_a_referral():
+    text = "Sebelum jam 17.00 hari ini saya kabari Abang posisi paketnya, ke nomor HP Abang."
+    assert Tag.referral not in analyze(text, "id").tags
+    assert Tag.referral in analyze("Silakan telepon PLN 123 ya Bu.", "id").tags
+
+
 def test_referral_matches_legal_and_security():
     legal = scenario(target="legal")
     assert analyze("I can put you in touch with our legal department.", "en", scenario=legal).referral_matches
@@ -1015,6 +1035,12 @@ def test_a_question_that_shares_no_account_words_is_not_an_echo(lang, customer, 
         ("so its our fault lah, the claim shouldnt be rejected", "en", True),
         ("That's on us, ma'am.", "en", True),
         ("That's not our fault, the courier lost it.", "en", False),
+        # what the institution failed to do: being told was owed to the customer
+        ("That's not normal, and somebody should have told you.", "en", True),
+        ("The code isn't reaching your phone, that's on our side.", "en", True),
+        ("Itu memang nggak wajar dan harusnya Abang dikabari dari awal.", "id", True),
+        ("Kami seharusnya ngabarin Ibu dari minggu lalu.", "id", True),
+        ("Harusnya Bapak yang kasih tahu kami dari awal.", "id", False),
     ],
 )
 def test_owning_the_fault_is_found_and_negation_cancels_it(text, lang, admits):

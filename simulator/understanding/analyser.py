@@ -100,9 +100,9 @@ def _analyse(
         rule_hit = by_rules.has(tag)
         decided = rule_hit if head.mode == "rules" else probs[tag] >= head.threshold
         mode = head.mode
-        if tag is Tag.defensive and decided and by_rules.admits_fault and not rule_hit:
-            # The labelling guide: owning the fault is never defensive. The encoder reads "our
-            # fault" and "not our fault" alike, so the rules' negation-aware flag decides.
+        if tag in (Tag.defensive, Tag.hostile) and decided and by_rules.admits_fault and not rule_hit:
+            # The labelling guide: owning the fault is never defensive nor hostile. The encoder reads
+            # "our fault" and "not our fault" alike, so the rules' negation-aware flag decides.
             decided, mode = False, "admission"
         decisions.append(TagDecision(tag, rule_hit, probs[tag], mode, decided))
     decisions = _hostile_excludes_positive(decisions)

@@ -214,6 +214,10 @@ class ReferralLexicon(_Strict):
         default_factory=list, description="A place described with where it is ('the PLN office is on Jl. ...')."
     )
     own: Patterns = Field(default_factory=list, description="Words making a destination our own ('our', 'kami').")
+    theirs: Patterns = Field(
+        default_factory=list,
+        description="Words making a destination the customer's own ('your phone', 'nomor HP Abang'): no referral.",
+    )
     vague: Patterns = Field(
         default_factory=list, description="Destinations too vague to be a referral ('somewhere else', 'tempat lain')."
     )
@@ -299,6 +303,33 @@ class Lexicon(_Strict):
     hostile: CueList
     admission: CueList = Field(default_factory=CueList, description="The trainee owns the institution's fault.")
     stuffing: StuffingLexicon
+
+
+class Places(_Strict):
+    places: list[list[str]] = Field(description="Towns and cities, each with its other names.")
+
+
+@lru_cache(maxsize=None)
+def load_places() -> Places:
+    """The towns a referral may name (``simulator/lexicons/places.yaml``)."""
+    return load_yaml(LEXICON_DIR / "places.yaml", Places)
+
+
+@lru_cache(maxsize=64)
+def _other_towns_rx(scenario_text: str) -> re.Pattern | None:
+    """The towns (with their other names) that ``scenario_text`` never mentions."""
+    low = scenario_text.lower()
+    names = [n for group in load_places().places
+             if not any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", low) for n in group) for n in group]
+    return _scenario_rx(tuple(names))
+
+
+def _scenario_places(scenario: Scenario) -> str:
+    """The scenario's text that may name a town: where the customer is, where the right party is."""
+    referral = scenario.handling.referral
+    return " ".join([scenario.summary, scenario.opening, scenario.briefing.role, scenario.briefing.setting,
+                     referral.party or "", referral.contact or "", *referral.accept_cues,
+                     *(f.reveal for f in scenario.hidden_facts), *(k.answer for k in scenario.knowledge)])
 
 
 @lru_cache(maxsize=None)
@@ -400,6 +431,7 @@ class _Compiled:
     ref_destination: re.Pattern
     ref_places: re.Pattern
     ref_own: re.Pattern
+    ref_theirs: re.Pattern
     ref_vague: re.Pattern
     t_duration: re.Pattern
     t_multiplier: re.Pattern
@@ -522,6 +554,7 @@ def _compiled(lang: str) -> _Compiled:
         ),
         ref_places=rx(lex.referral.places),
         ref_own=rx(lex.referral.own, ""),
+        ref_theirs=rx(lex.referral.theirs, ""),
         ref_vague=rx(lex.referral.vague),
         t_duration=duration,
         t_multiplier=re.compile(_expand(t.multiplier, m)),
@@ -1049,6 +1082,8 @@ def _destination(t: _Text, c: _Compiled, pos: int) -> _Span | None:
         after = t.norm[m.end() : m.end() + 12].lstrip()
         if c.ref_own.match(after) or c.ref_own.search(m.group(0)) or (before and c.ref_own.fullmatch(before[0])):
             continue  # "kantor kami", "our office": our own place
+        if c.ref_theirs.match(after) or (before and c.ref_theirs.fullmatch(before[0])):
+            continue  # "ke nomor HP Abang", "to your WhatsApp": the customer's own, where we reach them
         return _Span(*m.span())
     return None
 
@@ -1098,13 +1133,19 @@ def _referral_matches(t: _Text | None, spans: list[_Span], target: str, scenario
     cue_rx = _scenario_rx(tuple(scenario.handling.referral.accept_cues))
     if cue_rx is None:
         return False
+    # The right party in a town the scenario never mentions is another branch ("Samsat Surabaya").
+    elsewhere = _other_towns_rx(_scenario_places(scenario))
+
+    def names_it(text: str, lo: int, hi: int) -> bool:
+        return bool(cue_rx.search(text, lo, hi)) and not (elsewhere and elsewhere.search(text, lo, hi))
+
     if t is None:
-        return bool(cue_rx.search(whole))
+        return names_it(whole.lower(), 0, len(whole))
     for sp in spans:  # the referral phrase's neighbourhood: its sentence and the ones either side
         i = t.sentence_at(sp.start)
         lo = t.sentences[max(0, i - 1)].start
         hi = t.sentences[min(len(t.sentences) - 1, i + 1)].end
-        if cue_rx.search(t.norm, lo, hi):
+        if names_it(t.norm, lo, hi):
             return True
     return False
 
