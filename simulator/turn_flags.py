@@ -59,6 +59,13 @@ STUFFING_MIN_WORDS = 10
 STUFFING_SENTENCE_MIN_WORDS = 5
 #: A keyword list: at least this many words, no punctuation between them, hardly a function word.
 KEYWORD_LIST_MIN_WORDS = 8
+#: A punctuated keyword list: at least this many items, nearly all of at most ITEM_MAX_WORDS words,
+#: and hardly any naming something specific (a number, a name): "Top up, package, data ran out,
+#: recharge, right away, today, reference number, priority, we care."
+ITEM_LIST_MIN_ITEMS = 6
+ITEM_MAX_WORDS = 3
+ITEM_LIST_MIN_SHORT_SHARE = 0.8
+ITEM_LIST_MAX_SPECIFIC_SHARE = 0.2
 #: Stacked feeling words: at least STACKED_MIN_FEELINGS of them, and after the first clause at least
 #: STACKED_MIN_WORDS words with at most this share of function words. One "maaf" among terse
 #: fragments ("Glodok tgl 3, LCD+baterai 4,2 jt. Maaf, kelamaan.") is a terse agent, not stuffing.
@@ -177,15 +184,24 @@ def _spelled_out(text: str, lang: str | None) -> str:
 
 
 def is_keyword_list(text: str, lang: str | None = None) -> bool:
-    """Words strung together with no punctuation and hardly a function word between them ("PLN 123
-    PLN Mobile pengaduan ULP rujuk wewenang bukan PDAM listrik padam"): terse agents punctuate
-    their lists ("PLN 123, or the PLN Mobile app > Pengaduan"), a keyword dump does not."""
+    """Words strung together with hardly a function word between them: with no punctuation ("PLN 123
+    PLN Mobile pengaduan ULP rujuk wewenang bukan PDAM listrik padam"), or as a list of short items
+    that name nothing specific (see ITEM_LIST_*). Terse agents punctuate their lists and fill them
+    with specifics ("PLN 123, or the PLN Mobile app > Pengaduan"); a keyword dump does neither."""
     inner = text.strip().rstrip(".!?")
-    return (
-        len(_words(text)) >= KEYWORD_LIST_MIN_WORDS
-        and not _INNER_PUNCTUATION.search(inner)
-        and function_share(_spelled_out(text, lang)) < STUFFING_MAX_FUNCTION_SHARE
-    )
+    if len(_words(text)) < KEYWORD_LIST_MIN_WORDS or function_share(_spelled_out(text, lang)) >= STUFFING_MAX_FUNCTION_SHARE:
+        return False
+    return not _INNER_PUNCTUATION.search(inner) or _unspecific_items(inner)
+
+
+def _unspecific_items(text: str) -> bool:
+    items = [i.strip() for i in _INNER_PUNCTUATION.split(text) if i and _words(i)]
+    if len(items) < ITEM_LIST_MIN_ITEMS:
+        return False
+    short = sum(len(_words(i)) <= ITEM_MAX_WORDS for i in items)
+    # a digit, or a capital past the turn's first letter (a name: "PLN", "Selaras")
+    specific = sum(bool(re.search(r"\d", i)) or any(w[0].isupper() for w in i.split()[k == 0:]) for k, i in enumerate(items))
+    return short / len(items) >= ITEM_LIST_MIN_SHORT_SHARE and specific / len(items) <= ITEM_LIST_MAX_SPECIFIC_SHARE
 
 
 def stacked_feelings(text: str, lang: str | None = None) -> bool:
@@ -205,7 +221,7 @@ def is_stuffing(text: str, tags: set[Tag], lang: str | None = None) -> bool:
     any tagged keyword list (see the module doc, :func:`stacked_feelings` and
     :func:`is_keyword_list`). ``lang``: the chat register is spelled out first (a "sy rujuk ke
     Bagian Hukum" turn is no keyword list)."""
-    if (tags and is_keyword_list(text, lang)) or stacked_feelings(text, lang):
+    if is_keyword_list(text, lang) or stacked_feelings(text, lang):
         return True
     text = _spelled_out(text, lang)
     if not (tags & _COURTESY and tags & _ACTION) or Tag.question in tags or not _feeling_words().search(text.lower()):
@@ -226,6 +242,6 @@ def flags(text: str, tags: set[Tag] | list[Tag] | None = None, lang: str | None 
     out = [f"injection:{cue}" for cue in injection_cues(text)]
     if is_nonsense(text, tag_set, lang):
         out.append("nonsense")
-    elif tag_set and is_stuffing(text, tag_set, lang):
+    elif tag_set is not None and is_stuffing(text, tag_set, lang):
         out.append("stuffing")
     return out

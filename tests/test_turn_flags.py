@@ -107,10 +107,16 @@ def test_word_likeness_without_a_dictionary():
     ("garansi klaim diterima kiprok regulator SPK lampu LED diagnosa mekanik kesalahan kami", True),
     ("call PLN 123 or PLN Mobile app > Pengaduan. ULP Kartasura, Jl. Slamet Riyadi", False),  # a terse, punctuated list
     ("ok noted bu nanti sy follow up ke tim terkait secepatnya ya", False),  # unpunctuated chat, but a sentence
+    # a punctuated list of short items that name nothing specific
+    ("Top up, package, data ran out, recharge, right away, today, reference number, priority, we care.", True),
+    ("Top up, then buy a package via *888# or the Selaras app. Active within 1-2 minutes.", False),
+    ("Noted: meter 1,284, bill 1,362, re-read Thu 9-12, credit next bill, ref PD-0412.", False),
 ])
-def test_a_tagged_keyword_list_is_stuffing_whatever_its_tags(text, flagged):
+def test_a_keyword_list_is_stuffing_whatever_its_tags(text, flagged):
+    """Untagged too: its cue words would otherwise meet the customer's needs ("data ran out")."""
     assert is_stuffing(text, {Tag.referral}) is flagged
-    assert not is_stuffing(text, set())  # untagged, it earns nothing anyway (and may be nonsense)
+    assert is_stuffing(text, set()) is flagged
+    assert ("stuffing" in flags(text, [], "en")) is flagged
 
 
 def test_chat_register_is_spelled_out_before_function_words_are_counted():
