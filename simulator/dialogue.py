@@ -1018,13 +1018,13 @@ def _offer_opening(joins: tuple[str, ...], openers: tuple[str, ...]) -> re.Patte
     return re.compile(rf"(?:^|[^\w\s']\s*|\b(?:{join})\s+)(?:{opener})\b")
 
 
-def _open_replies(asked: Asked, customer_said: str, answered: str, cues: dict[str, list[str]],
-                  lang: str) -> list[Situation]:
+def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks: list[str], matcher: Matcher,
+                  cues: dict[str, list[str]], lang: str) -> list[Situation]:
     """The reply each question that asks for nothing the customer knows draws, once each, in order:
     a choice is left to the trainee, an offer agreed to, a check confirmed, anything else met with
-    "I don't know" — but only in a turn the customer answers nothing else in (``answered``): beside
-    answers it reads as a contradiction ("Not sure, sorry. LCD screens, worth four million" to
-    "What's in it, and what's it worth?"), and the answers usually speak of it anyway."""
+    "I don't know". Beside answers (``answered``, to questions like ``answered_asks``) a question
+    marked with '?' draws "that one I don't know", unless the answers speak of it: "What's in it, and what's it worth?" is one
+    question in two clauses, and "LCD screens, worth four million" answers both."""
     replies: list[Situation] = []
     for q in asked.open:
         if _has_cue(q.lower(), cues["closing_question"]):
@@ -1041,12 +1041,24 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, cues: dict[st
         elif check and not asks_for:
             reply = Situation.agree
         elif answered:
-            continue
+            # a clause without '?' beside real questions is seldom one ("tp sy bantu sampe Ibu tau hrs ke mana")
+            if not q.rstrip().endswith("?") or _answers_cover(q, answered, answered_asks, matcher, lang):
+                continue
+            reply = Situation.other_unknown
         else:
             reply = Situation.answer_unknown
         if reply not in replies:
             replies.append(reply)
     return replies
+
+
+def _answers_cover(question: str, answered: str, answered_asks: list[str], matcher: Matcher, lang: str) -> bool:
+    """Do the turn's answers speak of ``question``: half its content words are in them, or it means
+    one of the questions they answer?"""
+    words = _content_tokens(_plain(question, lang))
+    if not words or len(words & _content_tokens(_plain(answered, lang))) / len(words) >= RESTATE_MIN_SHARE:
+        return True
+    return bool(answered_asks) and matcher(question, answered_asks, lang, [0] * len(answered_asks)) is not None
 
 
 def _negated(text: str, lang: str) -> bool:
@@ -1114,9 +1126,10 @@ def update(
         # Every question gets an answer: one asking for nothing the customer knows gets a short
         # reply of its kind (see _open_replies), beside the answers to the others.
         answered = " ".join(knowledge_answer(scenario, i) or "" for i in asked)
+        answered_asks = [q for item_id, _c, qs, _e in _items(scenario) if item_id in asked for q in qs]
         # the customer knows their own name: "You're Pak Hendra?" is a check to confirm
         own = f"{customer_said} {customer_name(scenario)}"
-        did.other_questions = _open_replies(questions, own, answered, cues, scenario.lang)
+        did.other_questions = _open_replies(questions, own, answered, answered_asks, matcher, cues, scenario.lang)
         did.other_first = questions.open_first
     if did.unknown_question:
         did.restates = Situation.confirmed in did.other_questions
@@ -1136,7 +1149,7 @@ def update(
         scenario.handling.referral.accept_cues if scenario.handling.referral.target is ReferralTarget.security else []
     )  # the scenario's guard by name ("panggil Pak Yusuf") is security too
     did.security = _has_cue(low, guard_words) and (
-        analysis.referral_target == "security" or re.search(r"\b(call|calling|get|panggil\w*|memanggil|hubungi|minta)\b", low) is not None
+        analysis.referral_target == "security" or _has_cue(low, cues["summon"])
     )
     words = _WORD.findall(low)
     did.one_word = len(words) <= 2 and not tags and (not words or _has_cue(low, cues["one_word"]) or len(words) == 1)

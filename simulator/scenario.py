@@ -75,6 +75,7 @@ class Situation(StrEnum):
     # Reply types of the needs-driven policy (simulator/dialogue.py). Lines may use the slots
     # {day} {time} {amount} {place} {number} {missing} {you} (see docs/architecture.md).
     answer_unknown = "answer_unknown"  # a reasonable question the customer cannot answer: neutral
+    other_unknown = "other_unknown"  # beside answers to the turn's other questions: "that one I don't know"
     confirmed = "confirmed"  # the trainee checked their understanding ("so it's been three days?"): yes
     show_evidence = "show_evidence"  # the trainee asked to see something the customer brought
     admission = "admission"  # the trainee owned the institution's fault

@@ -8,6 +8,7 @@ import yaml
 from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.dialogue import (
     DialogueState,
+    _answers_cover,
     asked_items,
     choose_line,
     conditions_hold,
@@ -176,8 +177,12 @@ def test_a_question_in_the_other_language_is_answered(service):
     assert "512.400" in results[0].customer
 
 
-def test_security_is_an_event_not_the_end(service):
-    _, results = play(service, "threat-violence", "en", ["I'm calling our security officer, Pak Yusuf, so everyone stays safe."])
+@pytest.mark.parametrize("text", [
+    "I'm calling our security officer, Pak Yusuf, so everyone stays safe.",
+    "I'm buzzing Pak Yusuf at the front post so everyone here feels safe, you included.",
+])
+def test_security_is_an_event_not_the_end(service, text):
+    _, results = play(service, "threat-violence", "en", [text])
     assert not results[0].ended and results[0].mood.situation is Situation.security_called
 
 
@@ -578,14 +583,25 @@ def test_a_turn_is_split_into_its_questions(text, clauses):
 
 def test_every_question_of_a_turn_gets_an_answer_not_only_the_one_the_customer_knows():
     """An offer beside a question is agreed to; a question the customer knows nothing of beside
-    one they answer is left to the answer (see the next test), not met with "I don't know"."""
+    one they answer draws "that one I don't know" (not the bare "Not sure, sorry" that would read
+    as a contradiction of the answer); an unmarked clause beside answers is seldom a question."""
     state = initial_state(LIB.get("water-bill-surge", "en"))
     both = _turn(state, "What does your meter show, and did anyone else in your street complain?", ["question"])
-    assert both.reveal == ["meter_reading"] and both.also == []
+    assert both.reveal == ["meter_reading"] and both.also == [Situation.other_unknown]
+    unmarked = _turn(state, "What does your meter show? i'll help you sort out where it goes wrong", ["question"])
+    assert unmarked.reveal == ["meter_reading"] and unmarked.also == []
     offer_first = _turn(state, "Can I go through it with you properly? And what does your meter show?", ["question"])
     assert offer_first.reveal == ["meter_reading"] and offer_first.also == [Situation.agree] and offer_first.also_first
     one = _turn(state, "What does your meter show?", ["question"])
     assert one.reveal == ["meter_reading"] and one.also == []
+
+
+def test_answers_that_speak_of_the_other_question_leave_it_to_them():
+    """One question in two clauses ("What's in it, and what's it worth?") is answered by one answer."""
+    answer = "LCD screens and phone batteries, worth four million two hundred."
+    assert _answers_cover("and what's it worth?", answer, [], lexical_match, "en")
+    assert _answers_cover("what was inside the parcel?", "A bag of documents.", ["What was in the parcel?"], lexical_match, "en")
+    assert not _answers_cover("did anyone at the hub call you?", answer, ["What was in the parcel?"], lexical_match, "en")
 
 
 def test_a_check_on_a_told_fact_is_confirmed_and_a_question_for_it_again_is_a_repeat():

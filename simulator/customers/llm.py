@@ -119,6 +119,7 @@ _SITUATION = {
     Situation.security_called: "The trainee called security, calmly. The guard comes; you calm down (lower your voice) but you still want your answer.",
     Situation.not_convinced: "The trainee talked about your problem but nothing changed for you. Say it explains nothing / solves nothing.",
     Situation.welcomed: "The trainee greeted you or offered a courtesy (a seat, a moment). Acknowledge it briefly, in character, and go on with your problem.",
+    Situation.other_unknown: "Besides the questions you answered, the trainee asked one more you cannot answer. Say briefly that you do not know that one.",
     Situation.either_way: "The trainee offered you a choice (\"by phone or WhatsApp?\"). Say briefly which you prefer, or that either will do.",
     Situation.agree: "The trainee offered something, asked you to do something or checked you follow (\"Shall I walk you through it?\", \"Can you take a step back?\", \"Is that clear?\"). Say yes briefly, in character.",
 }

@@ -36,6 +36,7 @@ _FALLBACK = {
     Situation.closing_question: [Situation.unheard],
     Situation.security_called: [Situation.calmer],
     Situation.answer_unknown: [],
+    Situation.other_unknown: [],
     Situation.confirmed: [Situation.calmer],
     Situation.either_way: [Situation.agree],
     Situation.show_evidence: [],
