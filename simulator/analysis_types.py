@@ -43,6 +43,7 @@ class TurnAnalysis(BaseModel):
     time_days: float | None = Field(None, description="The concrete time frame, in days, when one was given.")
     stuffing: bool = Field(False, description="Keyword stuffing: cue words with no substance around them.")
     admits_fault: bool = Field(False, description="The turn owns the institution's fault ('that's on us'), not negated.")
+    reassures: bool = Field(False, description="The turn clears the customer ('you did nothing wrong'), not negated.")
     referral_phrase: bool = Field(
         True, description="False when only the learned head hears a referral: no rule phrase sends the customer anywhere."
     )

@@ -590,6 +590,14 @@ def test_the_right_party_in_a_town_the_scenario_never_names_is_another_branch():
     assert analyze("Please go to PLN Semarang or call 123.", "en", scenario=solo).referral_matches is False
 
 
+@pytest.mark.parametrize("text,lang", [
+    ("Biar cepat kami cek langsung, boleh lanjut lewat DM? Kirim nomornya di sana ya.", "id"),
+    ("You can send us a DM with your number and we'll check it.", "en"),
+])
+def test_moving_the_chat_to_dm_is_no_referral(text, lang):
+    assert Tag.referral not in analyze(text, lang).tags
+
+
 def test_the_customers_own_phone_is_where_we_reach_them_not_a_referral():
     text = "Sebelum jam 17.00 hari ini saya kabari Abang posisi paketnya, ke nomor HP Abang."
     assert Tag.referral not in analyze(text, "id").tags
@@ -1041,6 +1049,11 @@ def test_a_question_that_shares_no_account_words_is_not_an_echo(lang, customer, 
         ("Itu memang nggak wajar dan harusnya Abang dikabari dari awal.", "id", True),
         ("Kami seharusnya ngabarin Ibu dari minggu lalu.", "id", True),
         ("Harusnya Bapak yang kasih tahu kami dari awal.", "id", False),
+        # an error of ours in the passive
+        ("The reading was recorded wrong.", "en", True),
+        ("Your payment was not recorded wrong, you paid late.", "en", False),
+        ("Angka meterannya tercatat salah, Bu.", "id", True),
+        ("Meterannya nggak tercatat salah kok Bu, memang pemakaiannya naik.", "id", False),
     ],
 )
 def test_owning_the_fault_is_found_and_negation_cancels_it(text, lang, admits):

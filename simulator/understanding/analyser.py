@@ -100,10 +100,12 @@ def _analyse(
         rule_hit = by_rules.has(tag)
         decided = rule_hit if head.mode == "rules" else probs[tag] >= head.threshold
         mode = head.mode
-        if tag in (Tag.defensive, Tag.hostile) and decided and by_rules.admits_fault and not rule_hit:
-            # The labelling guide: owning the fault is never defensive nor hostile. The encoder reads
-            # "our fault" and "not our fault" alike, so the rules' negation-aware flag decides.
-            decided, mode = False, "admission"
+        if tag in (Tag.defensive, Tag.hostile) and decided and not rule_hit and (
+                by_rules.admits_fault or by_rules.reassures):
+            # The labelling guide: owning the fault and reassurance are never defensive nor hostile.
+            # The encoder reads "our fault" and "not our fault", "you did nothing wrong" and "you
+            # did it wrong" alike, so the rules' negation-aware flags decide.
+            decided, mode = False, "admission" if by_rules.admits_fault else "reassurance"
         decisions.append(TagDecision(tag, rule_hit, probs[tag], mode, decided))
     decisions = _hostile_excludes_positive(decisions)
     corrected = heads.correction(norm.text, lang)
@@ -138,6 +140,7 @@ def _analyse(
         time_days=by_rules.time_days if Tag.time_estimate in tags else None,
         stuffing=by_rules.stuffing,
         admits_fault=by_rules.admits_fault,
+        reassures=by_rules.reassures,
         referral_phrase=by_rules.has(Tag.referral),
         word_count=by_rules.word_count,
     )

@@ -302,6 +302,9 @@ class Lexicon(_Strict):
     compensation: CueList
     hostile: CueList
     admission: CueList = Field(default_factory=CueList, description="The trainee owns the institution's fault.")
+    reassurance: CueList = Field(
+        default_factory=CueList, description="The trainee clears the customer: 'you did nothing wrong', 'bukan salah Bapak'."
+    )
     stuffing: StuffingLexicon
 
 
@@ -402,6 +405,7 @@ class _Compiled:
     hostile: _CueSet
     compensation: _CueSet
     admission: _CueSet
+    reassurance: _CueSet
     ack_frames: re.Pattern
     ack_markers: re.Pattern
     ack_names: re.Pattern
@@ -505,6 +509,7 @@ def _compiled(lang: str) -> _Compiled:
         hostile=cues(lex.hostile),
         compensation=cues(lex.compensation),
         admission=cues(lex.admission),
+        reassurance=cues(lex.reassurance),
         ack_frames=re.compile(
             rf"^(?:\W|(?:{_alternation(lex.lead_in, m)})(?!\w))*(?:{_alternation(lex.acknowledge.frames, m)})",
         ),
@@ -798,6 +803,7 @@ def analyze(
         time_days=days,
         stuffing=stuffing,
         admits_fault=bool(_find(c.admission, t)),
+        reassures=bool(_find(c.reassurance, t)),
         word_count=n_words,
     )
 
