@@ -569,14 +569,16 @@ _DUE_AT_START = {"listening", "empathy", "apology", "diagnosis", "non_defensive"
 
 def applies(dimension: Dimension, scenario: Scenario, turns: list[TraineeTurn]) -> bool:
     """Whether a dimension counts for this scenario (and, for referral, this conversation:
-    a referral made where none is due is judged as a wrong one)."""
+    a referral made where none is due is judged as a wrong one; one only the learned head hears,
+    sending the customer nowhere, is none, as in :func:`_referral`)."""
     target = scenario.handling.referral.target
     match dimension.applies:
         case "needs_cause":
             return scenario.handling.needs_cause
         case "referral":
             return target is not ReferralTarget.none or any(
-                t.analysis.has(Tag.referral) and not is_handoff(t.analysis, scenario) for t in turns
+                t.analysis.has(Tag.referral) and not sends_nowhere(t.analysis) and not is_handoff(t.analysis, scenario)
+                for t in turns
             )
         case "commitment":
             # Where the customer is sent elsewhere, the other party sets the time frame.

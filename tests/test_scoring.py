@@ -295,6 +295,10 @@ def test_a_hand_off_with_a_time_is_no_unneeded_referral():
                                          analysed("x", Tag.referral, referral_target="other"))])
     assert not hand_off.dimensions["referral"].applies
     assert brush_off.dimensions["referral"].applies and brush_off.dimensions["referral"].score < 50
+    # a referral only the learned head hears ("boleh lanjut lewat DM?") sends the customer nowhere
+    heard_only = run(scenario, [opening, ("Can we carry on in DM? Send your number there.",
+                                          analysed("x", Tag.referral, referral_target="other", referral_phrase=False))])
+    assert not heard_only.dimensions["referral"].applies
 
 
 def test_better_phrasings_read_as_sentences_on_every_builtin_scenario():
