@@ -213,6 +213,9 @@ _SLOT_RX: dict[str, re.Pattern] = {
     "hours": re.compile(
         r"(?:(?<![\d.,/-])(?:[01]?\d|2[0-4])[.:][0-5]\d(?![\d.,/-])|\b(?:jam|pukul|at|by|before|after|sebelum|sampai) \d{1,2}(?:[.:]\d{2})?(?: ?[ap]\.?m\b\.?)?|\d{1,2} ?(?:a\.?m\.?|p\.?m\.?)|"
         r"\b(?:between|antara) \d{1,2}(?:[.:]\d{2})? (?:and|dan|sampai|-) \d{1,2}|(?<![\d.,/-])\d{1,2}(?:[.:]\d{2})? ?[-–] ?\d{1,2}(?:[.:]\d{2})?(?![\d.,/-])|"
+        # "Wednesday, 8 to 12": a range of hours, not of days or boxes
+        r"(?<![\d.,/-])\d{1,2}(?:[.:]\d{2})? (?:to|till|until|sampai|hingga|s/d) \d{1,2}(?:[.:]\d{2})?(?![\d.,/-])"
+        r"(?! ?(?:days?|hari|weeks?|minggu|months?|bulan|working|business|kerja|years?|tahun|percent|persen|%|boxes|kotak|people|orang))|"
         rf"\b(?:half past|setengah|jam|pukul) (?:{_CLOCK_WORD})\b(?![.:]\d)|\b(?:{_CLOCK_WORD}) ?(?:o'clock|[ap]\.?m\b)|"
         r"noon|midday|morning|afternoon|evening|pagi|siang|sore|malam|within the hour|dalam satu jam|"
         r"\d+ (?:minutes|menit|hours|jam)\b)"
@@ -1023,7 +1026,7 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks
     """The reply each question that asks for nothing the customer knows draws, once each, in order:
     a choice is left to the trainee, an offer agreed to, a check confirmed, anything else met with
     "I don't know". Beside answers (``answered``, to questions like ``answered_asks``) a question
-    marked with '?' draws "that one I don't know", unless the answers speak of it: "What's in it, and what's it worth?" is one
+    for information marked with '?' draws "that one I don't know", unless the answers speak of it: "What's in it, and what's it worth?" is one
     question in two clauses, and "LCD screens, worth four million" answers both."""
     replies: list[Situation] = []
     for q in asked.open:
@@ -1041,8 +1044,10 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks
         elif check and not asks_for:
             reply = Situation.agree
         elif answered:
-            # a clause without '?' beside real questions is seldom one ("tp sy bantu sampe Ibu tau hrs ke mana")
-            if not q.rstrip().endswith("?") or _answers_cover(q, answered, answered_asks, matcher, lang):
+            # Only a question for information, marked with '?': a clause without one beside real
+            # questions is seldom one ("tp sy bantu sampe Ibu tau hrs ke mana"), and a yes/no
+            # question may be an offer in words the cues miss ("boleh lanjut lewat DM?").
+            if not (asks_for and q.rstrip().endswith("?")) or _answers_cover(q, answered, answered_asks, matcher, lang):
                 continue
             reply = Situation.other_unknown
         else:

@@ -68,6 +68,10 @@ def test_slots_from_a_turn():
     assert Slot.phone in extract_slots("Call PLN 123 from your mobile.")
     assert extract_slots("The boxes sat on the porch in the heat.") == {}  # "sat" the verb is no Saturday
     assert extract_slots("Sat 10am works.")[Slot.when] == "Sat 10am"
+    # a range of hours in words ("8 to 12"), not one of days or boxes
+    assert extract_slots("Re-check Wednesday, 8 to 12.")[Slot.hours] == "8 to 12"
+    assert Slot.hours not in extract_slots("It takes 3 to 5 working days.")
+    assert Slot.hours not in extract_slots("8 to 12 boxes were sour.")
     slots = extract_slots("a meter reader comes to ur place wed between 8am and noon to re-check")
     assert (slots[Slot.day], slots[Slot.hours]) == ("wed", "8am")
     assert Slot.day not in extract_slots("the kids sat at the table all evening")
@@ -584,12 +588,15 @@ def test_a_turn_is_split_into_its_questions(text, clauses):
 def test_every_question_of_a_turn_gets_an_answer_not_only_the_one_the_customer_knows():
     """An offer beside a question is agreed to; a question the customer knows nothing of beside
     one they answer draws "that one I don't know" (not the bare "Not sure, sorry" that would read
-    as a contradiction of the answer); an unmarked clause beside answers is seldom a question."""
+    as a contradiction of the answer) when it asks for information with a '?'."""
     state = initial_state(LIB.get("water-bill-surge", "en"))
-    both = _turn(state, "What does your meter show, and did anyone else in your street complain?", ["question"])
+    both = _turn(state, "What does your meter show, and who else in your street complained?", ["question"])
     assert both.reveal == ["meter_reading"] and both.also == [Situation.other_unknown]
     unmarked = _turn(state, "What does your meter show? i'll help you sort out where it goes wrong", ["question"])
     assert unmarked.reveal == ["meter_reading"] and unmarked.also == []
+    # a yes/no question may be an offer the cues do not know ("boleh lanjut lewat DM?"): left to the answer
+    yes_no = _turn(state, "What does your meter show, and did anyone else in your street complain?", ["question"])
+    assert yes_no.reveal == ["meter_reading"] and yes_no.also == []
     offer_first = _turn(state, "Can I go through it with you properly? And what does your meter show?", ["question"])
     assert offer_first.reveal == ["meter_reading"] and offer_first.also == [Situation.agree] and offer_first.also_first
     one = _turn(state, "What does your meter show?", ["question"])
