@@ -1525,6 +1525,7 @@ def conditions_hold(state: DialogueState | None, conditions: list[LineCondition]
         LineCondition.number_given: state.number_given,
         LineCondition.long_turn: len(_WORD.findall(d.said)) >= load_params().long_turn_words,
         LineCondition.ongoing: state.outcome is None,
+        LineCondition.no_day_named: Slot.day not in d.slots and Slot.when not in d.slots,
     }
     return all(facts[c] for c in conditions)
 

@@ -112,6 +112,7 @@ class LineCondition(StrEnum):
     number_given = "number_given"  # a complaint, claim or reference number was given
     long_turn = "long_turn"  # the trainee's turn is long (dialogue.yaml's long_turn_words)
     ongoing = "ongoing"  # the conversation goes on after this reply ("Yes. Go on." is no goodbye)
+    no_day_named = "no_day_named"  # the trainee named no day this turn ("Which day exactly?" after "tomorrow" is deaf)
 
 
 class Model(BaseModel):

@@ -203,6 +203,9 @@ def test_line_conditions():
     short = state.model_copy(update={"did": state.did.model_copy(update={"said": "your complaint has been noted"})})
     long = state.model_copy(update={"did": state.did.model_copy(update={"said": "word " * 30})})
     assert not conditions_hold(short, [LineCondition.long_turn]) and conditions_hold(long, [LineCondition.long_turn])
+    tomorrow = _turn(initial_state(LIB.get("water-bill-surge", "en")), "We'll sort it tomorrow.", ["time_estimate"])
+    assert not conditions_hold(tomorrow, [LineCondition.no_day_named])
+    assert conditions_hold(short, [LineCondition.no_day_named])
 
 
 def test_a_line_about_many_words_is_not_said_to_four(service):
@@ -213,8 +216,9 @@ def test_a_line_about_many_words_is_not_said_to_four(service):
 
 def test_a_dont_know_is_not_said_beside_the_turns_answers():
     """Neither for a question the answer speaks of ("What about the rendang?") nor for a side one
-    ("was that you in the video?"): "Not sure, sorry" before the facts reads as a contradiction.
-    Alone, an unknown question still gets its "I don't know"."""
+    ("was that you in the video?"): "Not sure, sorry" before the facts reads as a contradiction (a
+    side question for information gets "that one I don't know", see above). Alone, an unknown
+    question still gets its "I don't know"."""
     for scenario_id, text in (("catering-stale-food", "Which dishes smelled off? What about the rendang?"),
                               ("threat-violence", "What's in the parcel, and did the courier say anything odd?"),
                               ("water-bill-surge", "What's your customer number? And was the queue long today?")):
