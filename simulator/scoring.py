@@ -220,7 +220,7 @@ def read_turns(turns: list[TraineeTurn], scenario: Scenario, rubric: Rubric) -> 
     for pos, turn in enumerate(turns, 1):
         text = normalise(turn.text)
         a = turn.analysis
-        flagged = turn_flags(turn.text, a.tags, scenario.lang)
+        flagged = turn_flags(turn.text, a.tags, scenario.lang, scenario)
         if a.stuffing and "stuffing" not in flagged:
             flagged.append("stuffing")  # the analyser's own judgement
         repeat = any(similarity(text, before) >= rubric.rules.repeat_similarity for before in seen)

@@ -31,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from simulator.analysis_types import Tag
+from simulator.scenario import Scenario
 from pydantic import RootModel
 
 from simulator.datafile import load_yaml
@@ -154,10 +155,15 @@ def _asks(text: str) -> bool:
     return False
 
 
-def is_nonsense(text: str, tags: set[Tag] | None = None, lang: str | None = None) -> bool:
-    """No meaningful words: mashing, random letters, bare markup or code; or, when the analyser
-    found no tag but perhaps `defensive` (``tags`` given), words with no function word to connect them (the chat
-    register spelled out in ``lang`` first: "sdh" is "sudah")."""
+def is_nonsense(
+    text: str, tags: set[Tag] | None = None, lang: str | None = None, scenario: Scenario | None = None
+) -> bool:
+    """No meaningful words: mashing, random letters, bare markup or code; or words with no function
+    word to connect them (the chat register spelled out in ``lang`` first: "sdh" is "sudah") when
+    the analyser found no tag but perhaps `defensive` (``tags`` given), or, whatever the tags, when
+    none of them is a word of the ``scenario`` (:func:`scenario_context`). "lol banana
+    tuesday" earns a time from "tuesday" and "purple engine spoon ???" a question from its marks;
+    a terse agent's "Connection number? Usual monthly usage?" speaks of the case."""
     stripped = _MARKUP.sub(" ", text or "")
     tokens = []
     for chunk in stripped.split():
@@ -172,10 +178,32 @@ def is_nonsense(text: str, tags: set[Tag] | None = None, lang: str | None = None
     untagged = tags is not None and not (tags - {Tag.defensive})
     if good == 0 or good / len(tokens) < 0.5 or (untagged and good / len(tokens) <= 0.5):
         return True
-    if untagged and len(tokens) >= UNCONNECTED_MIN_WORDS and not _asks(stripped):
-        fw = function_words()
-        return not any(t in fw for t in _words(_spelled_out(stripped, lang)))
-    return False
+    if len(tokens) < UNCONNECTED_MIN_WORDS or any(t in function_words() for t in _words(_spelled_out(stripped, lang))):
+        return False
+    if untagged and not _asks(stripped):
+        return True
+    return scenario is not None and not any(t.lower()[:6] in _case_words(scenario_context(scenario))
+                                            for t in tokens if len(t) > 2)
+
+
+def scenario_context(scenario: Scenario) -> str:
+    """What the case is about, in the scenario's words: the customer's opening, facts and knowledge,
+    the briefing, the handling and the needs (not the customer's reaction lines)."""
+    h = scenario.handling
+    return " ".join([
+        scenario.title, scenario.summary, scenario.sector, scenario.opening, *scenario.problem_cues,
+        scenario.briefing.role, scenario.briefing.setting, scenario.briefing.goal,
+        *(x for f in scenario.hidden_facts for x in (f.reveal, *f.asked_by, *f.questions)),
+        *(x for k in scenario.knowledge for x in (k.answer, *k.asked_by, *k.questions)),
+        *(n.description for n in scenario.needs), h.referral.party or "", h.referral.contact or "",
+        *h.referral.accept_cues, h.time_frame, *scenario.learning_points,
+    ])
+
+
+@lru_cache(maxsize=64)
+def _case_words(context: str) -> frozenset[str]:
+    """The context's words of three letters or more, cut to six ("tagihannya" and "tagihan" meet)."""
+    return frozenset(w[:6] for w in _TOKEN.findall(context.lower()) if len(w) > 2)
 
 
 def _spelled_out(text: str, lang: str | None) -> str:
@@ -235,12 +263,15 @@ def is_stuffing(text: str, tags: set[Tag], lang: str | None = None) -> bool:
     )
 
 
-def flags(text: str, tags: set[Tag] | list[Tag] | None = None, lang: str | None = None) -> list[str]:
+def flags(
+    text: str, tags: set[Tag] | list[Tag] | None = None, lang: str | None = None, scenario: Scenario | None = None
+) -> list[str]:
     """``injection:<cue>`` for each injection cue the turn matches, ``nonsense``, and — given the
-    analyser's ``tags`` — ``stuffing`` (``lang``: the session's language, for its chat register)."""
+    analyser's ``tags`` — ``stuffing`` (``lang``: the session's language, for its chat register;
+    ``scenario``: the case, whose words a turn of unconnected words must share, see :func:`is_nonsense`)."""
     tag_set = set(tags) if tags is not None else None
     out = [f"injection:{cue}" for cue in injection_cues(text)]
-    if is_nonsense(text, tag_set, lang):
+    if is_nonsense(text, tag_set, lang, scenario):
         out.append("nonsense")
     elif tag_set is not None and is_stuffing(text, tag_set, lang):
         out.append("stuffing")

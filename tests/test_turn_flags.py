@@ -159,3 +159,19 @@ def test_chat_register_is_spelled_out_before_a_terse_untagged_turn_is_called_non
     text = "Sdh diganti. Buka aplikasi > Aktivasi. SMS kode 6 angka masuk, langsung diketik."
     assert "nonsense" not in flags(text, [], "id")  # "sdh" is "sudah", a function word
     assert "nonsense" in flags("meja kuda awan sepatu", [], "id")
+
+
+@pytest.mark.parametrize("scenario_id, text, tags, nonsense", [
+    # unconnected words sharing no word with the case are no reply, whatever a bare word earned
+    ("catering-stale-food", "🍛🍛🤢🤢 lol banana tuesday", [Tag.time_estimate], True),
+    ("catering-stale-food", "purple engine spoon ???", [Tag.question], True),
+    # a terse agent speaks of the case
+    ("water-bill-surge", "Connection number? Usual monthly usage?", [Tag.question], False),
+    ("catering-stale-food", "Sambal goreng, chayote curry: refund Thursday.", [Tag.compensation, Tag.time_estimate], False),
+])
+def test_unconnected_words_that_share_no_word_with_the_case_are_nonsense(scenario_id, text, tags, nonsense):
+    from simulator.scenario import ScenarioLibrary
+
+    scenario = ScenarioLibrary().get(scenario_id, "en")
+    assert ("nonsense" in flags(text, tags, "en", scenario)) is nonsense
+    assert "nonsense" not in flags(text, tags, "en")  # without the case, tagged words stay a reply

@@ -51,13 +51,14 @@ def not_shown(dim) -> None:
         st.caption(t("score_not_shown"))
 
 
-def turn_flags(text: str, analysis: dict | None = None, lang: str | None = None) -> None:
+def turn_flags(text: str, analysis: dict | None = None, lang: str | None = None, scenario=None) -> None:
     """A warning on a trainee turn that addressed the simulator, was no reply at all, or was a
-    string of keywords (``analysis``: the stored analysis, for its tags; ``lang``: the session's)."""
+    string of keywords (``analysis``: the stored analysis, for its tags; ``lang``: the session's;
+    ``scenario``: the session's, whose words a reply shares)."""
     from simulator.turn_flags import flags
 
     tags = (analysis or {}).get("tags") if isinstance(analysis, dict) else None
-    found = flags(text, tags if tags is not None else None, lang)
+    found = flags(text, tags if tags is not None else None, lang, scenario)
     if isinstance(analysis, dict) and analysis.get("stuffing") and "stuffing" not in found:
         found.append("stuffing")
     if any(f.startswith("injection:") for f in found):

@@ -69,7 +69,7 @@ def tags_text(analysis: dict | None) -> str:
     return t("review_tags", tags=", ".join(t(f"review_tag_{tag}") for tag in tags))
 
 
-def show_turn(turn, numbers: dict[int, int], lang: str | None = None) -> None:
+def show_turn(turn, numbers: dict[int, int], lang: str | None = None, scenario=None) -> None:
     if turn.speaker == "customer":
         with st.chat_message("assistant", avatar=":material/person:"):
             st.markdown(escape_md(turn.text))
@@ -77,21 +77,21 @@ def show_turn(turn, numbers: dict[int, int], lang: str | None = None) -> None:
     with st.chat_message("user", avatar=TRAINEE_AVATAR):
         st.caption(t("practice_turn_n", n=numbers.get(turn.idx, turn.idx)))
         st.markdown(escape_md(turn.text))
-        scorecard_ui.turn_flags(turn.text, turn.analysis, lang)
+        scorecard_ui.turn_flags(turn.text, turn.analysis, lang, scenario)
         st.caption(f":material/sell: {tags_text(turn.analysis)}  \n:material/mood: {mood_text(turn.mood)}")
 
 
-def transcript(record, turns: list) -> None:
+def transcript(record, turns: list, scenario=None) -> None:
     numbers = turn_numbers(turns)
     if record.parent_id and record.branch_turn is not None:
         shared = [turn for turn in turns if turn.idx < record.branch_turn]
         with st.expander(t("review_shared_turns", n=len(shared)), expanded=False):
             for turn in shared:
-                show_turn(turn, numbers, record.lang)
+                show_turn(turn, numbers, record.lang, scenario)
         st.markdown(f"**{t('review_branch_starts')}**")
         turns = [turn for turn in turns if turn.idx >= record.branch_turn]
     for turn in turns:
-        show_turn(turn, numbers, record.lang)
+        show_turn(turn, numbers, record.lang, scenario)
 
 
 def mood_chart(turns: list, key: str) -> None:
@@ -271,7 +271,7 @@ elif record.status == "active" and owner:
     st.info(t("review_still_active"))
     st.page_link(HERE / "practice.py", label=t("review_continue_practice"), query_params={"session": record.id})
 
-transcript(record, turns)
+transcript(record, turns, scenario)
 if refused:
     st.error(refused)
 if parent is not None and owner and record.status == "active":
