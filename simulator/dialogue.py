@@ -265,7 +265,8 @@ def clock_times(text: str) -> set[tuple[int, int]]:
 def extract_slots(text: str, scenario: Scenario | None = None, customer_said: str = "") -> dict[str, str]:
     """Slots in a trainee turn: each kind present, with the words that filled it (for echoing).
     ``customer_said``: what the customer said so far; the trainee repeating its clock times, days
-    ("I'm so sorry about Saturday") or reference numbers promises and gives nothing."""
+    ("I'm so sorry about Saturday"), spans of time ("nine days") or reference numbers promises and
+    gives nothing."""
     low = _GREETING.sub(lambda m: " " * len(m.group(0)), _unquoted(text.lower()))
     # Times in a question or told about the past ("ran out at 11:48 last night") are no promise.
     timely = low
@@ -292,6 +293,20 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
                 continue
             for m in _SLOT_RX["weekday"].finditer(part):
                 if m.group(0)[:3] in said_days:
+                    timely = _blank(timely, start + m.start(), start + m.end())
+        # A span of time or a date said back ("9 days with nothing but 'in process'", "dibeli
+        # 3 Maret, dijanjikan 2 minggu") is her wait or her story, not a promise, unless it is
+        # framed as one ("within 14 days").
+        said_spans, said_dates = _spans_of_time(customer_said), _dates(customer_said)
+        for start, end in _sentence_spans(timely):
+            part = timely[start:end]
+            if _PROMISE_FRAME.search(part):
+                continue
+            for m in _SLOT_RX["duration"].finditer(part):
+                if _spans_of_time(m.group(0)) & said_spans:
+                    timely = _blank(timely, start + m.start(), start + m.end())
+            for m in _SLOT_RX["date"].finditer(part):
+                if _dates(part[m.start():m.end() + 12]) & said_dates:  # "the 3rd" of "the 3rd of March"
                     timely = _blank(timely, start + m.start(), start + m.end())
     # A reference number the customer gave, read back ("KLT7720114539, sent from Glodok"), is no
     # number given.
@@ -369,6 +384,43 @@ _PAST = re.compile(
     r"sejak|sudah lewat|pernah|terakhir|tiba|nyangkut)\b"
 )
 _NEXT_DAY = re.compile(r"\b(?:next|coming|depan)\b")
+_NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen".split())} | {
+    w: i + 1 for i, w in enumerate("satu dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas".split())} | {
+    "dua belas": 12, "empat belas": 14, "a": 1, "an": 1, "se": 1}
+_UNITS = {"day": "d", "hari": "d", "week": "w", "minggu": "w", "pekan": "w", "hour": "h", "jam": "h", "minute": "m",
+          "menit": "m", "month": "M", "bulan": "M"}
+_SPAN_OF_TIME = re.compile(
+    rf"\b(?P<n>\d+|{'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))})[ -]?(?:working |business )?"
+    rf"(?P<unit>{'|'.join(_UNITS)})(?:s|\b)"
+)
+#: A span of time inside a frame like these is a promise, even when the customer named it first.
+_PROMISE_FRAME = re.compile(r"\b(?:within|at the latest|at most|maximum|max|dalam|paling lambat|maksimal|paling lama)\b")
+
+
+_MONTH_KEYS = {"mei": "may", "agu": "aug", "okt": "oct", "des": "dec"}
+
+
+def _dates(text: str) -> set[tuple[int, str]]:
+    """The dates named ("the 3rd of March", "3 Maret"), as (day, month's first three letters)."""
+    out, low = set(), text.lower()
+    for m in _SLOT_RX["date"].finditer(low):
+        day = re.search(r"\d{1,2}", m.group(0))
+        # "tanggal 3 Maret": the month may follow the matched "tanggal 3"
+        month = re.match(rf"[^.,;]*?\b(?P<month>{_MONTHS})\b", low[m.start():m.end() + 12])
+        if day and month:
+            key = month.group("month")[:3]
+            out.add((int(day.group(0)), _MONTH_KEYS.get(key, key)))
+    return out
+
+
+def _spans_of_time(text: str) -> set[tuple[int, str]]:
+    """The spans of time named ("nine days", "2 minggu"), as (number, unit)."""
+    out = set()
+    for m in _SPAN_OF_TIME.finditer(text.lower()):
+        n = m.group("n")
+        out.add((int(n) if n.isdigit() else _NUMBER_WORDS[n], _UNITS[m.group("unit")]))
+    return out
 _GREETING = re.compile(r"\b(?:selamat|good) (?:pagi|siang|sore|malam|morning|afternoon|evening)\b")
 
 
@@ -568,8 +620,6 @@ def _has_positive_cue(low: str, cues: list[str]) -> bool:
 
 
 _UNIT_DAYS = {"minute": 1 / 1440, "menit": 1 / 1440, "hour": 1 / 24, "jam": 1 / 24, "day": 1, "hari": 1, "week": 7, "minggu": 7}
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "seven": 7, "ten": 10, "fourteen": 14, "satu": 1,
-                 "dua": 2, "tiga": 3, "empat": 4, "lima": 5, "tujuh": 7, "sepuluh": 10, "se": 1}
 
 
 def slot_days(slots: dict[str, str]) -> float | None:
@@ -797,9 +847,12 @@ def asked_items(
         # ("pls send our best to Bu Sumi" is a kind word, not a question to confirm or not know)
         questions = [q for q in questions if q.rstrip().endswith("?")]
     span = analysis.evidence.get(Tag.question)
-    if span is not None and span.text.strip() and not any(span.text.lower() in q.lower() or q.lower() in span.text.lower()
-                                                           for q in questions):
-        questions.append(span.text.strip())  # a question without its '?' ("sama boleh minta no hp nya")
+    marked = any(q.rstrip().endswith("?") for q in questions)
+    if span is not None and span.text.strip() and not marked and not any(
+            span.text.lower() in q.lower() or q.lower() in span.text.lower() for q in questions):
+        # a question without its '?' ("sama boleh minta no hp nya"); beside one with its '?' the
+        # tag is that one's, whichever sentence the head liked best ("Ketemu Pak, tiket … ada di sistem.")
+        questions.append(span.text.strip())
     # Only her statements can be said back: a question near one she asked ("Has a bill ever gone
     # up like this before?" beside "How does a bill go up six times?") asks something new.
     stated = [x for x in said if not x.rstrip().endswith("?")]
@@ -996,6 +1049,12 @@ def _condition_parts(
     return missing
 
 
+#: An inverted question this long that ends in "ok" or "right" (no comma before) asks how
+#: something went ("did it go in ok?") rather than checks; "clear", "paham" always check.
+SHORT_CHECK_WORDS = 4
+_ADVERB_ENDERS = {"ok", "okay", "oke", "alright", "right"}
+
+
 def _question_shape(question: str, cues: dict[str, list[str]], lang: str) -> tuple[bool, bool, bool, bool]:
     """(asks for information: has a question word, opens with an offer or asks the customer to do
     something, ends with a check, offers a choice). "Can I go through it with you?" is an offer,
@@ -1009,7 +1068,12 @@ def _question_shape(question: str, cues: dict[str, list[str]], lang: str) -> tup
     tail = " ".join(words[-2:])
     offer = offer or (request and not _has_cue(q, cues["telling_verbs"]) and not _has_cue(tail, cues["yes_no_tails"]))
     choice = _has_cue(q, cues["alternatives"]) and (offer or _has_cue(q, cues["preference"]))
-    return (_has_cue(q, cues["question_words"]), offer, bool(set(words[-3:]) & set(cues["check_enders"])), choice)
+    enders = set(words[-3:]) & set(cues["check_enders"])
+    check = bool(enders)
+    if enders <= _ADVERB_ENDERS and len(words) > SHORT_CHECK_WORDS and words[0] in cues["question_openers"] \
+            and words[1] in cues["inverted_subjects"] and "," not in " ".join(question.split()[-3:]):
+        check = False  # "did your last top-up go in ok?" asks; "Is that clear so far?", "…, right?" check
+    return (_has_cue(q, cues["question_words"]), offer, check, choice)
 
 
 @lru_cache(maxsize=4)
@@ -1040,6 +1104,8 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks
         elif offer and not asks_for:
             reply = Situation.agree  # an offer restates nothing, whatever words it shares
         elif q in asked.says_back or (not asks_for and _restates(q, customer_said)):
+            if answered and _answers_cover(q, answered, answered_asks, matcher, lang):
+                continue  # "Modemnya udh dibalikin jg ya?" answered with the modem: no "Iya, itu dia" after it
             reply = Situation.confirmed
         elif check and not asks_for:
             reply = Situation.agree
@@ -1163,7 +1229,7 @@ def update(
 
     # A turn that is no reply (injection, nonsense) or keyword stuffing earns nothing: no need, no
     # referral, no commitment. The scorer flags the same turns (simulator/turn_flags.py).
-    void = analysis.stuffing or bool(turn_flags(text, analysis.tags, scenario.lang))
+    void = analysis.stuffing or bool(turn_flags(text, analysis.tags, scenario.lang, scenario))
     if void:
         did.apology = did.empathy = did.acknowledge = did.admission = did.remedy = did.security = False
         tags = set()

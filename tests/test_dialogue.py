@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from simulator.analysis_types import Tag, TurnAnalysis
+from simulator.analysis_types import Evidence, Tag, TurnAnalysis
 from simulator.dialogue import (
     DialogueState,
     _answers_cover,
@@ -68,6 +68,15 @@ def test_slots_from_a_turn():
     assert Slot.phone in extract_slots("Call PLN 123 from your mobile.")
     assert extract_slots("The boxes sat on the porch in the heat.") == {}  # "sat" the verb is no Saturday
     assert extract_slots("Sat 10am works.")[Slot.when] == "Sat 10am"
+    # a span of time said back is her wait, not a promise, unless framed as one
+    said = "Nine days and my parcel still isn't here! I was told two weeks."
+    assert extract_slots("ok sir, 9 days with nothing but 'in process' is rubbish.", None, said) == {}
+    assert extract_slots("Jadi dulu dijanjikan 2 minggu ya Mas.", None, said) == {}
+    bought = "Saya beli motor di sini tanggal 3 Maret. I bought it on the 3rd of March."
+    assert extract_slots("Sy ulang ya: motornya dibeli di sini 3 Maret.", None, bought) == {}
+    assert extract_slots("So you bought it on the 3rd of March.", None, bought) == {}
+    assert extract_slots("Kartunya bisa diambil 12 Maret jam 10.", None, bought)[Slot.when] == "12 Maret jam 10"
+    assert extract_slots("Settled within two weeks, at the latest.", None, said)[Slot.duration] == "two weeks"
     # a range of hours in words ("8 to 12"), not one of days or boxes
     assert extract_slots("Re-check Wednesday, 8 to 12.")[Slot.hours] == "8 to 12"
     assert Slot.hours not in extract_slots("It takes 3 to 5 working days.")
@@ -605,6 +614,29 @@ def test_every_question_of_a_turn_gets_an_answer_not_only_the_one_the_customer_k
     assert offer_first.reveal == ["meter_reading"] and offer_first.also == [Situation.agree] and offer_first.also_first
     one = _turn(state, "What does your meter show?", ["question"])
     assert one.reveal == ["meter_reading"] and one.also == []
+
+
+@pytest.mark.parametrize("question, check", [
+    ("did your last token top-up go in ok?", False),  # asks whether it went in
+    ("Is that clear?", True),
+    ("Is that clear so far?", True),
+    ("So it came at 8.30, right?", True),
+    ("Did you understand?", True),
+])
+def test_a_check_ends_in_ok_or_clear_but_a_long_inverted_question_asks(question, check):
+    from simulator.dialogue import _question_shape, load_params
+    assert _question_shape(question, load_params().cues, "en")[2] is check
+
+
+def test_the_question_tags_evidence_is_no_question_beside_one_with_its_mark():
+    """The head's favourite sentence for `question` may be a statement ("Ketemu Pak, tiket … ada
+    di sistem."): beside a question with its '?', it is no second question to confirm."""
+    scenario = LIB.get("threat-lawsuit", "id")
+    text = "Ketemu Pak, tiket BRK-0115-8842 ada di sistem. Modemnya wkt itu udh dibalikin jg ya Pak?"
+    first = text.split(". ")[0] + "."
+    analysis = TurnAnalysis(tags=[Tag.question], evidence={Tag.question: Evidence(text=first, start=0, end=len(first))})
+    asked = asked_items(text, analysis, scenario, lexical_match, ["cancel_ticket"])
+    assert asked.ids == ["modem_return"] and asked.open == ()
 
 
 def test_answers_that_speak_of_the_other_question_leave_it_to_them():
