@@ -27,6 +27,7 @@ from simulator.rubric import Rubric, load_rubric
 from simulator.scenario import Scenario, ScenarioLibrary, Situation
 from simulator.scoring import CapInfo, DimensionScore, NeedResult, Quote, Scorecard, TraineeTurn, overall, score
 from simulator.store.repository import Repository, ScoreRow, SessionRecord, TurnRecord
+from simulator.turn_flags import flags as turn_flags
 
 if TYPE_CHECKING:
     from simulator.config import Settings
@@ -276,12 +277,17 @@ class SessionService:
         analysis = analyze(text, scenario.lang, customer_last=customer_last, scenario=scenario)
         talk = self.dialogue(record, scenario)
         asked = dialogue.asked_items(text, analysis, scenario, self.matcher, talk.told)
+        felt = analysis
         if dialogue.closing_only(text, analysis):
             asked = dialogue.NOTHING_ASKED  # "anything else I can help with?" asks for no fact
+        if turn_flags(text, analysis.tags, scenario.lang, scenario):
+            # injection, nonsense or stuffing is no reply: it asks nothing and calms nobody (the
+            # dialogue and the scorer void it too); "lol banana tuesday" gave no time
+            asked, felt = dialogue.NOTHING_ASKED, analysis.model_copy(update={"tags": []})
         hidden = {f.id for f in scenario.hidden_facts}
         new_facts = [i for i in asked.ids if i in hidden and i not in before.revealed]
         repeated = bool(asked.ids) and all(i in talk.told for i in asked.ids)
-        after = update(before, analysis, scenario, new_facts, repeated)
+        after = update(before, felt, scenario, new_facts, repeated)
         talk = dialogue.update(talk, text, analysis, scenario, after, self.matcher, asked=asked)
         # The dialogue state decides how the conversation ends and what the customer answers;
         # the mood model keeps the feelings (anger, trust, threat).

@@ -67,3 +67,15 @@ def test_what_if_branch_continues_from_a_turn_and_leaves_the_original(service):
     assert result.mood.revealed  # the question found a fact in the branch
     with pytest.raises(InputError):
         service.branch(record.id, 2, "customer turns cannot be replaced")
+
+
+def test_a_turn_that_is_no_reply_asks_nothing_and_calms_nobody(service):
+    """"lol banana tuesday" earns a time from "tuesday"; flagged as nonsense it gives none, and the
+    customer is no calmer for it than for a plain keyboard mash."""
+    angers = {}
+    for text in ("🍛🍛🤢🤢 lol banana tuesday", "asdfgh jkl;; qwe"):
+        record = service.start("catering-stale-food", "en", seed=0)
+        result = service.say(record.id, text)
+        angers[text] = result.mood.anger
+        assert result.mood.time_given is False and result.mood.revealed == []
+    assert angers["🍛🍛🤢🤢 lol banana tuesday"] == angers["asdfgh jkl;; qwe"]
