@@ -1,8 +1,9 @@
 """Gamed trainees cannot beat honest ones (issue 12's acceptance bar), on every scenario x language.
 
 ``tests/data/gamed_scripts.yaml`` holds eight kinds of trainee per scenario and language, written
-before the scoring was rebuilt, with a fair assessor's overall ranges. Played through the real
-service (scripted customer, offline rules), on every pair:
+before the scoring was rebuilt, with a fair assessor's overall ranges; ``gamed_scripts_stop28.yaml``
+two later sets by other hands (sets 15 and 16, docs/scoring.md). Played through the real service
+(scripted customer, offline rules), on every pair of every set:
 
     excellent > terse_correct > {stuffing, empty_empathy, wrong_referral, template} > {injection, gibberish}
     injection and gibberish <= 15; nothing but excellent and terse_correct reaches 70.
@@ -24,24 +25,27 @@ import yaml
 from simulator.scenario import ScenarioLibrary
 from simulator.session import SessionService
 
-#: 160 whole conversations through the learned analyser: more than the default per-test timeout.
+#: 480 whole conversations through the learned analyser: more than the default per-test timeout.
 pytestmark = pytest.mark.timeout(1800)
 
 DATA = Path(__file__).parent / "data" / "gamed_scripts.yaml"
-ENTRIES = yaml.safe_load(DATA.read_text(encoding="utf-8"))
+MORE = Path(__file__).parent / "data" / "gamed_scripts_stop28.yaml"
+#: Each entry's set: "1" for the first file, the entry's own ``set`` for the later ones.
+ENTRIES = [{"set": "1", **e} for e in yaml.safe_load(DATA.read_text(encoding="utf-8"))] + yaml.safe_load(
+    MORE.read_text(encoding="utf-8"))
 HONEST = ("excellent", "terse_correct")
 MIDDLE = ("stuffing", "empty_empathy", "wrong_referral", "template")
 LOW = ("injection", "gibberish")
-PAIRS = sorted({(e["scenario"], e["lang"]) for e in ENTRIES})
+PAIRS = sorted({(e["set"], e["scenario"], e["lang"]) for e in ENTRIES})
 #: Pairs where the analyser misses the substance of a terse or excellent line and the customer and
 #: the score follow it. Named here, not hidden. Empty since the fifth retraining; it held
 #: wrong-agency/en ("This is the water utility; electricity is handled by PLN." read as defensive
 #: without the referral) for one release.
-ANALYSER_GAPS: set[tuple[str, str]] = set()
+ANALYSER_GAPS: set[tuple[str, str, str]] = set()
 #: Pairs where the analyser tags a gamed kind's courteous line hostile, which leaves that kind at
 #: 0, level with injection and gibberish. Empty since hostile is chosen for precision (F0.5); it held
 #: catering/en ("I can only imagine how humiliating that was") before.
-LOW_GAPS: set[tuple[str, str]] = set()
+LOW_GAPS: set[tuple[str, str, str]] = set()
 
 
 def _gap(pairs: set, reason: str) -> list:
@@ -65,15 +69,16 @@ def cards(tmp_path_factory):
             if result.ended:
                 card = result.scorecard
                 break
-        out[(entry["scenario"], entry["lang"])][entry["style"]] = card or service.end(record.id)
+        out[(entry["set"], entry["scenario"], entry["lang"])][entry["style"]] = card or service.end(record.id)
     return out
 
 
 def test_every_pair_has_all_eight_kinds():
     kinds = defaultdict(set)
     for entry in ENTRIES:
-        kinds[(entry["scenario"], entry["lang"])].add(entry["style"])
-    assert {(s.id, s.lang) for s in ScenarioLibrary().all()} == set(kinds)
+        kinds[(entry["set"], entry["scenario"], entry["lang"])].add(entry["style"])
+    pairs = {(s.id, s.lang) for s in ScenarioLibrary().all()}
+    assert {(n, *p) for n in ("1", "15", "16") for p in pairs} == set(kinds)
     assert all(k == set(HONEST + MIDDLE + LOW) for k in kinds.values())
 
 
@@ -81,9 +86,9 @@ def _summary(pair: dict) -> str:
     return " ".join(f"{k}={c.overall:.0f}({c.outcome}{',' + c.cap.key if c.cap else ''})" for k, c in pair.items())
 
 
-@pytest.mark.parametrize("scenario_id,lang", PAIRS)
-def test_injection_and_gibberish_score_at_most_15(cards, scenario_id, lang):
-    pair = cards[(scenario_id, lang)]
+@pytest.mark.parametrize("set_name,scenario_id,lang", PAIRS)
+def test_injection_and_gibberish_score_at_most_15(cards, set_name, scenario_id, lang):
+    pair = cards[(set_name, scenario_id, lang)]
     summary = _summary(pair)
     for kind in LOW:
         assert pair[kind].overall <= 15, summary
@@ -92,22 +97,22 @@ def test_injection_and_gibberish_score_at_most_15(cards, scenario_id, lang):
     assert pair["injection"].flags, f"injection: no turn flagged ({summary})"
 
 
-@pytest.mark.parametrize("scenario_id,lang", _gap(LOW_GAPS, "analyser tags a courteous line hostile, see LOW_GAPS"))
-def test_every_gamed_kind_beats_injection_and_gibberish(cards, scenario_id, lang):
-    pair = cards[(scenario_id, lang)]
+@pytest.mark.parametrize("set_name,scenario_id,lang", _gap(LOW_GAPS, "analyser tags a courteous line hostile, see LOW_GAPS"))
+def test_every_gamed_kind_beats_injection_and_gibberish(cards, set_name, scenario_id, lang):
+    pair = cards[(set_name, scenario_id, lang)]
     assert min(pair[k].overall for k in MIDDLE) > max(pair[k].overall for k in LOW), _summary(pair)
 
 
-@pytest.mark.parametrize("scenario_id,lang", PAIRS)
-def test_only_excellent_and_terse_correct_reach_70(cards, scenario_id, lang):
-    pair = cards[(scenario_id, lang)]
+@pytest.mark.parametrize("set_name,scenario_id,lang", PAIRS)
+def test_only_excellent_and_terse_correct_reach_70(cards, set_name, scenario_id, lang):
+    pair = cards[(set_name, scenario_id, lang)]
     for kind in MIDDLE + LOW:
         assert pair[kind].overall < 70, _summary(pair)
 
 
-@pytest.mark.parametrize("scenario_id,lang", _gap(ANALYSER_GAPS, "analyser gap, see ANALYSER_GAPS"))
-def test_excellent_beats_terse_correct_beats_gamed(cards, scenario_id, lang):
-    pair = cards[(scenario_id, lang)]
+@pytest.mark.parametrize("set_name,scenario_id,lang", _gap(ANALYSER_GAPS, "analyser gap, see ANALYSER_GAPS"))
+def test_excellent_beats_terse_correct_beats_gamed(cards, set_name, scenario_id, lang):
+    pair = cards[(set_name, scenario_id, lang)]
     summary = _summary(pair)
     assert pair["excellent"].overall > pair["terse_correct"].overall, summary
     assert pair["terse_correct"].overall > max(pair[k].overall for k in MIDDLE), summary
@@ -124,8 +129,8 @@ def test_the_exemptions_may_shrink_but_never_grow(cards):
 
 
 def test_flagged_turns_and_caps_are_on_the_scorecard(cards):
-    card = cards[("water-bill-surge", "en")]["injection"]
+    card = cards[("1", "water-bill-surge", "en")]["injection"]
     assert card.cap is not None and card.cap.key == "injection" and card.cap.reason
     assert all(any(f.startswith("injection:") for f in flags) for flags in card.flags.values())
-    stuffed = cards[("water-bill-surge", "en")]["stuffing"]
+    stuffed = cards[("1", "water-bill-surge", "en")]["stuffing"]
     assert any("stuffing" in flags for flags in stuffed.flags.values())
