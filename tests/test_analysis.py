@@ -1052,6 +1052,8 @@ def test_a_question_that_shares_no_account_words_is_not_an_echo(lang, customer, 
         # an error of ours in the passive
         ("The reading was recorded wrong.", "en", True),
         ("Your payment was not recorded wrong, you paid late.", "en", False),
+        ("I'm sorry, you shouldn't have been left hanging like that.", "en", True),
+        ("You shouldn't have opened the meter box yourself.", "en", False),  # blame, not owed
         ("Angka meterannya tercatat salah, Bu.", "id", True),
         ("Meterannya nggak tercatat salah kok Bu, memang pemakaiannya naik.", "id", False),
     ],
