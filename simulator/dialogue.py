@@ -195,9 +195,14 @@ _CLOCK_WORD = (
     r"enam|tujuh|delapan|sembilan|sepuluh|sebelas"
 )
 _CLOCK_NUMBER = rf"\d{{1,2}}|{_CLOCK_WORD}"
-_CLOCK_WORDS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve".split())} | {w: i + 1 for i, w in enumerate(
-    "satu dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas".split())} | {"dua belas": 12}
+#: Numbers in words, both languages (clock hours, spans of time, durations).
+_NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen".split())} | {
+    w: i + 1 for i, w in enumerate("satu dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas".split())} | {
+    "dua belas": 12, "empat belas": 14, "a": 1, "an": 1, "se": 1}
+#: Days per unit of a span of time.
+_UNIT_DAYS = {"minute": 1 / 1440, "menit": 1 / 1440, "hour": 1 / 24, "jam": 1 / 24, "day": 1, "hari": 1, "week": 7,
+              "minggu": 7, "pekan": 7, "month": 30, "bulan": 30}
 _CLOCK = re.compile(
     rf"(?<![\d.,])(?P<h>\d{{1,2}})[.:](?P<m>\d{{2}})(?![\d.,])"
     rf"|\b(?P<half>half past|setengah) (?P<hh>{_CLOCK_NUMBER})\b"
@@ -247,7 +252,7 @@ def clock_times(text: str) -> set[tuple[int, int]]:
     """The clock times in ``text`` as (hour on a 12-hour dial, minute): "8.30", "half past eight",
     "setengah sembilan" and "jam 8.30 pagi" are all (8, 30)."""
     def hour(word: str) -> int:
-        return int(word) if word.isdigit() else _CLOCK_WORDS[word]
+        return int(word) if word.isdigit() else _NUMBER_WORDS[word]
 
     out = set()
     for m in _CLOCK.finditer(text.lower()):
@@ -384,20 +389,14 @@ _PAST = re.compile(
     r"sejak|sudah lewat|pernah|terakhir|tiba|nyangkut)\b"
 )
 _NEXT_DAY = re.compile(r"\b(?:next|coming|depan)\b")
-_NUMBER_WORDS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen".split())} | {
-    w: i + 1 for i, w in enumerate("satu dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas".split())} | {
-    "dua belas": 12, "empat belas": 14, "a": 1, "an": 1, "se": 1}
-_UNITS = {"day": "d", "hari": "d", "week": "w", "minggu": "w", "pekan": "w", "hour": "h", "jam": "h", "minute": "m",
-          "menit": "m", "month": "M", "bulan": "M"}
+_GREETING = re.compile(r"\b(?:selamat|good) (?:pagi|siang|sore|malam|morning|afternoon|evening)\b")
 _SPAN_OF_TIME = re.compile(
     rf"\b(?P<n>\d+|{'|'.join(sorted(_NUMBER_WORDS, key=len, reverse=True))})[ -]?(?:working |business )?"
-    rf"(?P<unit>{'|'.join(_UNITS)})(?:s|\b)"
+    rf"(?P<unit>{'|'.join(_UNIT_DAYS)})(?:s|\b)"
 )
 #: A span of time inside a frame like these is a promise, even when the customer named it first.
 _PROMISE_FRAME = re.compile(r"\b(?:within|at the latest|at most|maximum|max|dalam|paling lambat|maksimal|paling lama)\b")
-
-
+#: Indonesian month names by the English first three letters.
 _MONTH_KEYS = {"mei": "may", "agu": "aug", "okt": "oct", "des": "dec"}
 
 
@@ -414,14 +413,13 @@ def _dates(text: str) -> set[tuple[int, str]]:
     return out
 
 
-def _spans_of_time(text: str) -> set[tuple[int, str]]:
-    """The spans of time named ("nine days", "2 minggu"), as (number, unit)."""
+def _spans_of_time(text: str) -> set[tuple[int, float]]:
+    """The spans of time named ("nine days", "2 minggu"), as (number, days per unit)."""
     out = set()
     for m in _SPAN_OF_TIME.finditer(text.lower()):
         n = m.group("n")
-        out.add((int(n) if n.isdigit() else _NUMBER_WORDS[n], _UNITS[m.group("unit")]))
+        out.add((int(n) if n.isdigit() else _NUMBER_WORDS[n], _UNIT_DAYS[m.group("unit")]))
     return out
-_GREETING = re.compile(r"\b(?:selamat|good) (?:pagi|siang|sore|malam|morning|afternoon|evening)\b")
 
 
 def _sentence_spans(low: str) -> list[tuple[int, int]]:
@@ -617,9 +615,6 @@ def _has_positive_cue(low: str, cues: list[str]) -> bool:
             if not _NEGATORS.search(before) and not _NEGATORS.search(after):
                 return True
     return False
-
-
-_UNIT_DAYS = {"minute": 1 / 1440, "menit": 1 / 1440, "hour": 1 / 24, "jam": 1 / 24, "day": 1, "hari": 1, "week": 7, "minggu": 7}
 
 
 def slot_days(slots: dict[str, str]) -> float | None:
@@ -1090,8 +1085,9 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks
     """The reply each question that asks for nothing the customer knows draws, once each, in order:
     a choice is left to the trainee, an offer agreed to, a check confirmed, anything else met with
     "I don't know". Beside answers (``answered``, to questions like ``answered_asks``) a question
-    for information marked with '?' draws "that one I don't know", unless the answers speak of it: "What's in it, and what's it worth?" is one
-    question in two clauses, and "LCD screens, worth four million" answers both."""
+    for information marked with '?' draws "that one I don't know", unless the answers speak of it:
+    "What's in it, and what's it worth?" is one question in two clauses, and "LCD screens, worth
+    four million" answers both."""
     replies: list[Situation] = []
     for q in asked.open:
         if _has_cue(q.lower(), cues["closing_question"]):

@@ -324,6 +324,19 @@ class Scenario(Model):
     knowledge: list[Knowledge] = Field(default_factory=list, description="What the customer knows and answers when asked.")
     max_turns: int = Field(12, ge=3, le=40)
 
+    def case_text(self) -> str:
+        """What the case is about, in the scenario's words: the customer's opening, facts and
+        knowledge, the briefing, the handling and the needs (not the customer's reaction lines)."""
+        h = self.handling
+        return " ".join([
+            self.title, self.summary, self.sector, self.opening, *self.problem_cues,
+            self.briefing.role, self.briefing.setting, self.briefing.goal,
+            *(x for f in self.hidden_facts for x in (f.reveal, *f.asked_by, *f.questions)),
+            *(x for k in self.knowledge for x in (k.answer, *k.asked_by, *k.questions)),
+            *(n.description for n in self.needs), h.referral.party or "", h.referral.contact or "",
+            *h.referral.accept_cues, h.time_frame, *self.learning_points,
+        ])
+
     def reference_problems(self) -> list[tuple[str, str]]:
         """(field path, message) for needs that name unknown facts or tags, duplicate ids, a
         referral condition without a referral, an empty condition (met by any turn)."""

@@ -31,10 +31,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from simulator.analysis_types import Tag
-from simulator.scenario import Scenario
 from pydantic import RootModel
 
 from simulator.datafile import load_yaml
+from simulator.scenario import Scenario
 from simulator.llm import injection_cues
 from simulator.understanding.normalise import normalise
 
@@ -161,7 +161,7 @@ def is_nonsense(
     """No meaningful words: mashing, random letters, bare markup or code; or words with no function
     word to connect them (the chat register spelled out in ``lang`` first: "sdh" is "sudah") when
     the analyser found no tag but perhaps `defensive` (``tags`` given), or, whatever the tags, when
-    none of them is a word of the ``scenario`` (:func:`scenario_context`). "lol banana
+    none of them is a word of the ``scenario`` (``Scenario.case_text``). "lol banana
     tuesday" earns a time from "tuesday" and "purple engine spoon ???" a question from its marks;
     a terse agent's "Connection number? Usual monthly usage?" speaks of the case."""
     stripped = _MARKUP.sub(" ", text or "")
@@ -182,22 +182,8 @@ def is_nonsense(
         return False
     if untagged and not _asks(stripped):
         return True
-    return scenario is not None and not any(t.lower()[:6] in _case_words(scenario_context(scenario))
+    return scenario is not None and not any(t.lower()[:6] in _case_words(scenario.case_text())
                                             for t in tokens if len(t) > 2)
-
-
-def scenario_context(scenario: Scenario) -> str:
-    """What the case is about, in the scenario's words: the customer's opening, facts and knowledge,
-    the briefing, the handling and the needs (not the customer's reaction lines)."""
-    h = scenario.handling
-    return " ".join([
-        scenario.title, scenario.summary, scenario.sector, scenario.opening, *scenario.problem_cues,
-        scenario.briefing.role, scenario.briefing.setting, scenario.briefing.goal,
-        *(x for f in scenario.hidden_facts for x in (f.reveal, *f.asked_by, *f.questions)),
-        *(x for k in scenario.knowledge for x in (k.answer, *k.asked_by, *k.questions)),
-        *(n.description for n in scenario.needs), h.referral.party or "", h.referral.contact or "",
-        *h.referral.accept_cues, h.time_frame, *scenario.learning_points,
-    ])
 
 
 @lru_cache(maxsize=64)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from simulator.scenario import Scenario
 from ui.context import escape_md, t
 
 
@@ -51,7 +52,9 @@ def not_shown(dim) -> None:
         st.caption(t("score_not_shown"))
 
 
-def turn_flags(text: str, analysis: dict | None = None, lang: str | None = None, scenario=None) -> None:
+def turn_flags(
+    text: str, analysis: dict | None = None, lang: str | None = None, scenario: Scenario | None = None
+) -> None:
     """A warning on a trainee turn that addressed the simulator, was no reply at all, or was a
     string of keywords (``analysis``: the stored analysis, for its tags; ``lang``: the session's;
     ``scenario``: the session's, whose words a reply shares)."""

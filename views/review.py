@@ -20,6 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from simulator import analytics, charts
+from simulator.scenario import Scenario
 from simulator.session import InputError
 from ui import formatting as fmt
 from ui import grading as grading_ui
@@ -69,7 +70,7 @@ def tags_text(analysis: dict | None) -> str:
     return t("review_tags", tags=", ".join(t(f"review_tag_{tag}") for tag in tags))
 
 
-def show_turn(turn, numbers: dict[int, int], lang: str | None = None, scenario=None) -> None:
+def show_turn(turn, numbers: dict[int, int], lang: str | None = None, scenario: Scenario | None = None) -> None:
     if turn.speaker == "customer":
         with st.chat_message("assistant", avatar=":material/person:"):
             st.markdown(escape_md(turn.text))
@@ -81,7 +82,7 @@ def show_turn(turn, numbers: dict[int, int], lang: str | None = None, scenario=N
         st.caption(f":material/sell: {tags_text(turn.analysis)}  \n:material/mood: {mood_text(turn.mood)}")
 
 
-def transcript(record, turns: list, scenario=None) -> None:
+def transcript(record, turns: list, scenario: Scenario | None = None) -> None:
     numbers = turn_numbers(turns)
     if record.parent_id and record.branch_turn is not None:
         shared = [turn for turn in turns if turn.idx < record.branch_turn]

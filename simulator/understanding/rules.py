@@ -327,14 +327,6 @@ def _other_towns_rx(scenario_text: str) -> re.Pattern | None:
     return _scenario_rx(tuple(names))
 
 
-def _scenario_places(scenario: Scenario) -> str:
-    """The scenario's text that may name a town: where the customer is, where the right party is."""
-    referral = scenario.handling.referral
-    return " ".join([scenario.summary, scenario.opening, scenario.briefing.role, scenario.briefing.setting,
-                     referral.party or "", referral.contact or "", *referral.accept_cues,
-                     *(f.reveal for f in scenario.hidden_facts), *(k.answer for k in scenario.knowledge)])
-
-
 @lru_cache(maxsize=None)
 def load_lexicon(lang: str) -> Lexicon:
     """The validated lexicon of one language (cached; treat as read-only)."""
@@ -1140,7 +1132,7 @@ def _referral_matches(t: _Text | None, spans: list[_Span], target: str, scenario
     if cue_rx is None:
         return False
     # The right party in a town the scenario never mentions is another branch ("Samsat Surabaya").
-    elsewhere = _other_towns_rx(_scenario_places(scenario))
+    elsewhere = _other_towns_rx(scenario.case_text())
 
     def names_it(text: str, lo: int, hi: int) -> bool:
         return bool(cue_rx.search(text, lo, hi)) and not (elsewhere and elsewhere.search(text, lo, hi))
