@@ -591,8 +591,8 @@ def test_the_right_party_in_a_town_the_scenario_never_names_is_another_branch():
 
 
 @pytest.mark.parametrize("text,lang", [
-    ("Biar cepat kami cek langsung, boleh lanjut lewat DM? Kirim nomornya di sana ya.", "id"),
-    ("You can send us a DM with your number and we'll check it.", "en"),
+    ("Silakan lanjut lewat DM ya Kak, kirim nomornya di sana.", "id"),
+    ("You can reach us via DM with your number.", "en"),
 ])
 def test_moving_the_chat_to_dm_is_no_referral(text, lang):
     assert Tag.referral not in analyze(text, lang).tags
