@@ -20,7 +20,20 @@ from ui import formatting as fmt
 from ui import html as raw_html
 from ui import scorecard as scorecard_ui
 from ui.i18n import translate
-from ui.context import authoring, escape_md, input_error, library, repository, require_role, scenario_or_stop, service, t, ui_lang
+from ui.context import (
+    authoring,
+    current_user,
+    escape_md,
+    input_error,
+    library,
+    repository,
+    require_role,
+    restore_sign_in,
+    scenario_or_stop,
+    service,
+    t,
+    ui_lang,
+)
 
 HERE = Path(__file__).resolve().parent  # sibling pages, wherever the folder lives
 TRAINEE_AVATAR = ":material/support_agent:"
@@ -337,6 +350,9 @@ def send(session_id: str) -> None:
     state after the turn (including a session the customer just ended). A model-voiced customer
     is answered while the page is drawn instead, so the reply can stream in (``stream_reply``)."""
     text = st.session_state.get("reply") or ""
+    if not signed_in_as_owner():
+        st.session_state["practice_kept"] = text  # signed out meanwhile: nothing is said, nothing lost
+        return
     if svc.engine.name == "llm":
         st.session_state["practice_pending"] = text
         return
@@ -352,6 +368,8 @@ def send(session_id: str) -> None:
 
 def send_kept(session_id: str) -> None:
     """Send the refused text after the trainee shortened or fixed it."""
+    if not signed_in_as_owner():
+        return  # the words stay in the box
     text = st.session_state.get("practice_kept_text") or ""
     try:
         svc.say(session_id, text)
@@ -365,12 +383,20 @@ def send_kept(session_id: str) -> None:
 def close_conversation(session_id: str, lang: str) -> None:
     """The closing move: "Thank you, is there anything else?" in the scenario's language. The
     customer answers it; if that does not end the conversation, the session ends here."""
+    if not signed_in_as_owner():
+        return
     try:
         svc.say(session_id, translate("practice_closing_line", lang))
     except InputError as exc:
         st.session_state["practice_refused"] = input_error(exc)
         return
     if svc.session(session_id).status == "active":
+        svc.end(session_id)
+
+
+def end_conversation(session_id: str) -> None:
+    """The End button: the trainee stops here and the session is scored."""
+    if signed_in_as_owner():
         svc.end(session_id)
 
 
@@ -391,21 +417,24 @@ def stream_reply(session_id: str, text: str) -> None:
     st.rerun()
 
 
+@st.fragment
 def conversation(session_id: str) -> None:
+    """The conversation and, once it has ended, its scorecard. A turn reruns only this fragment,
+    not the page around it."""
+    if not signed_in_as_owner():
+        st.rerun()  # signed out or revoked meanwhile: the whole page, which asks to sign in
     record = repo.get_session(session_id)
     if record is None or record.user_id != user.id:
         st.error(t("not_allowed"))
         st.stop()
     scenario = scenario_or_stop(record)
 
-    refused = st.session_state.pop("practice_refused", None)
-    turns = svc.transcript(session_id)
-
     st.subheader(escape_md(scenario.title))
     with st.expander(t("practice_briefing"), expanded=False):
         briefing_body(scenario)
 
     if record.status != "active":
+        turns = svc.transcript(session_id)
         card = svc.scorecard(session_id) or svc.end(session_id)
         last = turns[-1] if turns else None
         banner = t("practice_ended_by_customer") if record.outcome != "abandoned" else t("practice_ended_by_you")
@@ -425,8 +454,10 @@ def conversation(session_id: str) -> None:
             go()
         return
 
+    refused = st.session_state.pop("practice_refused", None)
+    turns = svc.transcript(session_id)
     # No max_chars: Streamlit would cut an overlong reply silently; the service refuses it instead.
-    st.chat_input(t("practice_input_placeholder"), key="reply", on_submit=send, args=(session_id,))
+    st.bottom.chat_input(t("practice_input_placeholder"), key="reply", on_submit=send, args=(session_id,))
     chat, side = st.columns([3, 1])
     raw_html.sticky("practice_side")
     with side, st.container(key="practice_side"):  # sticky: stays in sight however long the chat
@@ -441,7 +472,7 @@ def conversation(session_id: str) -> None:
             args=(session_id, scenario.lang),
             width="stretch",
         )
-        st.button(t("practice_end"), key="end", on_click=svc.end, args=(session_id,), width="stretch")
+        st.button(t("practice_end"), key="end", on_click=end_conversation, args=(session_id,), width="stretch")
     with chat:
         show_turns(turns)
         pending = st.session_state.pop("practice_pending", None)
@@ -462,6 +493,14 @@ def conversation(session_id: str) -> None:
             hint = coach_hint(turns)
             if hint:
                 st.warning(t(hint), icon=":material/lightbulb:")
+
+
+def signed_in_as_owner() -> bool:
+    """Whether this browser is still signed in as the page's user: a fragment rerun and a
+    callback skip the shell, which checks the sign-in (revoked, expired) on every full run."""
+    restore_sign_in()
+    current = current_user()
+    return current is not None and current.id == user.id
 
 
 # --------------------------------------------------------------------------- dispatch

@@ -235,6 +235,18 @@ def test_a_resumable_session_is_offered_on_the_list(app, ana, service):
     assert at.chat_input(key="reply")
 
 
+def test_a_turn_sent_after_the_account_was_disabled_is_not_said(app, ana, repo):
+    # The chat's callback and the conversation's fragment reruns skip the shell's sign-in check,
+    # so they check it themselves.
+    at = started(app, ana)
+    sid = at.query_params["session"]
+    repo.set_user_active(ana.id, False)
+    say(at, "May I have your customer number, please?")
+    assert not at.exception
+    assert len(repo.get_turns(sid)) == 1
+    assert tr("auth_title") in texts(at)
+
+
 @pytest.mark.parametrize("role", ["trainee", "trainer", "admin"])
 def test_another_users_session_is_not_allowed(app, ana, make_user, service, role):
     record = service.start(SCENARIO, "en", user_id=ana.id, seed=7)
