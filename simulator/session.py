@@ -123,6 +123,25 @@ def validate_turn_text(text: str) -> str:
     return cleaned
 
 
+#: The throwaway turn :func:`warm_up` plays per language.
+WARM_UP_TURNS = {
+    "en": ("water-bill-surge", "I'm sorry about this. Since when has the bill been this high?"),
+    "id": ("water-bill-surge", "Mohon maaf ya Bu. Sejak kapan tagihannya naik?"),
+}
+
+
+def warm_up() -> None:
+    """Load what a language's first turn needs (the encoder, the learned heads, the lexicons'
+    compiled patterns, the line banks) by playing one throwaway turn per language on an
+    in-memory database, so the first trainee after a server start does not wait about a
+    second for it."""
+    from simulator.store.db import open_repository
+
+    service = SessionService(open_repository("sqlite://"))
+    for lang, (scenario_id, text) in WARM_UP_TURNS.items():
+        service.say(service.start(scenario_id, lang, seed=0).id, text)
+
+
 class SessionService:
     def __init__(
         self,

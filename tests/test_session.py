@@ -79,3 +79,13 @@ def test_a_turn_that_is_no_reply_asks_nothing_and_calms_nobody(service):
         angers[text] = result.mood.anger
         assert result.mood.time_given is False and result.mood.revealed == []
     assert angers["🍛🍛🤢🤢 lol banana tuesday"] == angers["asdfgh jkl;; qwe"]
+
+
+def test_warm_up_loads_what_the_first_turn_of_each_language_needs():
+    from simulator.session import WARM_UP_TURNS, warm_up
+    from simulator.understanding import rules
+
+    rules._compiled.cache_clear()
+    warm_up()  # one throwaway turn per language, on an in-memory database
+    assert set(WARM_UP_TURNS) == {"en", "id"}
+    assert rules._compiled.cache_info().currsize == 2
