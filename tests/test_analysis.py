@@ -1069,3 +1069,22 @@ def test_a_date_is_no_referral_destination():
     listed = "I can see you wrote on the web form on 8 May, WhatsApp on 25 April and rang the hotline twice."
     assert analyze(listed, "en").referral_target is None  # "WhatsApp on 25 April" is a past contact, not a place
     assert analyze("WhatsApp Samsat on 0812 3456 789.", "en").referral_target == "other"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "reassures"),
+    [
+        ("You did nothing wrong, Mrs Wulan.", "en", True),
+        ("That's our failure, not yours. Could I have the receipt?", "en", True),
+        ("We'll go slowly, there's no rush.", "en", True),
+        ("It's not on your side, it's the courier.", "en", False),
+        ("Ini kesalahan kami, bukan Bapak.", "id", True),
+        ("Nggak usah buru-buru, Bu, duduk dulu.", "id", True),
+        ("Harus buru-buru, Bu, kantor tutup jam dua.", "id", False),
+    ],
+)
+def test_reassurance_that_takes_the_customers_side_is_empathy(text, lang, reassures):
+    # docs/labelling.md, empathy: "Reassurance that takes the customer's side counts as empathy"
+    result = analyze(text, lang)
+    assert result.reassures is reassures
+    assert result.has(Tag.empathy) is reassures

@@ -137,6 +137,13 @@ def test_owning_the_fault_is_never_defensive_whatever_the_head_says(text, lang):
 
 
 @needs_encoder
+def test_reassurance_is_empathy_whatever_the_head_says():
+    result, decisions = analyser.explain("We'll go slowly, there's no rush. Is the number on this phone new?", "en")
+    assert result.has(Tag.empathy) and result.reassures
+    assert "empathy" in result.evidence
+
+
+@needs_encoder
 def test_a_kind_question_the_head_reads_as_mockery_stays_a_question():
     text = "Terakhir isi pulsa kapan Kak, inget gak? Biar sy liat juga kenapa SMS pengingatnya gak kebaca"
     result, decisions = analyser.explain(text, "id")

@@ -106,6 +106,8 @@ def _analyse(
             # The encoder reads "our fault" and "not our fault", "you did nothing wrong" and "you
             # did it wrong" alike, so the rules' negation-aware flags decide.
             decided, mode = False, "admission" if by_rules.admits_fault else "reassurance"
+        elif tag == Tag.empathy and not decided and by_rules.reassures:
+            decided, mode = True, "reassurance"  # the guide: clearing the customer is empathy
         decisions.append(TagDecision(tag, rule_hit, probs[tag], mode, decided))
     decisions = _hostile_excludes_positive(decisions)
     corrected = heads.correction(norm.text, lang)

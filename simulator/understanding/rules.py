@@ -761,10 +761,12 @@ def analyze(
     found[Tag.defensive] = defensive
     found[Tag.hostile] = hostile
     found[Tag.apology] = apology
-    found[Tag.empathy] = empathy
+    reassurance = _find(c.reassurance, t)
+    # docs/labelling.md: reassurance that takes the customer's side is empathy
+    found[Tag.empathy] = sorted(empathy + reassurance, key=lambda sp: sp.start)
     found[Tag.compensation] = compensation
     found[Tag.question] = [_Span(s.start, s.end) for s in t.sentences if s.question]
-    warm = {t.sentence_at(sp.start) for sp in apology + empathy}
+    warm = {t.sentence_at(sp.start) for sp in apology + found[Tag.empathy]}
     found[Tag.acknowledge] = _acknowledge(t, c, bool(defensive or hostile), warm, customer_last, scenario)
 
     if referral_span:
@@ -795,7 +797,7 @@ def analyze(
         time_days=days,
         stuffing=stuffing,
         admits_fault=bool(_find(c.admission, t)),
-        reassures=bool(_find(c.reassurance, t)),
+        reassures=bool(reassurance),
         word_count=n_words,
     )
 
