@@ -1080,6 +1080,13 @@ def _offer_opening(joins: tuple[str, ...], openers: tuple[str, ...]) -> re.Patte
     return re.compile(rf"(?:^|[^\w\s']\s*|\b(?:{join})\s+)(?:{opener})\b")
 
 
+def _asks_nothing(question: str, cues: dict[str, list[str]], lang: str) -> bool:
+    """A request or a wish read as a question: no '?', no question word, and nothing asked of the
+    trainee's side ("Please send our best wishes to Bu Sumi and your nephew")."""
+    return not (question.rstrip().endswith("?") or _has_cue(question.lower(), cues["asks_of_us"])
+                or _asks_by_form(question, cues, lang) or _question_shape(question, cues, lang)[0])
+
+
 def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks: list[str], matcher: Matcher,
                   cues: dict[str, list[str]], lang: str) -> list[Situation]:
     """The reply each question that asks for nothing the customer knows draws, once each, in order:
@@ -1092,6 +1099,8 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks
     for q in asked.open:
         if _has_cue(q.lower(), cues["closing_question"]):
             continue  # "anything else?" has its own reaction
+        if _asks_nothing(q, cues, lang):
+            continue
         asks_for, offer, check, choice = _question_shape(q, cues, lang)
         if _has_cue(q.lower(), cues["help_offer"]):
             reply = Situation.unheard
@@ -1188,7 +1197,8 @@ def update(
     # A greeting or courtesy on the first turns ("Selamat siang Pak, ada yang bisa saya bantu?")
     # is neither an unknown question nor an empty turn.
     did.courtesy = s.turn <= COURTESY_TURNS and not tags - {"question"} and not asked and is_courtesy(text, scenario.lang)
-    did.unknown_question = asks and not asked and not did.courtesy
+    did.unknown_question = asks and not asked and not did.courtesy and not (
+        questions.open and all(_asks_nothing(q, cues, scenario.lang) for q in questions.open))
     if did.unknown_question or asked:
         # Every question gets an answer: one asking for nothing the customer knows gets a short
         # reply of its kind (see _open_replies), beside the answers to the others.

@@ -1074,3 +1074,18 @@ def test_a_request_read_as_asking_is_not_confirmed_or_met_with_not_knowing(servi
     state = service.dialogue(service.session(record.id))
     assert "guests_ill" in state.told
     assert state.reply not in (Situation.confirmed, Situation.answer_unknown), results[-1].customer
+
+
+@pytest.mark.parametrize("text, tags, unknown", [
+    # a wish read as a question (the heads can: "please send" asks for something) is no question
+    ("I'm so sorry. Please send our best wishes to Bu Sumi and your nephew.", ["question", "apology"], False),
+    ("Tolong sampaikan salam kami buat Bu Sumi ya.", ["question"], False),
+    # asked of our side, or a question by its form, it still draws "I don't know"
+    ("Tell me the colour of your car.", ["question"], True),
+    ("Ibu masih simpen sisa makanannya gak", ["question"], True),
+])
+def test_a_request_or_a_wish_is_not_met_with_not_knowing(text, tags, unknown):
+    lang = "id" if "Bu Sumi ya" in text or "simpen" in text else "en"
+    state = initial_state(LIB.get("catering-stale-food", lang)).model_copy(update={"turn": 3})
+    after = _turn(state, text, tags, lang=lang, scenario_id="catering-stale-food")
+    assert (after.reply is Situation.answer_unknown) is unknown, after.reply
