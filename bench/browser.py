@@ -5,13 +5,14 @@
 
 Seeds (or reuses, ``--db``) a SQLite database with ``seed-demo``: ``--trainees`` × ``--sessions``
 scored sessions without transcripts, plus six trainees with four transcribed sessions each (the
-review page needs a conversation). Starts ``streamlit run streamlit_app.py`` on it and measures,
+review page needs a conversation). Starts ``streamlit run app.py`` (as ``make run`` does) on it and measures,
 from the browser's side (the time from the click or key press until the page has finished
 running its script and the expected content is on screen):
 
 * sign-in to first page (trainee, trainer, HR);
 * a trainee turn, from Enter to the customer's reply on screen (p50/p95 over ``--turns`` turns,
-  offline engine);
+  offline engine), timed in the page itself: from the Enter key's keydown to the first frame
+  drawn after the reply arrived (``TURN_WATCH``);
 * first render of My progress, review, the studio editor and the team dashboard (opened from the
   sidebar or by the page's own control, signed in), the first time after the server started
   (cold) and again in a new browser session (warm), and a filter change on each.
@@ -84,6 +85,29 @@ WATCH = """
     }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
   };
   watch();
+}
+"""
+
+
+# Times one turn in the page's own clock: from the Enter key's keydown in the chat box to the first
+# frame drawn after the reply (or the ending's banner) entered the page. Playwright's round trips
+# (the key press, polling for the element, reading the clock) stay out of the figure.
+TURN_WATCH = """
+([messages, endedText]) => {
+  const turn = {enter: null, shown: null};
+  window.__turn = turn;
+  const box = document.querySelector('[data-testid="stChatInputTextArea"]');
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && turn.enter === null) turn.enter = performance.now();
+  }, {capture: true});
+  const arrived = () => document.querySelectorAll('[data-testid="stChatMessage"]').length >= messages
+    || document.body.innerText.includes(endedText);
+  const observer = new MutationObserver(() => {
+    if (turn.enter === null || !arrived()) return;
+    observer.disconnect();
+    requestAnimationFrame(() => { turn.shown = performance.now(); });
+  });
+  observer.observe(document.body, {childList: true, subtree: true, characterData: true});
 }
 """
 
@@ -296,14 +320,15 @@ def measure(base: str, users: dict[str, str], turns: int, repeat: int) -> dict:
                     before = messages.count()
                     box = tab.page.get_by_test_id("stChatInputTextArea")
                     box.fill(LINES[len(timings) % len(LINES)])
-                    t0 = tab.now()
+                    tab.page.evaluate(TURN_WATCH, [before + 2, en("practice_ended_by_customer")])
                     box.press("Enter")
                     # the reply, or, when this turn ended the conversation, the ending with its last line
                     ended = tab.page.get_by_text(en("practice_ended_by_customer"))
                     messages.nth(before + 1).or_(ended).first.wait_for(state="visible")
-                    took = (tab.now() - t0) / 1000
+                    tab.page.wait_for_function("() => window.__turn.shown !== null")
+                    enter, shown = tab.page.evaluate("() => [window.__turn.enter, window.__turn.shown]")
                     tab.settle(-1, 0)
-                    timings.append(took)
+                    timings.append((shown - enter) / 1000)
                 except Exception as error:  # noqa: BLE001
                     failures += 1
                     print(f"  turn: FAILED: {type(error).__name__}: {str(error).splitlines()[0][:200]}", file=sys.stderr)
@@ -379,8 +404,9 @@ def write_report(label: str, figures: dict, meta: str, n_turns: int) -> None:
         "offline engine; seed-demo data of 1,000 trainees × 50 sessions (scores only) plus 6 trainees with "
         "transcripts. A figure runs from the click or key press until the page has finished its script "
         "(reruns it asks for included) and the expected content is visible; warm figures are the median of "
-        "the repeats. The machine's 2 cores are shared with other work: load average (1/5/15 min) is given "
-        "per run, and figures move with it.",
+        "the repeats. A trainee turn is timed in the page: from the Enter key's keydown to the first frame "
+        "drawn after the reply arrived. The machine's 2 cores are shared with other work: load average "
+        "(1/5/15 min) is given per run, and figures move with it.",
         "",
         f"- before: {before.get('meta', 'not measured')}",
         f"- after: {after.get('meta', 'not measured')}",
