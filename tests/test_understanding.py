@@ -244,7 +244,30 @@ def test_training_is_reproducible_and_takes_corrections(tmp_path):
     assert a.meta["n_train"] == len(lines) + 1
     for tag in Tag:
         assert a.tags[tag].mode == b.tags[tag].mode
+        assert a.tags[tag].questions_by_rules == b.tags[tag].questions_by_rules
         np.testing.assert_array_equal(a.tags[tag].weights, b.tags[tag].weights)
+
+
+@pytest.mark.parametrize("text,only", [
+    ("Do the neighbours have power? What does the meter screen say?", True),
+    ("thx. so which dishes smelled sour? and when did our driver drop them?", True),
+    ("Nomor pelanggannya berapa, Bu?", True),
+    ("That's a PLN fault. Do the neighbours have power?", False),
+    ("I'll call you at 4 pm.", False),
+])
+def test_only_questions(text, only):
+    assert heads.only_questions(text) is only
+
+
+@needs_encoder
+def test_on_a_turn_of_questions_the_rules_decide_defensive_as_cross_validation_chose():
+    committed = heads.load_heads()
+    assert committed.tags[Tag.defensive].questions_by_rules  # docs/analyser.md, "Stop 29"
+    result, decisions = analyser.explain("Do the neighbours have power? What does the meter screen say?", "en")
+    defensive = next(d for d in decisions if d.tag is Tag.defensive)
+    assert defensive.mode == "questions" and not result.has(Tag.defensive) and result.has(Tag.question)
+    assert analyser.analyze("Why would you give your OTP to a stranger?", "en").has(Tag.hostile)
+    assert analyser.analyze("Are you sure it's not your phone? Our network is fine, isn't it?", "en").has(Tag.defensive)
 
 
 # -- semantic matching -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import numpy as np
 from simulator.analysis_types import TAG_ORDER, Evidence, Tag, TurnAnalysis
 from simulator.understanding import rules
 from simulator.understanding.encoder import get_encoder, status
-from simulator.understanding.heads import Heads, cached_heads, features
+from simulator.understanding.heads import Heads, cached_heads, features, only_questions
 from simulator.understanding.normalise import normalise
 
 if TYPE_CHECKING:
@@ -98,8 +98,8 @@ def _analyse(
     for tag in TAG_ORDER:
         head = heads.tags[tag]
         rule_hit = by_rules.has(tag)
-        decided = rule_hit if head.mode == "rules" else probs[tag] >= head.threshold
-        mode = head.mode
+        mode = "questions" if head.mode == "head" and head.questions_by_rules and only_questions(text) else head.mode
+        decided = probs[tag] >= head.threshold if mode == "head" else rule_hit
         if tag in (Tag.defensive, Tag.hostile) and decided and not rule_hit and (
                 by_rules.admits_fault or by_rules.reassures):
             # The labelling guide: owning the fault and reassurance are never defensive nor hostile.

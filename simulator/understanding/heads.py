@@ -56,6 +56,22 @@ def features(embedding: np.ndarray, rules: TurnAnalysis, text: str) -> np.ndarra
     return np.concatenate([embedding.astype(np.float32), rule_features(rules, text)])
 
 
+_SENTENCE_END = re.compile(r"(?<=[?.!])\s+")
+
+
+#: A sentence this short beside the questions is a courtesy or a receipt ("thx.", "Got it.").
+COURTESY_WORDS = 2
+
+
+def only_questions(text: str) -> bool:
+    """The turn asks and does nothing else: every sentence ends with '?', or is a word or two of
+    courtesy ("thx. so which dishes smelled sour? and when did our driver drop them?"). On such
+    turns a head may be told to leave the decision to the rules (``TagHead.questions_by_rules``)."""
+    sentences = [s for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+    asks = [s for s in sentences if s.rstrip().endswith("?")]
+    return bool(asks) and all(s in asks or len(s.split()) <= COURTESY_WORDS for s in sentences)
+
+
 def turn_key(normalised_text: str, lang: str) -> str:
     """A turn's identity for the correction memory: a hash of its words, case and punctuation
     aside (so the file holds no trainee text)."""
@@ -81,6 +97,9 @@ class TagHead:
     weights: np.ndarray
     bias: float
     threshold: float
+    # On a turn made only of questions the rules decide (chosen by cross-validation per tag): the
+    # corpus's diagnostic questions ("Do the neighbours have power?") are read as blame by the head.
+    questions_by_rules: bool = False
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-(x @ self.weights + self.bias)))
@@ -120,7 +139,8 @@ class Heads:
         for tag, head in self.tags.items():
             arrays[f"w_{tag.value}"] = head.weights
         meta = dict(self.meta, feature_version=FEATURE_VERSION, n_features=N_FEATURES, target_mode=self.target_mode,
-                    tags={t.value: {"mode": h.mode, "bias": h.bias, "threshold": h.threshold}
+                    tags={t.value: {"mode": h.mode, "bias": h.bias, "threshold": h.threshold,
+                                    "questions_by_rules": h.questions_by_rules}
                           for t, h in self.tags.items()},
                     corrections={k: {"tags": sorted(t.value for t in c.tags), "referral_target": c.referral_target}
                                  for k, c in self.corrections.items()})
@@ -143,7 +163,8 @@ def load_heads(path: Path | None = None) -> Heads:
                 raise HeadsError(f"{path}: made for another feature layout; {hint}")
             tags = {}
             for name, spec in meta["tags"].items():
-                tags[Tag(name)] = TagHead(spec["mode"], data[f"w_{name}"], float(spec["bias"]), float(spec["threshold"]))
+                tags[Tag(name)] = TagHead(spec["mode"], data[f"w_{name}"], float(spec["bias"]), float(spec["threshold"]),
+                                          bool(spec.get("questions_by_rules", False)))
             corrections = {k: Correction(frozenset(Tag(t) for t in c["tags"]), c["referral_target"])
                            for k, c in meta.get("corrections", {}).items()}
             heads = Heads(data["mean"], data["scale"], tags, meta["target_mode"], data["target_weights"],
