@@ -1087,6 +1087,12 @@ def _asks_nothing(question: str, cues: dict[str, list[str]], lang: str) -> bool:
                 or _asks_by_form(question, cues, lang) or _question_shape(question, cues, lang)[0])
 
 
+def _is_preamble(clause: str, cues: dict[str, list[str]], lang: str) -> bool:
+    """A leave to ask ("Can I ask, ...") opening the clause."""
+    low = without_address(_plain(clause, lang))
+    return any(low.startswith(p) for p in cues["question_preambles"])
+
+
 def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks: list[str], matcher: Matcher,
                   cues: dict[str, list[str]], lang: str) -> list[Situation]:
     """The reply each question that asks for nothing the customer knows draws, once each, in order:
@@ -1099,7 +1105,7 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks
     for q in asked.open:
         if _has_cue(q.lower(), cues["closing_question"]):
             continue  # "anything else?" has its own reaction
-        if _asks_nothing(q, cues, lang):
+        if _asks_nothing(q, cues, lang) or (_is_preamble(q, cues, lang) and len(asked.open) + len(asked.ids) > 1):
             continue
         asks_for, offer, check, choice = _question_shape(q, cues, lang)
         if _has_cue(q.lower(), cues["help_offer"]):
@@ -1451,15 +1457,19 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
     d = s.did
     # Beside something new, a fact asked again is simply said again (alone, after some impatience).
     s.reveal = [*d.asked, *d.asked_again] if d.asked else []
+
+    def spoken(words: str) -> str:  # said back in the customer's words: "sblm jam 12" -> "sebelum jam 12"
+        return normalise(words, scenario.lang).text
+
     if d.commitment:
-        s.echo["when"] = d.commitment
+        s.echo["when"] = spoken(d.commitment)
     elif d.vague_time:
         when = d.slots.get(Slot.when) or d.slots.get(Slot.day)
         if when:
-            s.echo["when"] = when
+            s.echo["when"] = spoken(when)
     for key in ("day", "hours", "amount", "place", "number"):
         if key in d.slots:
-            s.echo[key if key != "hours" else "time"] = d.slots[key]
+            s.echo[key if key != "hours" else "time"] = spoken(d.slots[key]) if key in ("day", "hours") else d.slots[key]
     if d.referral_missing:
         s.echo["missing"] = _missing_words(d.referral_missing, scenario)
     if s.outcome is not None:

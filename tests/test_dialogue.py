@@ -1089,3 +1089,20 @@ def test_a_request_or_a_wish_is_not_met_with_not_knowing(text, tags, unknown):
     state = initial_state(LIB.get("catering-stale-food", lang)).model_copy(update={"turn": 3})
     after = _turn(state, text, tags, lang=lang, scenario_id="catering-stale-food")
     assert (after.reply is Situation.answer_unknown) is unknown, after.reply
+
+
+def test_a_leave_to_ask_is_not_agreed_to_like_an_offer(service):
+    """"Can I ask, ..." split off its question drew "Yes. Go on." before the answer."""
+    record, _ = play(service, "elderly-confused-app", "en", [
+        "Good morning Pak. Can I ask, the phone number the bank has for you, is it the number of this phone or an older one?"])
+    state = service.dialogue(service.session(record.id))
+    assert "old_number" in state.told
+    assert Situation.agree not in state.did.other_questions
+
+
+def test_a_time_is_said_back_in_the_customers_words_not_the_trainees_shorthand(service):
+    record, results = play(service, "water-bill-surge", "id", [
+        "Baik Bu, kami jadwalkan cek meter besok (Jumat) sblm jam 12 siang ya, nomor aduan ADK-123."])
+    state = service.dialogue(service.session(record.id))
+    assert state.echo["when"] == "besok (Jumat) sebelum jam 12 siang"
+    assert "sblm" not in results[-1].customer
