@@ -2,7 +2,7 @@
 
 ``tests/data/gamed_scripts.yaml`` holds eight kinds of trainee per scenario and language, written
 before the scoring was rebuilt, with a fair assessor's overall ranges; ``gamed_scripts_stop28.yaml``
-two later sets by other hands (sets 15 and 16, docs/scoring.md). Played through the real service
+and ``gamed_scripts_stop29.yaml`` four later sets by other hands (sets 15 to 18, docs/scoring.md). Played through the real service
 (scripted customer, offline rules), on every pair of every set:
 
     excellent > terse_correct > {stuffing, empty_empathy, wrong_referral, template} > {injection, gibberish}
@@ -25,14 +25,14 @@ import yaml
 from simulator.scenario import ScenarioLibrary
 from simulator.session import SessionService
 
-#: 480 whole conversations through the learned analyser: more than the default per-test timeout.
+#: 800 whole conversations through the learned analyser: more than the default per-test timeout.
 pytestmark = pytest.mark.timeout(1800)
 
 DATA = Path(__file__).parent / "data" / "gamed_scripts.yaml"
-MORE = Path(__file__).parent / "data" / "gamed_scripts_stop28.yaml"
+MORE = [Path(__file__).parent / "data" / f"gamed_scripts_stop{n}.yaml" for n in (28, 29)]
 #: Each entry's set: "1" for the first file, the entry's own ``set`` for the later ones.
-ENTRIES = [{"set": "1", **e} for e in yaml.safe_load(DATA.read_text(encoding="utf-8"))] + yaml.safe_load(
-    MORE.read_text(encoding="utf-8"))
+ENTRIES = [{"set": "1", **e} for e in yaml.safe_load(DATA.read_text(encoding="utf-8"))] + [
+    e for path in MORE for e in yaml.safe_load(path.read_text(encoding="utf-8"))]
 HONEST = ("excellent", "terse_correct")
 MIDDLE = ("stuffing", "empty_empathy", "wrong_referral", "template")
 LOW = ("injection", "gibberish")
@@ -78,7 +78,7 @@ def test_every_pair_has_all_eight_kinds():
     for entry in ENTRIES:
         kinds[(entry["set"], entry["scenario"], entry["lang"])].add(entry["style"])
     pairs = {(s.id, s.lang) for s in ScenarioLibrary().all()}
-    assert {(n, *p) for n in ("1", "15", "16") for p in pairs} == set(kinds)
+    assert {(n, *p) for n in ("1", "15", "16", "17", "18") for p in pairs} == set(kinds)
     assert all(k == set(HONEST + MIDDLE + LOW) for k in kinds.values())
 
 
