@@ -5,9 +5,9 @@
 
 Seeds (or reuses, ``--db``) a SQLite database with ``seed-demo``: ``--trainees`` × ``--sessions``
 scored sessions without transcripts, plus six trainees with four transcribed sessions each (the
-review page needs a conversation). Starts ``streamlit run app.py`` (as ``make run`` does) on it and measures,
-from the browser's side (the time from the click or key press until the page has finished
-running its script and the expected content is on screen):
+review page needs a conversation). Starts ``streamlit run app.py`` (as ``make run`` does) on it
+and measures, from the browser's side (the time from the click or key press until the page has
+finished running its script and the expected content is on screen):
 
 * sign-in to first page (trainee, trainer, HR);
 * a trainee turn, from Enter to the customer's reply on screen (p50/p95 over ``--turns`` turns,
@@ -97,9 +97,12 @@ TURN_WATCH = """
   const turn = {enter: null, shown: null};
   window.__turn = turn;
   const box = document.querySelector('[data-testid="stChatInputTextArea"]');
-  box.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && turn.enter === null) turn.enter = performance.now();
-  }, {capture: true});
+  const onKey = (e) => {
+    if (e.key !== 'Enter') return;
+    turn.enter = performance.now();
+    box.removeEventListener('keydown', onKey, {capture: true});  // one listener per turn, not one more each turn
+  };
+  box.addEventListener('keydown', onKey, {capture: true});
   const arrived = () => document.querySelectorAll('[data-testid="stChatMessage"]').length >= messages
     || document.body.innerText.includes(endedText);
   const observer = new MutationObserver(() => {
