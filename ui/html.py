@@ -5,6 +5,7 @@ interface string passed through ``html.escape``, or JSON (``json.dumps``) inside
 - :func:`post_to`  a script that POSTs form fields to one of our own routes (the sign-in
   cookie hand-off, the cookie's deletion on sign-out); see ui/cookie_routes.py.
 - :func:`sticky`   CSS that keeps one keyed container in sight while the page scrolls.
+- :func:`hidden`   CSS that keeps one keyed container out of sight (and out of the layout).
 - :func:`mood_bar` a bar coloured by what the value means, with the meaning in words.
 """
 
@@ -37,13 +38,22 @@ def sticky(key: str, top_rem: float = 3.75) -> None:
     (inside the tall column); the container itself sticks where it has no such wrapper.
     tests/e2e/test_browser.py checks the result in Chromium.
     """
-    if not key.replace("_", "").isalnum():
-        raise ValueError(f"not a plain widget key: {key!r}")
-    selector = f'.st-key-{key}, [data-testid="stLayoutWrapper"]:has(> .st-key-{key})'
     st.html(
-        f"<style>{selector}{{position:sticky;top:{float(top_rem)}rem;align-self:flex-start;z-index:2;"
+        f"<style>{_container(key)}{{position:sticky;top:{float(top_rem)}rem;align-self:flex-start;z-index:2;"
         "background:var(--background-color, #fff)}</style>"
     )
+
+
+def hidden(key: str) -> None:
+    """Keep ``st.container(key=key)`` and its wrapper out of sight; what is inside still loads."""
+    st.html(f"<style>{_container(key)}{{display:none}}</style>")
+
+
+def _container(key: str) -> str:
+    """The CSS selector of ``st.container(key=key)`` and of the wrapper Streamlit puts around it."""
+    if not key.replace("_", "").isalnum():
+        raise ValueError(f"not a plain widget key: {key!r}")
+    return f'.st-key-{key}, [data-testid="stLayoutWrapper"]:has(> .st-key-{key})'
 
 
 def level(value: float, higher_is_better: bool) -> str:

@@ -160,3 +160,20 @@ def test_a_revoked_or_expired_sign_in_does_not_survive_a_reload(server, browser)
             asks_for_password(page)
         finally:
             page.context.close()
+
+
+def test_the_sign_in_page_loads_the_chart_code_out_of_sight(server, page):
+    """While the form is filled in, the browser fetches Plotly's script (the first chart page after
+    a sign-in waited for it), and nothing of it shows or takes room on the page."""
+    page.goto(server["base"])
+    asks_for_password(page)
+    page.wait_for_function(
+        "() => performance.getEntriesByType('resource').some(e => /PlotlyChart[.][^/]*[.]js$/.test(e.name))",
+        timeout=40_000,
+    )
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(1)
+    expect(page.get_by_test_id("stPlotlyChart")).to_be_hidden()
+    assert page.locator(".st-key-chart_code").bounding_box() is None  # display: none, no room taken
+    fill_sign_in(page, "ana")
+    signed_in(page, "ana")
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(0)  # gone with the form
