@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from simulator.datafile import safe_load
 
 STRINGS_DIR = Path(__file__).with_name("strings")
 UI_LANGS = ("en", "id")
@@ -15,7 +15,7 @@ UI_LANGS = ("en", "id")
 def _strings() -> dict[str, dict[str, str]]:
     merged: dict[str, dict[str, str]] = {}
     for path in sorted(STRINGS_DIR.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = safe_load(path.read_text(encoding="utf-8")) or {}
         for key, texts in data.items():
             if key in merged:
                 raise ValueError(f"{path}: {key}: defined twice")

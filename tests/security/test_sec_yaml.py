@@ -13,6 +13,7 @@ import pytest
 
 from simulator import rubric, studio
 from simulator.understanding import rules as analysis
+from simulator import datafile
 from simulator.datafile import DataFileError
 from simulator.scenario import ScenarioError, parse_line_bank, parse_scenario
 
@@ -67,7 +68,8 @@ def test_rubric_and_lexicon_loaders_refuse_python_tags(tmp_path, monkeypatch):
     assert not marker.exists()
 
 
-FORBIDDEN = re.compile(r"yaml\.load\(|yaml\.unsafe_load|yaml\.full_load|Loader\s*=\s*yaml\.(Loader|UnsafeLoader|FullLoader)"
+# yaml.load only in simulator.datafile.safe_load, with the loader checked below
+FORBIDDEN = re.compile(r"yaml\.load\((?!text, Loader=_FAST_LOADER\))|yaml\.unsafe_load|yaml\.full_load|Loader\s*=\s*yaml\.(Loader|UnsafeLoader|FullLoader)"
                        r"|yaml\.load_all\(|yaml\.unsafe_load_all")
 
 
@@ -77,3 +79,13 @@ def test_no_unsafe_yaml_loading_in_the_code():
     ]
     offenders = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in files for m in FORBIDDEN.finditer(p.read_text(encoding="utf-8"))]
     assert not offenders, offenders
+
+
+def test_the_fast_parser_is_a_safe_loader_and_refuses_python_tags(tmp_path):
+    import yaml
+
+    assert datafile._FAST_LOADER in (yaml.CSafeLoader, yaml.SafeLoader)
+    marker = tmp_path / "pwned"
+    with pytest.raises(yaml.constructor.ConstructorError, match="python/object/apply"):
+        datafile.safe_load(f'x: !!python/object/apply:os.system ["touch {marker}"]\n')
+    assert not marker.exists()
