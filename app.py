@@ -12,14 +12,16 @@ import threading
 import streamlit as st
 
 from simulator.session import warm_up
+from ui import context
 from ui.cookie_routes import routes
 
 
 def _warm_up() -> None:
     """Best effort, in the background while the server starts: a failure only means the first
-    turn loads what it needs itself."""
+    turn or page loads what it needs itself."""
     try:
         warm_up()
+        context.warm_up()
     except Exception:  # noqa: BLE001
         logging.getLogger("tenang").warning("warm-up failed; the first turn will load the analyser", exc_info=True)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import UTC, datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -28,7 +29,7 @@ from simulator.store.models import NAME_MAX
 from simulator.store.repository import ConflictError, Repository, SessionRecord, UserRecord
 from ui.cookie_routes import SESSION_PATH, SIGN_OUT_PATH, build_signins, url as route_url
 from ui import html as raw_html
-from ui.i18n import translate
+from ui.i18n import UI_LANGS, translate
 
 USER_KEY = "user_id"
 #: The ``sign_ins`` row of this browser session, and its hand-off code until the cookie is set.
@@ -118,6 +119,22 @@ def service() -> SessionService:
     engine = "llm" if llm_problem(current, "customer") is None else "scripted"
     judge = "llm" if llm_problem(current, "judge") is None else None
     return _service(current.database_url, engine, judge)
+
+
+def warm_up() -> None:
+    """What the first page run after a start would otherwise parse and import (the interface
+    strings, the rubric, the scenarios and their line banks, the dashboards' pandas code), done in
+    the background at server start (app.py); these caches are the process's, not a session's."""
+    import simulator.analytics  # noqa: F401  pandas, for the dashboards and My progress
+    import simulator.store.teams  # noqa: F401
+    from ui import formatting
+
+    for lang in UI_LANGS:
+        translate("nav_home", lang)
+        formatting.percent(0.5, lang)  # babel's locale data
+        formatting.day(datetime.now(UTC), lang)
+    rubric()
+    _builtin_library()
 
 
 @st.cache_resource(show_spinner=False)
