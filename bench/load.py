@@ -1,8 +1,10 @@
 """Many at once: concurrent simulated trainees against one database, then an exactly-once check.
 
 Each simulated trainee plays one full session through ``SessionService`` (start, up to
-``TURNS`` trainee turns with the scripted customer, End and scoring), as fast as it can — no
-think time, so this is the worst case for the database. Afterwards every turn of every session
+``TURNS`` trainee turns with the scripted customer, End and scoring), by default as fast as it can
+— no think time, the worst case for the database and the cores. ``--think S`` has each trainee
+take a while before every turn, as a person reads the reply and types (uniformly 0.5-1.5 × S
+seconds, seeded per trainee): the realistic case of a class practising together. Afterwards every turn of every session
 is read back: indexes 0..n-1 without gaps, customer and trainee alternating, each trainee text
 exactly what that client sent and each customer text exactly the reply it was given, and no turn
 or session more than the clients made.
@@ -10,6 +12,8 @@ or session more than the clients made.
     python bench/load.py                      # 50 trainees on SQLite (WAL) and on PostgreSQL, in one
                                               # app process and in two; writes the "load" section
                                               # of docs/benchmarks.md
+    python bench/load.py --think 10           # the same with 5-15 s of reading and typing per turn
+                                              # (the "load-think" section)
     python bench/load.py --trainees 20 --processes 1 --no-report
     python bench/load.py worker --url URL --trainees 3 --first 0      # one app process (JSON lines)
 
@@ -29,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -113,10 +118,13 @@ def play_session(
     turns: int = TURNS,
     deadline: float | None = None,
     on_event: Any = None,
+    think: float = 0.0,
 ) -> Play:
     """One client's full session: start, up to ``turns`` trainee turns, End. Errors are recorded
-    in the Play, not raised. ``on_event(dict)`` is told after each acknowledged step."""
+    in the Play, not raised. ``on_event(dict)`` is told after each acknowledged step. ``think``:
+    the mean seconds a person takes before each turn (0: none)."""
     emit = on_event or (lambda _event: None)
+    pause = random.Random(client)
     scenario_id, lang = pick_scenario(service.library, client)
     play = Play(client, scenario=scenario_id, lang=lang)
     try:
@@ -128,6 +136,8 @@ def play_session(
         for k in range(turns):
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError("time limit reached")
+            if think:
+                time.sleep(pause.uniform(0.5, 1.5) * think)
             said = trainee_text(client, k, lang)
             started = time.perf_counter()
             result = service.say(record.id, said)
@@ -155,6 +165,7 @@ def run_threads(
     turns: int = TURNS,
     time_limit: float = 60.0,
     on_event: Any = None,
+    think: float = 0.0,
 ) -> tuple[list[Play], float]:
     """Every client in its own thread (as Streamlit runs each browser session), all started at
     once; returns the plays and the wall time in seconds."""
@@ -167,7 +178,7 @@ def run_threads(
     def one(client: int) -> Play:
         service = SessionService(repo, library)  # as ui/context.service(): one per page run
         barrier.wait()
-        return play_session(service, client, turns=turns, deadline=deadline, on_event=on_event)
+        return play_session(service, client, turns=turns, deadline=deadline, on_event=on_event, think=think)
 
     with ThreadPoolExecutor(max_workers=len(clients)) as pool:
         plays = list(pool.map(one, clients))
@@ -190,11 +201,11 @@ def warm_up(library: ScenarioLibrary) -> None:
 
 
 def spawn_worker(url: str, first: int, trainees: int, *, turns: int = TURNS, time_limit: float = 60.0,
-                 start_at: float | None = None) -> subprocess.Popen:
+                 start_at: float | None = None, think: float = 0.0) -> subprocess.Popen:
     """Another OS process (an app replica) playing ``trainees`` sessions against ``url``; it
     migrates the database at start-up like the app, and reports JSON lines on stdout."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "worker", "--first", str(first),
-           "--trainees", str(trainees), "--turns", str(turns), "--time-limit", str(time_limit)]
+           "--trainees", str(trainees), "--turns", str(turns), "--time-limit", str(time_limit), "--think", str(think)]
     if start_at is not None:
         cmd += ["--start-at", repr(start_at)]
     env = {**os.environ, WORKER_URL_ENV: url}  # not on the command line: it may hold a password
@@ -243,7 +254,8 @@ def worker_main(args: argparse.Namespace) -> int:
     if args.start_at:
         time.sleep(max(0.0, args.start_at - time.time()))
     clients = list(range(args.first, args.first + args.trainees))
-    plays, wall = run_threads(repo, clients, turns=args.turns, time_limit=args.time_limit, on_event=emit)
+    plays, wall = run_threads(repo, clients, turns=args.turns, time_limit=args.time_limit, on_event=emit,
+                              think=args.think)
     emit({"event": "done", "pid": os.getpid(), "wall_s": wall, "errors": sum(p.error is not None for p in plays)})
     repo.close()
     return 0
@@ -323,17 +335,19 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def measure(label: str, url: str, *, trainees: int, processes: int, turns: int, time_limit: float) -> Outcome:
+def measure(label: str, url: str, *, trainees: int, processes: int, turns: int, time_limit: float,
+            think: float = 0.0) -> Outcome:
     repo = open_repository(url)  # migrated once up front (the workers' own migrate is then a no-op)
     try:
         if processes <= 1:
-            plays, wall = run_threads(repo, list(range(trainees)), turns=turns, time_limit=time_limit)
+            plays, wall = run_threads(repo, list(range(trainees)), turns=turns, time_limit=time_limit, think=think)
         else:
             share = [trainees // processes + (1 if i < trainees % processes else 0) for i in range(processes)]
             start_at = time.time() + 3.0  # all replicas begin together, after their imports
             workers, first = [], 0
             for n in share:
-                workers.append(spawn_worker(url, first, n, turns=turns, time_limit=time_limit, start_at=start_at))
+                workers.append(spawn_worker(url, first, n, turns=turns, time_limit=time_limit, start_at=start_at,
+                                            think=think))
                 first += n
             events: list[dict] = []
             for worker in workers:
@@ -402,7 +416,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=2,
                         help="bench mode: also measure with this many app processes sharing the trainees (1: threads only)")
     parser.add_argument("--turns", type=int, default=TURNS)
-    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds; no new turn is started after it")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds a trainee takes before each turn (uniform 0.5-1.5 x; 0: none, the worst case)")
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="seconds; no new turn is started after it (default 60 plus the turns' think time)")
     parser.add_argument("--url", default=os.environ.get(WORKER_URL_ENV), help=f"worker mode: the database URL (or ${WORKER_URL_ENV})")
     parser.add_argument("--first", type=int, default=0, help="worker mode: number of its first client")
     parser.add_argument("--start-at", type=float, default=None, help="worker mode: wall-clock time to begin")
@@ -410,8 +427,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
-    if not 1 <= args.trainees <= 200 or not 1 <= args.processes <= 8 or not 0 < args.time_limit <= 300:
-        parser.error("bounded: 1-200 trainees, 1-8 processes, a time limit of at most 300 s")
+    if args.time_limit is None:
+        args.time_limit = 60.0 + 1.5 * args.think * args.turns
+    if not 0 <= args.think <= 60:
+        parser.error("bounded: a think time of 0-60 s")
+    if not 1 <= args.trainees <= 200 or not 1 <= args.processes <= 8 or not 0 < args.time_limit <= 1000:
+        parser.error("bounded: 1-200 trainees, 1-8 processes, a time limit of at most 1000 s")
     if args.mode == "worker":
         if not args.url:
             parser.error("worker mode needs --url")
@@ -419,7 +440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     outcomes: list[Outcome] = []
     load_before = os.getloadavg()[0]
-    kw = dict(trainees=args.trainees, turns=args.turns, time_limit=args.time_limit)
+    kw = dict(trainees=args.trainees, turns=args.turns, time_limit=args.time_limit, think=args.think)
     with tempfile.TemporaryDirectory() as tmp:
         outcomes.append(measure("SQLite (WAL), one file", f"sqlite:///{tmp}/load.db", processes=1, **kw))
         if args.processes > 1:
@@ -434,11 +455,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if args.processes > 1:
                     with fresh_schema(pg, prefix="tenang_load") as url:
                         outcomes.append(measure("PostgreSQL 127.0.0.1", url, processes=args.processes, **kw))
+    if args.think:
+        title, command = "Many at once, at a person's pace", f"python bench/load.py --think {args.think:g}"
+        pace = f"each taking {0.5 * args.think:g}-{1.5 * args.think:g} s before every turn (reading the reply and typing)"
+    else:
+        title, command, pace = "Many at once", "python bench/load.py", "with no think time"
     body = (
-        "## Many at once (issue 7)\n\n"
-        f"`python bench/load.py`: {args.trainees} simulated trainees at once, each playing one full session through "
+        f"## {title} (issues 7 and 14)\n\n"
+        f"`{command}`: {args.trainees} simulated trainees at once, each playing one full session through "
         f"`SessionService` (start, up to {args.turns} trainee turns with the scripted customer, End and scoring) "
-        "with no think time, all against one database; then every turn of every session is read back and checked "
+        f"{pace}, all against one database; then every turn of every session is read back and checked "
         "(indexes 0..n-1, speakers alternating, each text exactly what the client sent or was answered, no extra "
         "sessions or turns). Turn latency is one `say()` (analysis, mood, reply, one transaction). "
         "\"× 1\": threads in one app process, as Streamlit runs browser sessions; \"× N\": N OS processes (replicas) "
@@ -455,7 +481,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_report:
         from bench.report import write_section
 
-        write_section("load", body)
+        write_section("load-think" if args.think else "load", body)
     return 1 if any(o.problems or o.errors for o in outcomes) else 0
 
 

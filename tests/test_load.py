@@ -26,6 +26,18 @@ def test_concurrent_trainees_store_every_turn_exactly_once(repo):
     assert verify(repo, plays) == []
 
 
+def test_think_time_comes_before_each_turn_and_stays_out_of_its_latency(repo):
+    """``--think``: a trainee pauses before every turn (0.5-1.5 x the mean); a turn's latency is
+    the turn alone."""
+    plays, wall = run_threads(repo, [0, 1], turns=3, time_limit=120, think=0.4)
+    assert verify(repo, plays) == []
+    for play in plays:
+        assert len(play.sent) >= 2
+        paused = 0.2 * len(play.sent)  # at least half the mean before each turn
+        assert wall >= paused
+        assert sum(play.latencies_ms) / 1000 <= wall - paused
+
+
 def test_verify_notices_a_lost_duplicated_or_foreign_turn(repo):
     """The checker itself: each kind of damage is reported (so a clean result means something)."""
     plays, _ = run_threads(repo, [0, 1], turns=2, time_limit=60)
