@@ -231,6 +231,7 @@ def _pages(user) -> tuple[list, list]:
 
 
 def main() -> None:
+    context.wait_for_warm_up()
     try:
         settings = context.settings()
         repo = context.repository()

@@ -6,6 +6,7 @@ without the role sees "not allowed" and nothing else, however they reached the U
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from simulator.config import Settings, load_settings
 from simulator.llm import llm_problem
 from simulator.rubric import Rubric, load_rubric
 from simulator.scenario import LANGUAGES, Scenario, ScenarioLibrary, UnknownScenario, load_line_bank
-from simulator.session import InputError, SessionService
+from simulator.session import InputError, SessionService, warm_up as warm_up_session
 from simulator.signins import COOKIE_NAME, SignIns
 from simulator.studio import StudioLibrary
 from simulator.store.authoring import AuthoringStore
@@ -121,10 +122,42 @@ def service() -> SessionService:
     return _service(current.database_url, engine, judge)
 
 
+_warmed = threading.Event()
+_warm_up_thread: threading.Thread | None = None
+
+
+def start_warm_up() -> None:
+    """At server start (app.py), in the background: one throwaway turn per language
+    (``simulator.session.warm_up``: the encoder, the lexicons, the line banks), then the pages'
+    own caches (:func:`warm_up`). Best effort: a failure only means the first turn or page loads
+    what it needs itself."""
+    global _warm_up_thread
+
+    def run() -> None:
+        try:
+            warm_up_session()
+            warm_up()
+        except Exception:  # noqa: BLE001
+            logging.getLogger("tenang").warning("warm-up failed; the first turn and page load what they need", exc_info=True)
+        finally:
+            _warmed.set()
+
+    _warm_up_thread = threading.Thread(target=run, name="tenang-warm-up", daemon=True)
+    _warm_up_thread.start()
+
+
+def wait_for_warm_up(timeout: float = 30.0) -> None:
+    """Hold a script run until the warm-up is done (at most ``timeout`` seconds; at once when none
+    was started). Two threads importing the same package at once can see it half initialised
+    (pandas: "partially initialized module"), so no page runs beside the warm-up's imports."""
+    if _warm_up_thread is not None:
+        _warmed.wait(timeout)
+
+
 def warm_up() -> None:
     """What the first page run after a start would otherwise parse and import (the interface
-    strings, the rubric, the scenarios and their line banks, the dashboards' pandas code), done in
-    the background at server start (app.py); these caches are the process's, not a session's."""
+    strings, the rubric, the scenarios and their line banks, the dashboards' pandas code); these
+    caches are the process's, not a session's."""
     import simulator.analytics  # noqa: F401  pandas, for the dashboards and My progress
     import simulator.store.teams  # noqa: F401
     from ui import formatting

@@ -173,6 +173,7 @@ def test_the_sign_in_page_loads_the_chart_code_out_of_sight(server, page):
     )
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(1)
     expect(page.get_by_test_id("stPlotlyChart")).to_be_hidden()
+    expect(page.get_by_test_id("stException")).to_have_count(0)  # an error in there would be hidden too
     assert page.locator(".st-key-chart_code").bounding_box() is None  # display: none, no room taken
     fill_sign_in(page, "ana")
     signed_in(page, "ana")
