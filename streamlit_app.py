@@ -184,9 +184,9 @@ def _load_chart_code() -> None:
     in. Streamlit loads it the first time a page shows a chart, so the first chart page after a
     sign-in (the dashboard for staff, My progress for a trainee) waited 0.6-0.9 s for it in a fresh
     tab here (bench/browser.py). An empty chart in a hidden container is enough."""
+    raw_html.hidden("chart_code")  # the style first, so the empty chart never shows, not even for a frame
     with st.container(key="chart_code"):
         st.plotly_chart({"data": [{"type": "scatter", "x": [], "y": []}]}, key="chart_code_preload")
-    raw_html.hidden("chart_code")
 
 
 def _sidebar(user, settings, repo) -> None:

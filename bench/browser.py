@@ -247,6 +247,10 @@ class Tab:
         link = self.page.get_by_test_id("stSidebarNav").get_by_role("link", name=en(title_key))
         return self.act(lambda: link.click(), expect)
 
+    def charts(self):
+        """The page's charts, once Plotly has drawn them (an empty chart element is not yet a chart)."""
+        return self.page.get_by_test_id("stPlotlyChart").locator("svg.main-svg")
+
     def heading(self, key: str, **values):
         return self.page.get_by_role("heading", name=en(key, **values))
 
@@ -296,7 +300,7 @@ def measure(base: str, users: dict[str, str], turns: int, repeat: int) -> dict:
 
         def hr(tab: Tab, cold: bool) -> None:  # sign-in lands on the first page of the menu; the dashboard
             tab.open("/")
-            charts = tab.page.get_by_test_id("stPlotlyChart").locator("svg.main-svg")
+            charts = tab.charts()
             add("sign_in_hr", tab.sign_in("demo-hr", charts))
             add("dashboard_first_cold" if cold else "dashboard_first", tab.nav("nav_dashboard", charts))
             add("dashboard_filter", tab.act(choose(tab.page, en("dash_filter_team")), charts))
@@ -304,7 +308,7 @@ def measure(base: str, users: dict[str, str], turns: int, repeat: int) -> dict:
 
         def busy_trainee(tab: Tab, cold: bool) -> None:  # 50 sessions: My progress and its pick (a rerun)
             tab.open("/")
-            charts = tab.page.get_by_test_id("stPlotlyChart").locator("svg.main-svg")
+            charts = tab.charts()
             add("sign_in_trainee", tab.sign_in(users["busy"], tab.heading("practice_title")))
             add("progress_first_cold" if cold else "progress_first", tab.nav("nav_progress", charts))
             picker = tab.page.get_by_label(en("progress_pick_review"), exact=True)
@@ -323,7 +327,7 @@ def measure(base: str, users: dict[str, str], turns: int, repeat: int) -> dict:
         def trainer(tab: Tab, cold: bool) -> None:  # the studio list, a pick there (a rerun), the editor
             tab.open("/")
             page = tab.page
-            add("sign_in_trainer", tab.sign_in("demo-trainer", page.get_by_test_id("stPlotlyChart").locator("svg.main-svg")))
+            add("sign_in_trainer", tab.sign_in("demo-trainer", tab.charts()))
             add("studio_list_first", tab.nav("nav_studio", tab.heading("studio_title")))
             title = ScenarioLibrary().get(SCENARIO, "en").title  # the list names scenarios by title and language
             add("studio_filter", tab.act(choose(page, en("studio_open_label"), f"{title} ("),

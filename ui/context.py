@@ -162,8 +162,8 @@ def warm_up() -> None:
     import simulator.store.teams  # noqa: F401
     from ui import formatting
 
+    translate("nav_home", "en")  # parses every interface string
     for lang in UI_LANGS:
-        translate("nav_home", lang)
         formatting.percent(0.5, lang)  # babel's locale data
         formatting.day(datetime.now(UTC), lang)
     rubric()
