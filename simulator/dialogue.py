@@ -313,13 +313,14 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
             for m in _SLOT_RX["date"].finditer(part):
                 if _dates(part[m.start():m.end() + 12]) & said_dates:  # "the 3rd" of "the 3rd of March"
                     timely = _blank(timely, start + m.start(), start + m.end())
-    # A reference number the customer gave, read back ("KLT7720114539, sent from Glodok"), is no
-    # number given.
+    # A reference number the customer gave, read back ("KLT7720114539, sent from Glodok"), or a
+    # part of it ("PD-0402-118" of "3376-PD-0402-118"), is no number given.
     numbered = low
     if customer_said:
         theirs = {digits for token in re.findall(r"[\w/-]*\d[\w/-]*", customer_said) if len(digits := re.sub(r"\D", "", token)) >= 4}
         for m in _SLOT_RX["number"].finditer(low):
-            if re.sub(r"\D", "", m.group(0)) in theirs:
+            digits = re.sub(r"\D", "", m.group(0))
+            if len(digits) >= 4 and any(digits in number for number in theirs):
                 numbered = _blank(numbered, m.start(), m.end())
     found: dict[str, str] = {}
     for name, rx in _SLOT_RX.items():
@@ -431,6 +432,18 @@ def _sentence_spans(low: str) -> list[tuple[int, int]]:
     return spans
 
 
+#: Words that join the parts of one time ("Wednesday between 8 and 12", "besok jam 9 sampai 11");
+#: "today and call you tomorrow" is two times.
+_TIME_JOINS = frozenset(
+    "and or at on by from to till until between before after around about the of this next in within "
+    "dan atau jam pukul hari tanggal sampai hingga antara sebelum sesudah setelah sekitar ini depan paling lambat telat".split())
+
+
+def _joins_a_time(gap: str) -> bool:
+    """Is ``gap`` (between two time words) only words that join one time, in either spelling ("sblm")?"""
+    return set(_WORD.findall(gap)) <= _TIME_JOINS or set(_WORD.findall(normalise(gap, "id").text.lower())) <= _TIME_JOINS
+
+
 def _when_span(text: str, low: str) -> str | None:
     """The words of the time commitment: a run of day/time words close together in one clause,
     the most specific run of the turn (most time words; the first on a tie): "tomorrow before 3"
@@ -439,7 +452,8 @@ def _when_span(text: str, low: str) -> str | None:
                    for m in _SLOT_RX[name].finditer(low))
     runs: list[list[tuple[int, int]]] = []
     for s, e in spans:
-        if runs and s - runs[-1][-1][1] <= 14 and not re.search(r"[.;!?]", low[runs[-1][-1][1]:s]):
+        gap = low[runs[-1][-1][1]:s] if runs else ""
+        if runs and s - runs[-1][-1][1] <= 14 and not re.search(r"[.;!?]", gap) and _joins_a_time(gap):
             runs[-1].append((s, e))
         else:
             runs.append([(s, e)])
@@ -1059,9 +1073,11 @@ def _question_shape(question: str, cues: dict[str, list[str]], lang: str) -> tup
     q = without_address(_plain(question, lang)).rstrip(" ?!.")
     words = _WORD.findall(q)
     offer = _offer_opening(tuple(cues["question_joins"]), tuple(cues["offer_openers"])).search(q) is not None
-    request = _offer_opening(tuple(cues["question_joins"]), tuple(cues["request_openers"])).search(q) is not None
+    request = _offer_opening(tuple(cues["question_joins"]), tuple(cues["request_openers"])).search(q)
     tail = " ".join(words[-2:])
-    offer = offer or (request and not _has_cue(q, cues["telling_verbs"]) and not _has_cue(tail, cues["yes_no_tails"]))
+    # the telling verb is the request's own ("Kita cek skrg, boleh lanjut lewat DM?" asks to go on)
+    offer = offer or (request is not None and not _has_cue(q[request.start():], cues["telling_verbs"])
+                      and not _has_cue(tail, cues["yes_no_tails"]))
     choice = _has_cue(q, cues["alternatives"]) and (offer or _has_cue(q, cues["preference"]))
     enders = set(words[-3:]) & set(cues["check_enders"])
     check = bool(enders)
@@ -1097,10 +1113,11 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks
                   cues: dict[str, list[str]], lang: str) -> list[Situation]:
     """The reply each question that asks for nothing the customer knows draws, once each, in order:
     a choice is left to the trainee, an offer agreed to, a check confirmed, anything else met with
-    "I don't know". Beside answers (``answered``, to questions like ``answered_asks``) a question
-    for information marked with '?' draws "that one I don't know", unless the answers speak of it:
-    "What's in it, and what's it worth?" is one question in two clauses, and "LCD screens, worth
-    four million" answers both."""
+    "I don't know", or "not yet" when it asks whether something has happened. Beside answers
+    (``answered``, to questions like ``answered_asks``) a question for information marked with '?'
+    draws "that one I don't know" (or "not yet"), unless the answers speak of it: "What's in it,
+    and what's it worth?" is one question in two clauses, and "LCD screens, worth four million"
+    answers both."""
     replies: list[Situation] = []
     for q in asked.open:
         if _has_cue(q.lower(), cues["closing_question"]):
@@ -1108,6 +1125,8 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks
         if _asks_nothing(q, cues, lang) or (_is_preamble(q, cues, lang) and len(asked.open) + len(asked.ids) > 1):
             continue
         asks_for, offer, check, choice = _question_shape(q, cues, lang)
+        plain = _plain(q, lang)
+        done_yet = not asks_for and _has_cue(plain, cues["done_yet"]) and not _has_cue(plain, cues["alternatives"])
         if _has_cue(q.lower(), cues["help_offer"]):
             reply = Situation.unheard
         elif choice:
@@ -1124,11 +1143,11 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks
             # Only a question for information, marked with '?': a clause without one beside real
             # questions is seldom one ("tp sy bantu sampe Ibu tau hrs ke mana"), and a yes/no
             # question may be an offer in words the cues miss ("boleh lanjut lewat DM?").
-            if not (asks_for and q.rstrip().endswith("?")) or _answers_cover(q, answered, answered_asks, matcher, lang):
+            if not ((asks_for or done_yet) and q.rstrip().endswith("?")) or _answers_cover(q, answered, answered_asks, matcher, lang):
                 continue
-            reply = Situation.other_unknown
+            reply = Situation.not_yet if done_yet else Situation.other_unknown
         else:
-            reply = Situation.answer_unknown
+            reply = Situation.not_yet if done_yet else Situation.answer_unknown
         if reply not in replies:
             replies.append(reply)
     return replies
@@ -1514,7 +1533,7 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
     elif d.closing_question:
         s.reply = Situation.closing_question
     elif d.needs_met or d.remedy or d.referral == "correct":
-        s.reply = Situation.calmer
+        s.reply = Situation.progress
     elif d.courtesy:
         s.reply = Situation.welcomed
     elif d.unknown_question:
@@ -1543,18 +1562,18 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         s.also = [r for r in d.other_questions if r is not s.reply]
         s.also_first = d.other_first and s.reply in (None, Situation.show_evidence, Situation.fact_already_given)
     # After a reaction that helps, the customer says what is still open.
-    if s.reply in (Situation.calmer, Situation.admission, Situation.accept_commitment, Situation.apology_accepted,
-                   Situation.confirmed, Situation.welcomed):
+    if s.reply in (Situation.calmer, Situation.progress, Situation.admission, Situation.accept_commitment,
+                   Situation.apology_accepted, Situation.confirmed, Situation.welcomed):
         s.ask_next = _next_open(s, scenario)
 
 
 #: Questions for nothing known that still get their short answer on an ending turn.
-_ANSWERED_ON_THE_WAY_OUT = (Situation.either_way, Situation.confirmed, Situation.agree)
+_ANSWERED_ON_THE_WAY_OUT = (Situation.either_way, Situation.confirmed, Situation.agree, Situation.not_yet)
 #: Replies beside which the turn's other questions get their own short answer (not an angry one).
 _ANSWERS_OTHER_QUESTIONS = {
     None, Situation.show_evidence, Situation.fact_already_given, Situation.confirmed, Situation.agree,
-    Situation.either_way, Situation.answer_unknown, Situation.calmer, Situation.admission, Situation.accept_commitment,
-    Situation.apology_accepted,
+    Situation.either_way, Situation.answer_unknown, Situation.not_yet, Situation.calmer, Situation.progress,
+    Situation.admission, Situation.accept_commitment, Situation.apology_accepted,
 }
 
 

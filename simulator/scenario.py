@@ -56,7 +56,7 @@ class ReferralTarget(StrEnum):
 class Situation(StrEnum):
     """Moments the customer engine needs a line for. Scenario lines override the shared bank."""
 
-    calmer = "calmer"  # trainee did something substantive, customer softens
+    calmer = "calmer"  # trainee eased the customer (empathy, acknowledgement), customer softens
     angrier = "angrier"  # trainee was defensive or hostile
     unheard = "unheard"  # trainee said nothing of substance (no restating, no question, no action)
     empty_apology = "empty_apology"  # apology repeated without action
@@ -91,6 +91,8 @@ class Situation(StrEnum):
     welcomed = "welcomed"  # a greeting or courtesy at the start ("please, have a seat"): the customer goes on
     agree = "agree"  # an offer, a request or a check put as a question ("Can I walk you through it?", "Is that clear?")
     either_way = "either_way"  # a choice offered ("by phone or WhatsApp?", "transfer atau tunai?"): either will do
+    progress = "progress"  # a step for the problem (a need met, a remedy, the right place): taken note of, not thanks for manners
+    not_yet = "not_yet"  # "has it happened?" about the customer's own side, which nothing they know answers: "No, not yet."
 
 
 class LineCondition(StrEnum):
@@ -595,8 +597,13 @@ def candidate_lines(scenario: Scenario, situation: Situation | str) -> list[tupl
     bank's for the persona's temperament, without duplicate texts (order kept)."""
     situation = Situation(situation)
     bank = load_line_bank(scenario.lang)
+    own = list(scenario.lines.get(situation, []))
+    if situation is Situation.progress:
+        # a scenario's calmer line that says what it answers fits a step too ("OK. Logged with a
+        # number this time" when a number was given); one that thanks for manners does not
+        own += [line for line in scenario.lines.get(Situation.calmer, []) if line_conditions(line) or line_mentions(line)]
     candidates = [
-        *((line, True) for line in scenario.lines.get(situation, [])),
+        *((line, True) for line in own),
         *((line, False) for line in bank[scenario.persona.temperament][situation]),
     ]
     seen: set[str] = set()

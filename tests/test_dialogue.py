@@ -359,7 +359,7 @@ def test_a_good_turn_after_a_bad_one_starts_the_count_again():
     ("So nothing at all is different at home?", ["acknowledge"], Situation.confirmed),
     ("So your bill went from about 80 thousand to 512 thousand this month?", ["acknowledge"], Situation.confirmed),
     ("So nothing at all is different at home?", ["question"], Situation.confirmed),
-    ("Have you had the house repainted recently?", ["question"], Situation.answer_unknown),
+    ("Have you had the house repainted recently?", ["question"], Situation.not_yet),
     # a "check" of something the customer never said is not confirmed
     ("So there is a wet patch on the wall and the toilet keeps running?", ["acknowledge"], Situation.answer_unknown),
 ])
@@ -565,7 +565,7 @@ def test_a_keyword_list_meets_no_need_even_with_the_right_words():
     ("Is that clear so far?", Situation.agree),
     ("Sampai sini jelas, Bu?", Situation.agree),  # the form of address is no part of the question
     ("Who did you speak to at the desk last time?", Situation.answer_unknown),  # asks for something
-    ("Have you had the house repainted recently?", Situation.answer_unknown),  # yes/no, but for information
+    ("Have you had the house repainted recently?", Situation.not_yet),  # yes/no, but for information
     ("We'll sort it out together, slowly, alright?", Situation.agree),
 ])
 def test_an_unknown_offer_or_check_is_agreed_to_not_met_with_i_dont_know(question, reply):
@@ -607,8 +607,11 @@ def test_every_question_of_a_turn_gets_an_answer_not_only_the_one_the_customer_k
     assert both.reveal == ["meter_reading"] and both.also == [Situation.other_unknown]
     unmarked = _turn(state, "What does your meter show? i'll help you sort out where it goes wrong", ["question"])
     assert unmarked.reveal == ["meter_reading"] and unmarked.also == []
-    # a yes/no question may be an offer the cues do not know ("boleh lanjut lewat DM?"): left to the answer
-    yes_no = _turn(state, "What does your meter show, and did anyone else in your street complain?", ["question"])
+    # whether something has happened: "not that I know of"
+    happened = _turn(state, "What does your meter show, and did anyone else in your street complain?", ["question"])
+    assert happened.reveal == ["meter_reading"] and happened.also == [Situation.not_yet]
+    # another yes/no question may be an offer the cues do not know: left to the answer
+    yes_no = _turn(state, "What does your meter show, and is the meter inside your gate?", ["question"])
     assert yes_no.reveal == ["meter_reading"] and yes_no.also == []
     offer_first = _turn(state, "Can I go through it with you properly? And what does your meter show?", ["question"])
     assert offer_first.reveal == ["meter_reading"] and offer_first.also == [Situation.agree] and offer_first.also_first
@@ -1106,3 +1109,60 @@ def test_a_time_is_said_back_in_the_customers_words_not_the_trainees_shorthand(s
     state = service.dialogue(service.session(record.id))
     assert state.echo["when"] == "besok (Jumat) sebelum jam 12 siang"
     assert "sblm" not in results[-1].customer
+
+
+@pytest.mark.parametrize("question, lang, reply, said", [
+    ("Have you called the water company's hotline yet?", "en", Situation.not_yet, "No, not yet."),
+    ("Did you get a letter from us about the new tariff?", "en", Situation.not_yet, "No, I didn't."),
+    ("Tagihan bulan ini udh dibayar blm, Bu?", "id", Situation.not_yet, None),
+    ("Ibu pernah dapat surat dari kami soal tarif baru?", "id", Situation.not_yet, "Belum pernah"),
+    # a question between alternatives, and one that does not ask whether something happened
+    ("Udh dibayar atau masih ditahan dulu, Bu?", "id", Situation.answer_unknown, None),
+    ("Does the bank accept a letter if the card is ever late?", "en", Situation.answer_unknown, None),
+])
+def test_whether_something_has_happened_is_answered_not_yet_not_i_dont_know(service, question, lang, reply, said):
+    """A customer who came to complain has not done what nobody wrote down ("have you called
+    them yet?"): "No, not yet", not "I don't know" about their own life."""
+    state = _turn(initial_state(LIB.get("water-bill-surge", lang)), question, ["question"], lang=lang)
+    assert state.reply is reply
+    if said:
+        _record, results = play(service, "water-bill-surge", lang, [question])
+        assert said in results[-1].customer
+
+
+@pytest.mark.parametrize("question, lang", [
+    # "cek" is ours, not asked of her
+    ("Mohon maaf ya Kak, pasti kesel bgt. Kita bantu cek skrg, boleh lanjut lewat DM biar datanya aman?", "id"),
+    ("So sorry about the live sale. Once it's fixed, want us to send you the details by DM?", "en"),
+])
+def test_an_offer_after_a_statement_is_agreed_to(question, lang):
+    state = _turn(initial_state(LIB.get("prepaid-no-credit", lang)), question, ["apology", "empathy", "question"],
+                  lang=lang, scenario_id="prepaid-no-credit")
+    assert state.reply is Situation.agree
+
+
+def test_a_step_for_the_problem_draws_progress_lines_not_thanks_for_manners(service):
+    """A remedy, a need met or the right place is taken note of ("OK. That's something concrete");
+    a scenario's calmer line is said for it only when it says what it answers."""
+    scenario = LIB.get("prepaid-no-credit", "en")
+    texts = lines_for(scenario, Situation.progress)
+    assert "Hm, OK, I'll check what you asked." in texts  # answers the trainee's own words
+    assert "OK, thanks for not biting back." not in texts and "OK, thanks for not biting back." in lines_for(
+        scenario, Situation.calmer)
+    state = _turn(initial_state(scenario), "We'll give you 5 GB of free data as compensation.", ["compensation"],
+                  scenario_id="prepaid-no-credit")
+    assert state.reply is Situation.progress
+
+
+def test_part_of_a_number_the_customer_gave_is_no_number_given():
+    said = "Application number 3376-PD-0402-118. ID number 3376 0214 0879 0003."
+    assert "number" not in extract_slots("Got it, 3376-PD-0402-118. What were you told?", None, said)
+    assert extract_slots("Your complaint number is PGD-0613-07.", None, said)["number"] == "PGD-0613-07"
+
+
+def test_two_times_in_one_sentence_are_not_one_echo():
+    """"today and call you tomorrow, Friday, before 12" holds two times; the customer restates the
+    promise ("tomorrow, Friday, before 12 noon"), not a run of words joined across a verb."""
+    assert extract_slots("He will clear the flag today and call you tomorrow, Friday, before 12 noon.")["when"] == (
+        "tomorrow, Friday, before 12 noon")
+    assert extract_slots("Petugas datang besok jam 9 sampai 11 ya Bu")["when"] == "besok jam 9 sampai 11"

@@ -89,7 +89,9 @@ _FAULT = {
 }
 
 _SITUATION = {
-    Situation.calmer: "The trainee did something that helps. Soften a little, but stay yourself; you are not satisfied yet.",
+    Situation.calmer: "The trainee eased things (understanding, acknowledgement). Soften a little, but stay yourself; you are not satisfied yet.",
+    Situation.progress: "The trainee did something concrete for your problem. Take note of that step, briefly; you are not satisfied yet.",
+    Situation.not_yet: "The trainee asked whether something has already happened (have you called them, has it been paid). You have not: say so briefly.",
     Situation.angrier: "The trainee was defensive or hostile (blaming you, hiding behind procedure, telling you to calm down). React to that with more anger.",
     Situation.unheard: "You feel the trainee said nothing of substance. Press your complaint again; do not help them along.",
     Situation.empty_apology: "The trainee keeps apologising without doing anything. Say that apologies alone are not enough.",

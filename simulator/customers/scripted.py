@@ -39,6 +39,8 @@ _FALLBACK = {
     Situation.other_unknown: [],
     Situation.confirmed: [Situation.calmer],
     Situation.either_way: [Situation.agree],
+    Situation.progress: [Situation.calmer],
+    Situation.not_yet: [Situation.answer_unknown],
     Situation.show_evidence: [],
 }
 _REACTIONS_BEFORE_FACTS = {Situation.angrier, Situation.wrong_referral, Situation.threat}
