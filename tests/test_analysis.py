@@ -372,6 +372,9 @@ def test_diagnostic_questions(text, lang):
         ("A technician will come Thursday 9-12.", "en", 1),
         ("We'll call you tomorrow at 10.", "en", 1),
         ("It will be fixed within three days.", "en", 3),
+        # a span after an event the trainee names
+        ("Saya cek lagi 5 menit setelah isi ulang.", "id", 0.003),
+        ("I'll check again 5 minutes after you top up.", "en", 0.003),
     ],
 )
 def test_concrete_time_and_days(text, lang, days):
@@ -770,6 +773,8 @@ def test_understanding_a_demand_or_a_condition_is_not_empathy(text, lang):
         ("Mas sudah enam minggu lebih belum dapat kabar.", "id"),
         ("Tiga bulan ini masih terus ditagih, padahal sudah berhenti.", "id"),
         ("Biasanya dalam sebulan pemakaiannya berapa kubik, Bu?", "id"),
+        ("Sudah 3 hari setelah pembayaran, Bu?", "id"),
+        ("It ran out 2 days after the top-up.", "en"),
     ],
 )
 def test_restated_waits_rates_past_times_and_usage_are_no_commitment(text, lang):
@@ -1081,6 +1086,8 @@ def test_a_date_is_no_referral_destination():
         ("Ini kesalahan kami, bukan Bapak.", "id", True),
         ("Nggak usah buru-buru, Bu, duduk dulu.", "id", True),
         ("Harus buru-buru, Bu, kantor tutup jam dua.", "id", False),
+        ("HP Bapak ndak rusak, Bapak juga ndak salah apa-apa.", "id", True),  # an adverb between
+        ("Ibu sama sekali nggak salah, Bu.", "id", True),
     ],
 )
 def test_reassurance_that_takes_the_customers_side_is_empathy(text, lang, reassures):
