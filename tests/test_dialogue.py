@@ -1166,3 +1166,15 @@ def test_two_times_in_one_sentence_are_not_one_echo():
     assert extract_slots("He will clear the flag today and call you tomorrow, Friday, before 12 noon.")["when"] == (
         "tomorrow, Friday, before 12 noon")
     assert extract_slots("Petugas datang besok jam 9 sampai 11 ya Bu")["when"] == "besok jam 9 sampai 11"
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("It'll be sorted by tonight.", "en"),
+    ("Hari ini beres kok, Kak.", "id"),
+])
+def test_a_day_without_a_time_is_pushed_on_like_soon(text, lang):
+    """"By tonight" names no time a customer can hold anyone to, as "tomorrow" does not."""
+    state = _turn(initial_state(LIB.get("prepaid-no-credit", lang)), text, ["time_estimate"], lang=lang,
+                  scenario_id="prepaid-no-credit")
+    assert state.did.vague_time and state.reply is Situation.push_time
+    assert state.echo["when"].lower() in ("tonight", "hari ini")
