@@ -1356,8 +1356,9 @@ def update(
     elif Slot.when in slots and "time_estimate" in tags and realistic and not any(n.met_turn for n in time_needs):
         # concrete but not what the need asks (e.g. a day without hours): push for the rest
         did.vague_time = bool(time_needs)
-    # a day without a time ("sorted by tonight", "besok") is as vague as "soon"
-    day_only = Slot.day in slots and Slot.when not in slots and "time_estimate" in tags
+    # a day without a time is as vague as "soon" when it is all the turn offers ("sorted by
+    # tonight"), not beside a step taken ("hari ini juga saya hentikan penagihannya")
+    day_only = Slot.day in slots and Slot.when not in slots and tags == {"time_estimate"} and not did.needs_met
     vague = not void and (_has_cue(_unquoted(low), cues["vague_time"]) or day_only) and not time_met_now
     if vague and not time_met_now and not did.commitment:
         did.vague_time = did.vague_time or not all(n.met_turn for n in time_needs) or not time_needs

@@ -1178,3 +1178,11 @@ def test_a_day_without_a_time_is_pushed_on_like_soon(text, lang):
                   scenario_id="prepaid-no-credit")
     assert state.did.vague_time and state.reply is Situation.push_time
     assert state.echo["when"].lower() in ("tonight", "hari ini")
+
+
+def test_a_day_beside_a_step_taken_now_is_not_pushed_on():
+    state = _turn(initial_state(LIB.get("threat-lawsuit", "id")),
+                  "Ibu Bapak sudah 76 tahun, itu mestinya tidak terjadi. Hari ini juga tagihan Bapak saya tandai dalam "
+                  "sengketa, dan penagihan saya hentikan mulai sekarang.", ["empathy", "acknowledge", "time_estimate"],
+                  lang="id", scenario_id="threat-lawsuit")
+    assert not state.did.vague_time and state.reply is not Situation.push_time
