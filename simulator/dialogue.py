@@ -901,13 +901,18 @@ def asked_items(
             meant = examples[m.index][0] if m is not None else None
             # An item meant without its cue words is not added beside one the question's words
             # name: the encoder puts "nomor lamanya masih inget?" next to "nomor barunya berapa?".
-            second = meant not in hits and any(i not in small_talk_items() for i in found)
+            # Small talk its words name gives way to a scenario item the encoder finds, not to another
+            # everyday one ("Ibu nggak apa-apa kan?" is no "Ibu ada di rumah hari Rabu?").
+            second = meant not in hits and any(i not in small_talk_items() or meant in everyday for i in found)
             # a told item the matcher finds is asked again by a question for information ("what's
             # ur number?"), not by a yes/no question about it ("meterannya muter gak?")
             if meant and meant not in found and not second and (meant not in told or repeat or asks_for) and (
                     meant in hits or not m.semantic or m.score >= EXAMPLE_ALONE_MIN):
                 found.append(meant)
-        if _question_shape(question, params.cues, scenario.lang)[3]:
+        shape = _question_shape(question, params.cues, scenario.lang)
+        if shape[1]:  # an offer ("are you okay with a technician on Thursday?") asks for no small talk
+            found = [i for i in found if i not in small_talk_items()]
+        if shape[3]:
             # a choice ("refunded in cash or taken off next month's bill?") asks for a preference,
             # which only the customer's everyday knowledge holds ("call or WhatsApp?")
             found = [i for i in found if i in everyday]

@@ -1186,3 +1186,25 @@ def test_a_day_beside_a_step_taken_now_is_not_pushed_on():
                   "sengketa, dan penagihan saya hentikan mulai sekarang.", ["empathy", "acknowledge", "time_estimate"],
                   lang="id", scenario_id="threat-lawsuit")
     assert not state.did.vague_time and state.reply is not Situation.push_time
+
+
+@pytest.mark.parametrize("scenario_id, lang, question, expected", [
+    # her own wellbeing is small talk, not "I couldn't tell you offhand"
+    ("warranty-defect", "en", "you ok tho? nothing happened to you while you were stuck out there?", ["wellbeing"]),
+    ("warranty-defect", "id", "Ibu nggak apa-apa kan waktu mogok malam itu?", ["wellbeing"]),
+    # the number on his new phone is not the old number he told
+    ("elderly-confused-app", "id", "Nomor yg di HP baru ini berapa, Pak?", ["old_number", "contact_number"]),
+    # a restart asked about is answered, and is no question about his phone number
+    ("elderly-confused-app", "id", "Bapak sdh coba matiin terus nyalain lagi HP-nya?", ["restarted"]),
+    ("elderly-confused-app", "en", "Have you tried switching the phone off and on again?", ["restarted"]),
+])
+def test_what_a_question_asks_for(scenario_id, lang, question, expected):
+    scenario = LIB.get(scenario_id, lang)
+    assert asked_items(question, TurnAnalysis(tags=[Tag.question]), scenario, default_matcher()).ids == expected
+
+
+def test_a_told_fact_asked_to_be_confirmed_is_said_again(service):
+    _, results = play(service, "water-bill-surge", "en", [
+        "What's your connection number please?",
+        "Can you confirm your connection number so the re-check goes to the right house?"])
+    assert "04-11-02387" in results[1].customer
