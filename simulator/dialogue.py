@@ -216,10 +216,10 @@ _SLOT_RX: dict[str, re.Pattern] = {
                          r"this afternoon|this evening)\b"),
     "date": re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)? (?:of )?(?:{_MONTHS})\b|(?:{_MONTHS}) \d{{1,2}}\b|tanggal \d{{1,2}}|the \d{{1,2}}(?:st|nd|rd|th)\b|\d{{1,2}}/\d{{1,2}}(?!\d))"),
     "hours": re.compile(
-        r"(?:(?<![\d.,/-])(?:[01]?\d|2[0-4])[.:][0-5]\d(?![\d.,/-])|\b(?:jam|pukul|at|by|before|after|sebelum|sampai) \d{1,2}(?:[.:]\d{2})?(?: ?[ap]\.?m\b\.?)?|\d{1,2} ?(?:a\.?m\.?|p\.?m\.?)|"
-        r"\b(?:between|antara) \d{1,2}(?:[.:]\d{2})? (?:and|dan|sampai|-) \d{1,2}|(?<![\d.,/-])\d{1,2}(?:[.:]\d{2})? ?[-–] ?\d{1,2}(?:[.:]\d{2})?(?![\d.,/-])|"
+        r"(?:(?<![\d.,/-])(?:[01]?\d|2[0-4])[.:][0-5]\d(?![\d/-]|[.,]\d)|\b(?:jam|pukul|at|by|before|after|sebelum|sampai) \d{1,2}(?:[.:]\d{2})?(?: ?[ap]\.?m\b\.?)?|\d{1,2} ?(?:a\.?m\.?|p\.?m\.?)|"
+        r"\b(?:between|antara) \d{1,2}(?:[.:]\d{2})? (?:and|dan|sampai|-) \d{1,2}|(?<![\d.,/-])\d{1,2}(?:[.:]\d{2})? ?[-–] ?\d{1,2}(?:[.:]\d{2})?(?![\d/-]|[.,]\d)|"
         # "Wednesday, 8 to 12": a range of hours, not of days or boxes
-        r"(?<![\d.,/-])\d{1,2}(?:[.:]\d{2})? (?:to|till|until|sampai|hingga|s/d) \d{1,2}(?:[.:]\d{2})?(?![\d.,/-])"
+        r"(?<![\d.,/-])\d{1,2}(?:[.:]\d{2})? (?:to|till|until|sampai|hingga|s/d) \d{1,2}(?:[.:]\d{2})?(?![\d/-]|[.,]\d)"
         r"(?! ?(?:days?|hari|weeks?|minggu|months?|bulan|working|business|kerja|years?|tahun|percent|persen|%|boxes|kotak|people|orang))|"
         rf"\b(?:half past|setengah|jam|pukul) (?:{_CLOCK_WORD})\b(?![.:]\d)|\b(?:{_CLOCK_WORD}) ?(?:o'clock|[ap]\.?m\b)|"
         r"noon|midday|morning|afternoon|evening|pagi|siang|sore|malam|within the hour|dalam satu jam|"

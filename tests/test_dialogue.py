@@ -1208,3 +1208,12 @@ def test_a_told_fact_asked_to_be_confirmed_is_said_again(service):
         "What's your connection number please?",
         "Can you confirm your connection number so the re-check goes to the right house?"])
     assert "04-11-02387" in results[1].customer
+
+
+@pytest.mark.parametrize("text, when", [
+    ("A meter reader comes to re-check wednesday 8-12, then the bill's corrected.", "wednesday 8-12"),
+    ("Technician Thursday 9 to 12, then I call you.", "Thursday 9 to 12"),
+    ("Rabu 10.30, nanti saya telp Ibu.", "Rabu 10.30"),
+])
+def test_hours_before_a_comma_are_hours(text, when):
+    assert extract_slots(text)["when"] == when
