@@ -1147,7 +1147,7 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks
         elif answered:
             # Only a question for information, marked with '?': a clause without one beside real
             # questions is seldom one ("tp sy bantu sampe Ibu tau hrs ke mana"), and a yes/no
-            # question may be an offer in words the cues miss ("boleh lanjut lewat DM?").
+            # question may be an offer in words the cues miss ("pindah ke DM aja?").
             if not ((asks_for or done_yet) and q.rstrip().endswith("?")) or _answers_cover(q, answered, answered_asks, matcher, lang):
                 continue
             reply = Situation.not_yet if done_yet else Situation.other_unknown
