@@ -194,6 +194,17 @@ def test_apology_followed_by_action_after_but_stays(text, lang, also):
     assert also is None or also in got
 
 
+@pytest.mark.parametrize(("text", "defensive"), [
+    # conceding: the apology stands (the corpus labels a bare "not going to argue" as no defence)
+    ("I'm sorry, that's distressing, and I'm not going to argue with you.", False),
+    ("I'm not here to debate this with you, sir.", True),  # refusing to discuss the matter
+    ("I'm sorry, but I won't argue with you about it.", True),
+])
+def test_not_arguing_is_defensive_only_as_a_refusal_to_discuss_the_matter(text, defensive):
+    got = tags(text, "en")
+    assert (D in got) is defensive and (P in got) is not defensive, got
+
+
 def test_apology_with_a_fix_after_but_stays_an_apology():
     assert P in tags("Mohon maaf atas keterlambatannya, Bu. Teknisi kami datang besok jam 8.", "id")
     assert P in tags("I'm so sorry. Our technician will come tomorrow at 8.", "en")
