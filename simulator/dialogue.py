@@ -1628,7 +1628,7 @@ def conditions_hold(state: DialogueState | None, conditions: list[LineCondition]
         LineCondition.later_turn: state.turn > 1,
         LineCondition.fault_admitted: state.fault_admitted,
         LineCondition.threat_made: state.threats_made > 0 or state.threat >= load_params().threat_escalates_at,
-        LineCondition.defensive_turn: d.defensive or d.hostile,
+        LineCondition.defensive_turn: d.defensive,
         LineCondition.referral_made: state.referral_turn is not None or d.referral is not None,
         LineCondition.security_called: state.security_turn is not None,
         LineCondition.number_given: state.number_given,

@@ -108,7 +108,7 @@ class LineCondition(StrEnum):
     later_turn = "later_turn"
     fault_admitted = "fault_admitted"
     threat_made = "threat_made"  # the customer has threatened (a threat line said, or threat level up)
-    defensive_turn = "defensive_turn"  # the trainee was defensive this turn
+    defensive_turn = "defensive_turn"  # the trainee was defensive this turn (blame, excuses; hostility alone is not)
     referral_made = "referral_made"  # the trainee referred the customer somewhere
     security_called = "security_called"
     number_given = "number_given"  # a complaint, claim or reference number was given

@@ -217,6 +217,19 @@ def test_line_conditions():
     assert conditions_hold(short, [LineCondition.no_day_named])
 
 
+@pytest.mark.parametrize("lang,blame", [("en", "my fault"), ("id", "salah")])
+def test_a_line_that_answers_blame_is_said_only_to_a_defensive_turn(lang, blame):
+    """"So now it's my fault?" answers blame; a hostile turn draws anger too, but not that line."""
+    scenario = LIB.get("water-bill-surge", lang)
+    texts: dict[str, list[str]] = {}
+    for kind in ("hostile", "defensive"):
+        state = _turn(initial_state(scenario), "Whatever. Go cry to someone else.", [kind], lang=lang)
+        assert state.reply is Situation.angrier
+        choose_line(scenario, Situation.angrier, state, set(), lambda lines, kind=kind: texts.setdefault(kind, lines)[0])
+    assert not any(blame in t.lower() for t in texts["hostile"]), texts["hostile"]
+    assert any(blame in t.lower() for t in texts["defensive"]), texts["defensive"]
+
+
 def test_a_line_about_many_words_is_not_said_to_four(service):
     for seed in range(6):
         _, results = play(service, "water-bill-surge", "en", ["Your complaint has been noted."] * 3, seed=seed)
