@@ -1075,7 +1075,7 @@ def _question_shape(question: str, cues: dict[str, list[str]], lang: str) -> tup
     "Can you take a step back for me?" a request, "Sampai sini jelas?" a check, "Lebih enak
     ditelp atau di-WA?" a choice; none of them asks for information. "Can you tell me the date?"
     asks for information (a telling verb after the request)."""
-    q = without_address(_plain(question, lang)).rstrip(" ?!.")
+    q = _after_preamble(without_address(_plain(question, lang)).rstrip(" ?!."), cues)
     words = _WORD.findall(q)
     offer = _offer_opening(tuple(cues["question_joins"]), tuple(cues["offer_openers"])).search(q) is not None
     request = _offer_opening(tuple(cues["question_joins"]), tuple(cues["request_openers"])).search(q)
@@ -1106,6 +1106,16 @@ def _asks_nothing(question: str, cues: dict[str, list[str]], lang: str) -> bool:
     trainee's side ("Please send our best wishes to Bu Sumi and your nephew")."""
     return not (question.rstrip().endswith("?") or _has_cue(question.lower(), cues["asks_of_us"])
                 or _asks_by_form(question, cues, lang) or _question_shape(question, cues, lang)[0])
+
+
+def _after_preamble(low: str, cues: dict[str, list[str]]) -> str:
+    """What a question asks after its leave to ask ("boleh saya tanya, nomornya lama atau baru" ->
+    "nomornya lama atau baru"): "may I ask" is no offer to agree to. The question itself when
+    nothing follows."""
+    for preamble in sorted(cues["question_preambles"], key=len, reverse=True):
+        if low.startswith(preamble) and (rest := low[len(preamble):].lstrip(" ,:;-")):
+            return rest
+    return low
 
 
 def _is_preamble(clause: str, cues: dict[str, list[str]], lang: str) -> bool:

@@ -1116,6 +1116,18 @@ def test_a_leave_to_ask_is_not_agreed_to_like_an_offer(service):
     assert Situation.agree not in state.did.other_questions
 
 
+@pytest.mark.parametrize("lang,text", [
+    ("id", "Boleh saya tanya, nomor di HP ini nomor lama atau nomor baru, Pak?"),
+    ("en", "Can I ask whether the number on this phone is the old one or a new one?"),
+])
+def test_a_question_between_facts_after_a_leave_to_ask_is_answered(service, lang, text):
+    """"May I ask" opens no offer, so "old or new number?" is no choice to leave to the trainee
+    ("Kedengarannya itu bisa membantu, nggih" was the answer)."""
+    record, _ = play(service, "elderly-confused-app", lang, [text])
+    state = service.dialogue(service.session(record.id))
+    assert state.told[:1] == ["old_number"] and Situation.agree not in state.did.other_questions
+
+
 def test_a_time_is_said_back_in_the_customers_words_not_the_trainees_shorthand(service):
     record, results = play(service, "water-bill-surge", "id", [
         "Baik Bu, kami jadwalkan cek meter besok (Jumat) sblm jam 12 siang ya, nomor aduan ADK-123."])

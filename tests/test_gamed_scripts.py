@@ -2,7 +2,8 @@
 
 ``tests/data/gamed_scripts.yaml`` holds eight kinds of trainee per scenario and language, written
 before the scoring was rebuilt, with a fair assessor's overall ranges; ``gamed_scripts_stop28.yaml``,
-``gamed_scripts_stop29.yaml`` and ``gamed_scripts_stop31.yaml`` seven later sets by other hands (sets 15 to 21,
+``gamed_scripts_stop29.yaml``, ``gamed_scripts_stop31.yaml`` and ``gamed_scripts_stop32.yaml`` eight later sets by
+other hands (sets 15 to 22,
 docs/scoring.md). Played through the real service
 (scripted customer, offline rules), on every pair of every set:
 
@@ -30,7 +31,7 @@ from simulator.session import SessionService
 pytestmark = pytest.mark.timeout(1800)
 
 DATA = Path(__file__).parent / "data" / "gamed_scripts.yaml"
-MORE = [Path(__file__).parent / "data" / f"gamed_scripts_stop{n}.yaml" for n in (28, 29, 31)]
+MORE = [Path(__file__).parent / "data" / f"gamed_scripts_stop{n}.yaml" for n in (28, 29, 31, 32)]
 #: Each entry's set: "1" for the first file, the entry's own ``set`` for the later ones.
 ENTRIES = [{"set": "1", **e} for e in yaml.safe_load(DATA.read_text(encoding="utf-8"))] + [
     e for path in MORE for e in yaml.safe_load(path.read_text(encoding="utf-8"))]
@@ -83,7 +84,7 @@ def test_every_pair_has_all_eight_kinds():
     for entry in ENTRIES:
         kinds[(entry["set"], entry["scenario"], entry["lang"])].add(entry["style"])
     pairs = {(s.id, s.lang) for s in ScenarioLibrary().all()}
-    assert {(n, *p) for n in ("1", "15", "16", "17", "18", "19", "20", "21") for p in pairs} == set(kinds)
+    assert {(n, *p) for n in ("1", "15", "16", "17", "18", "19", "20", "21", "22") for p in pairs} == set(kinds)
     assert all(k == set(HONEST + MIDDLE + LOW) for k in kinds.values())
 
 
