@@ -1108,20 +1108,23 @@ def _asks_nothing(question: str, cues: dict[str, list[str]], lang: str) -> bool:
                 or _asks_by_form(question, cues, lang) or _question_shape(question, cues, lang)[0])
 
 
+def _preamble(low: str, cues: dict[str, list[str]]) -> str | None:
+    """The leave to ask ("can i ask", "boleh saya tanya") that opens ``low``, the longest one."""
+    return next((p for p in sorted(cues["question_preambles"], key=len, reverse=True) if low.startswith(p)), None)
+
+
 def _after_preamble(low: str, cues: dict[str, list[str]]) -> str:
     """What a question asks after its leave to ask ("boleh saya tanya, nomornya lama atau baru" ->
     "nomornya lama atau baru"): "may I ask" is no offer to agree to. The question itself when
     nothing follows."""
-    for preamble in sorted(cues["question_preambles"], key=len, reverse=True):
-        if low.startswith(preamble) and (rest := low[len(preamble):].lstrip(" ,:;-")):
-            return rest
-    return low
+    preamble = _preamble(low, cues)
+    rest = low[len(preamble):].lstrip(" ,:;-") if preamble else ""
+    return rest or low
 
 
 def _is_preamble(clause: str, cues: dict[str, list[str]], lang: str) -> bool:
     """A leave to ask ("Can I ask, ...") opening the clause."""
-    low = without_address(_plain(clause, lang))
-    return any(low.startswith(p) for p in cues["question_preambles"])
+    return _preamble(without_address(_plain(clause, lang)), cues) is not None
 
 
 def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks: list[str], matcher: Matcher,
