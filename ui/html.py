@@ -6,6 +6,7 @@ interface string passed through ``html.escape``, or JSON (``json.dumps``) inside
   cookie hand-off, the cookie's deletion on sign-out); see ui/cookie_routes.py.
 - :func:`sticky`   CSS that keeps one keyed container in sight while the page scrolls.
 - :func:`hidden`   CSS that keeps one keyed container out of sight (and out of the layout).
+- :func:`scroll_to_message` a script that brings one chat message to the top of the view.
 - :func:`mood_bar` a bar coloured by what the value means, with the meaning in words.
 """
 
@@ -47,6 +48,20 @@ def sticky(key: str, top_rem: float = 3.75) -> None:
 def hidden(key: str) -> None:
     """Keep ``st.container(key=key)`` and its wrapper out of sight; what is inside still loads."""
     st.html(f"<style>{_container(key)}{{display:none}}</style>")
+
+
+def scroll_to_message(index: int) -> None:
+    """Bring chat message number ``index`` (in page order, from 0) to the top of the view, below
+    the app's header: the trainee's last turn, so the customer's answer follows it in sight. On a
+    phone the page would otherwise stay where it was, the answer hidden below the chat input. The
+    index is part of the script, so each new turn mounts (and runs) a new one."""
+    selector = json.dumps('[data-testid="stChatMessage"]')
+    st.html(
+        "<style>[data-testid=\"stChatMessage\"]{scroll-margin-top:4rem}</style>"
+        f"<script>requestAnimationFrame(() => {{const m = document.querySelectorAll({selector})[{int(index)}];"
+        " if (m) m.scrollIntoView({block: 'start'});});</script>",
+        unsafe_allow_javascript=True,
+    )
 
 
 def _container(key: str) -> str:

@@ -475,6 +475,9 @@ def conversation(session_id: str) -> None:
         st.button(t("practice_end"), key="end", on_click=end_conversation, args=(session_id,), width="stretch")
     with chat:
         show_turns(turns)
+        last_trainee = next((i for i in range(len(turns) - 1, -1, -1) if turns[i].speaker == "trainee"), None)
+        if last_trainee is not None:
+            raw_html.scroll_to_message(last_trainee)
         pending = st.session_state.pop("practice_pending", None)
         if pending is not None:
             stream_reply(session_id, pending)

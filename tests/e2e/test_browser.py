@@ -4,7 +4,8 @@ fresh database, driven by Playwright for Python with Debian's /usr/bin/chromium.
 A trainee signs in, opens a deep link, plays four turns, ends the session and sees the
 scorecard; in a second run reloads the page mid-conversation and sees it resumed from the
 database; after seven turns still sees the customer's mood at the bottom of the chat, on a wide
-screen and on a phone; and is refused another trainee's review.
+screen and on a phone; on a phone sees each new answer above the chat input without scrolling;
+and is refused another trainee's review.
 
 Without /usr/bin/chromium (or Playwright) the tests are skipped on a developer machine and
 fail in CI (``CI`` set), where .ci/run installs Chromium.
@@ -153,6 +154,28 @@ def test_mood_meter_stays_in_sight_at_the_bottom_of_a_long_chat(server, page):
         expect(messages(page).first).not_to_be_in_viewport()  # the page did scroll
         expect(meter.get_by_text(en("practice_mood"))).to_be_in_viewport()
         expect(meter).to_be_in_viewport(ratio=1)  # all of it: anger, trust and the buttons
+
+
+#: True when the newest chat message starts on screen, with at least its first line above the
+#: chat input (which floats over the bottom of the page).
+NEWEST_ABOVE_THE_INPUT = """() => {
+  const all = document.querySelectorAll('[data-testid="stChatMessage"]');
+  const input = document.querySelector('[data-testid="stChatInput"]');
+  if (!all.length || !input) return false;
+  const newest = all[all.length - 1].getBoundingClientRect();
+  return newest.top >= 0 && newest.top + 40 <= input.getBoundingClientRect().top;
+}"""
+
+
+def test_each_new_answer_comes_into_sight_on_a_phone(server, page):
+    """On a phone the columns stack and the page stayed where it was: from the third turn on, the
+    customer's answer sat below the chat input until the trainee scrolled."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_deep_link_and_start(page, server["base"])
+    for line in TURNS:
+        send(page, line)
+        idle(page)
+        page.wait_for_function(NEWEST_ABOVE_THE_INPUT, timeout=30_000)
 
 
 def test_another_trainees_review_is_refused(server, page):
