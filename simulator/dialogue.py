@@ -89,6 +89,7 @@ class DialogueParams(_Strict):
     threat_escalates_at: float
     long_turn_words: int = Field(ge=1)
     cues: dict[str, list[str]]
+    asked_kinds: dict[str, list[str]]
     missing: dict[str, dict[str, str]]
 
 
@@ -138,7 +139,9 @@ _STOP = set(
     "there here any some just so if then than from by as not no yes ok okay "
     "yang dan atau di ke dari ini itu ada apa apakah kapan mana siapa bagaimana gimana berapa saya kami kita "
     "anda ibu bapak pak bu mas mbak kak dengan untuk sudah belum bisa boleh tidak nggak ya juga lagi nya "
-    "tolong mohon coba dulu sih kah".split()
+    "tolong mohon coba dulu sih kah "
+    # asking whether the customer knows says nothing of what is asked ("Bapak tahu tarifnya?")
+    "know remember tahu tau ingat inget kenal".split()
 )
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -817,7 +820,8 @@ def is_question_word(cue: str) -> bool:
 def _asks_on_its_own(piece: str, openers: tuple[str, ...], cues: dict[str, list[str]], lang: str,
                      wh_anywhere: bool = True) -> bool:
     """Does this piece of a '?' sentence ask something: it opens with a question opener, ends with
-    a check or a yes/no tail, or (``wh_anywhere``) holds a question word anywhere. Without it, "I'll
+    a check or a yes/no tail (its last word: "Before I point you in the right direction" asks
+    nothing), or (``wh_anywhere``) holds a question word anywhere. Without it, "I'll
     tell you where your parcel is before 5 p.m." is a statement."""
     low = without_address(_plain(piece, lang)).rstrip(" ?!.,")
     words = _WORD.findall(low)
@@ -826,7 +830,7 @@ def _asks_on_its_own(piece: str, openers: tuple[str, ...], cues: dict[str, list[
     return len(words) >= MIN_QUESTION_WORDS and (
         any(" ".join(words[:4]).startswith(o) for o in openers)
         or (wh_anywhere and _has_cue(low, cues["question_words"]))
-        or bool(set(words[-3:]) & set(cues["check_enders"] + cues["yes_no_tails"]))
+        or bool({words[-1], " ".join(words[-2:])} & set(cues["check_enders"] + cues["yes_no_tails"]))
     )
 
 
@@ -916,6 +920,7 @@ def asked_items(
             # a choice ("refunded in cash or taken off next month's bill?") asks for a preference,
             # which only the customer's everyday knowledge holds ("call or WhatsApp?")
             found = [i for i in found if i in everyday]
+        found = [i for i in found if _speaks_of_kind_asked(plain, i, scenario, params.asked_kinds)]
         if not repeat:  # "nomor barunya berapa?" asks for the new number, not again for the told "nomor"
             fresh = [hits.get(i, []) for i in found if i not in told]
             found = [i for i in found if i not in told or not any(_within(hits.get(i, []), f) for f in fresh)]
@@ -926,6 +931,20 @@ def asked_items(
     unanswered = tuple(q for q in questions if not found.get(q))
     return Asked(asked, True, bool(evidence_sentences), unanswered, bool(questions) and questions[0] in unanswered,
                  frozenset(restating))
+
+
+def _speaks_of_kind_asked(plain_question: str, item_id: str, scenario: Scenario, kinds: dict[str, list[str]]) -> bool:
+    """Does the item speak of a kind of thing the question asks for (``asked_kinds``: a name, a
+    brand, a rule...)? True when the question names no kind. Whole words: "rule out" names no rule."""
+    def names(text: str, word: str) -> bool:
+        return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
+
+    named = [words for words in kinds.values() if any(names(plain_question, w) for w in words)]
+    if not named:
+        return True
+    item = next(x for x in _items(scenario) if x[0] == item_id)
+    said = _plain(" ".join([*item[1], *item[2], knowledge_answer(scenario, item_id) or ""]), scenario.lang)
+    return any(names(said, w) for words in named for w in words)
 
 
 def _scenario_first(found: list[str], hits: dict[str, list[str]], everyday: set[str], meant: str | None) -> list[str]:
@@ -1132,8 +1151,9 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks
     """The reply each question that asks for nothing the customer knows draws, once each, in order:
     a choice is left to the trainee, an offer agreed to, a check confirmed, anything else met with
     "I don't know", or "not yet" when it asks whether something has happened. Beside answers
-    (``answered``, to questions like ``answered_asks``) a question for information marked with '?'
-    draws "that one I don't know" (or "not yet"), unless the answers speak of it: "What's in it,
+    (``answered``, to questions like ``answered_asks``) a question for information marked with '?',
+    or one whether the customer knows something ("Ibu kenal Pak Joko?"), draws "that one I don't
+    know" (or "not yet"), unless the answers speak of it: "What's in it,
     and what's it worth?" is one question in two clauses, and "LCD screens, worth four million"
     answers both."""
     replies: list[Situation] = []
@@ -1161,7 +1181,8 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks
             # Only a question for information, marked with '?': a clause without one beside real
             # questions is seldom one ("tp sy bantu sampe Ibu tau hrs ke mana"), and a yes/no
             # question may be an offer in words the cues miss ("pindah ke DM aja?").
-            if not ((asks_for or done_yet) and q.rstrip().endswith("?")) or _answers_cover(q, answered, answered_asks, matcher, lang):
+            known = _has_cue(plain, cues["asks_if_known"])
+            if not ((asks_for or done_yet or known) and q.rstrip().endswith("?")) or _answers_cover(q, answered, answered_asks, matcher, lang):
                 continue
             reply = Situation.not_yet if done_yet else Situation.other_unknown
         else:
@@ -1173,11 +1194,16 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks
 
 def _answers_cover(question: str, answered: str, answered_asks: list[str], matcher: Matcher, lang: str) -> bool:
     """Do the turn's answers speak of ``question``: half its content words are in them, or it means
-    one of the questions they answer?"""
+    one of the questions they answer (at least :data:`EXAMPLE_ALONE_MIN` near)?"""
     words = _content_tokens(_plain(question, lang))
     if not words or len(words & _content_tokens(_plain(answered, lang))) / len(words) >= RESTATE_MIN_SHARE:
         return True
-    return bool(answered_asks) and matcher(question, answered_asks, lang, [0] * len(answered_asks)) is not None
+    if not answered_asks:
+        return False
+    # as near as an example meant without its cue words: a question on the same topic is near
+    # too ("berat paketnya berapa kilo?" beside "no resinya brp?")
+    m = matcher(question, answered_asks, lang, [0] * len(answered_asks))
+    return m is not None and (not m.semantic or m.score >= EXAMPLE_ALONE_MIN)
 
 
 def _negated(text: str, lang: str) -> bool:

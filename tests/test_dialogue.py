@@ -1242,3 +1242,42 @@ def test_a_told_fact_asked_to_be_confirmed_is_said_again(service):
 ])
 def test_hours_before_a_comma_are_hours(text, when):
     assert extract_slots(text)["when"] == when
+
+
+def test_a_question_whether_the_customer_knows_something_is_answered_beside_the_others():
+    """"Do you know X?" asks for X: beside an answer to the turn's other question the customer
+    says they don't know it, instead of leaving it unanswered."""
+    state = initial_state(LIB.get("water-bill-surge", "en"))
+    known = _turn(state, "What does your meter show? Do you know the name of the man who read it last month?", ["question"])
+    assert known.reveal == ["meter_reading"] and known.also == [Situation.other_unknown]
+    state = initial_state(LIB.get("wrong-agency", "id"))
+    kenal = _turn(state, "Meterannya nunjukin apa, Bu? Ibu kenal Pak Joko, petugas lapangan PLN di Gumpang?", ["question"],
+                  lang="id", scenario_id="wrong-agency")
+    assert kenal.reveal == ["meter_display"] and kenal.also == [Situation.other_unknown]
+
+
+def test_a_question_on_the_same_topic_as_an_answered_one_is_not_taken_as_answered():
+    """The parcel's weight is not in the tracking number's answer, though the encoder puts the two
+    questions near each other: the customer says they don't know it."""
+    scenario = LIB.get("threat-violence", "id")
+    mood = SimpleNamespace(anger=6.0, trust=3.0, threat=0.0, outcome=None, situation=None)
+    text = "Resinya berapa, Bang? Waktu ditimbang di Glodok, berat paketnya berapa kilo?"
+    state = update(initial_state(scenario), text, TurnAnalysis(tags=[Tag.question]), scenario, mood, default_matcher())
+    assert state.reveal == ["receipt"] and state.also == [Situation.other_unknown]
+
+
+@pytest.mark.parametrize("scenario_id, lang, question, ids", [
+    # the question asks for a kind of thing (a name, an identifier, a rule, a measure) that the
+    # item its words touch never speaks of
+    ("threat-lawsuit", "en", "Do you remember the name of the officer who took your cancellation?", []),
+    ("threat-lawsuit", "id", "Bapak ingat nama petugas yang menerima pemutusan tanggal 15 Januari itu?", []),
+    ("water-bill-surge", "en", "What's the serial number on your meter?", []),
+    ("warranty-defect", "id", "Lampu LED yang dipasang itu berapa watt, Mbak?", []),
+    ("vehicle-registration-delay", "id", "Bapak tahu kebijakan kami soal surat jalan sementara?", []),
+    # a kind the item speaks of is still asked for
+    ("catering-stale-food", "en", "What's your order number, and the name it's under?", ["order_detail"]),
+])
+def test_a_question_for_a_kind_of_thing_an_item_never_speaks_of_does_not_ask_for_it(scenario_id, lang, question, ids):
+    asked = asked_items(question, TurnAnalysis(tags=[Tag.question]), LIB.get(scenario_id, lang), default_matcher())
+    assert asked.ids == ids
+
