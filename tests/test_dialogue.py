@@ -1281,3 +1281,37 @@ def test_a_question_for_a_kind_of_thing_an_item_never_speaks_of_does_not_ask_for
     asked = asked_items(question, TurnAnalysis(tags=[Tag.question]), LIB.get(scenario_id, lang), default_matcher())
     assert asked.ids == ids
 
+
+@pytest.mark.parametrize("lang, offered", [("en", "Don't waste it"), ("id", "Jangan disia-siakan")])
+def test_a_line_about_something_offered_needs_an_offer(lang, offered):
+    """"Don't waste it" after the cause is found (nothing offered yet) refers to nothing."""
+    scenario = LIB.get("prepaid-no-credit", lang)
+    state = initial_state(scenario)
+    found = [choose_line(scenario, Situation.progress, state, set(), lambda lines, i=i: lines[i % len(lines)])
+             for i in range(10)]
+    assert found and not any(offered in (line or "") for line in found)
+    state.remedy_offered = True
+    offers = [choose_line(scenario, Situation.progress, state, set(), lambda lines, i=i: lines[i % len(lines)])
+              for i in range(10)]
+    assert any(offered in (line or "") for line in offers)
+
+
+@pytest.mark.parametrize("scenario_id, lang, situation, assumes", [
+    ("vehicle-registration-delay", "en", Situation.calmer, "explaining it slowly"),
+    ("vehicle-registration-delay", "id", Situation.calmer, "dijelasin pelan-pelan"),
+    ("water-bill-surge", "en", Situation.angrier, "Easy for you to say"),
+    ("water-bill-surge", "id", Situation.angrier, "Gampang ngomongnya"),
+])
+def test_a_line_that_answers_what_the_trainee_said_needs_it_said(scenario_id, lang, situation, assumes):
+    """After a bare "Hmm" the customer neither thanks the trainee for explaining slowly nor calls
+    a reassurance nobody gave "easy for you to say"."""
+    scenario = LIB.get(scenario_id, lang)
+    state = _turn(initial_state(scenario), "Hmm.", [], lang=lang, scenario_id=scenario_id)
+    said = [choose_line(scenario, situation, state, set(), lambda lines, i=i: lines[i % len(lines)]) for i in range(12)]
+    assert said and not any(assumes in (line or "") for line in said)
+    calming = "Tenang saja, Bu, wajar kok." if lang == "id" else "Just stay calm, it's fine."
+    explained = " ".join(["Saya jelaskan pelan-pelan ya." if lang == "id" else "Let me explain it slowly."] * 6)
+    state = _turn(initial_state(scenario), calming if situation is Situation.angrier else explained, [],
+                  lang=lang, scenario_id=scenario_id)
+    said = [choose_line(scenario, situation, state, set(), lambda lines, i=i: lines[i % len(lines)]) for i in range(12)]
+    assert any(assumes in (line or "") for line in said)
