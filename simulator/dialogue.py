@@ -920,7 +920,7 @@ def asked_items(
             # a choice ("refunded in cash or taken off next month's bill?") asks for a preference,
             # which only the customer's everyday knowledge holds ("call or WhatsApp?")
             found = [i for i in found if i in everyday]
-        found = [i for i in found if _speaks_of_kind_asked(plain, i, scenario, params.asked_kinds)]
+        found = [i for i in found if _speaks_of_kind_asked(plain, i, hits.get(i, []), scenario, params.asked_kinds)]
         if not repeat:  # "nomor barunya berapa?" asks for the new number, not again for the told "nomor"
             fresh = [hits.get(i, []) for i in found if i not in told]
             found = [i for i in found if i not in told or not any(_within(hits.get(i, []), f) for f in fresh)]
@@ -933,18 +933,28 @@ def asked_items(
                  frozenset(restating))
 
 
-def _speaks_of_kind_asked(plain_question: str, item_id: str, scenario: Scenario, kinds: dict[str, list[str]]) -> bool:
+#: Where one question asks two things ("your connection number, and what tariff group are you on?").
+_QUESTION_PARTS = re.compile(r"[,;]|\b(?:and|also|plus|then|dan|terus|trus|sama|serta|lalu)\b")
+
+
+def _speaks_of_kind_asked(plain_question: str, item_id: str, hits: list[str], scenario: Scenario,
+                          kinds: dict[str, list[str]]) -> bool:
     """Does the item speak of a kind of thing the question asks for (``asked_kinds``: a name, a
-    brand, a rule...)? True when the question names no kind. Whole words: "rule out" names no rule."""
+    brand, a rule...)? True when the part of the question that holds the item's cue words (``hits``;
+    all of it without them) names no kind. Whole words: "rule out" names no rule."""
+    from simulator.customers.base import _mentions
+
     def names(text: str, word: str) -> bool:
         return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
 
-    named = [words for words in kinds.values() if any(names(plain_question, w) for w in words)]
-    if not named:
-        return True
+    parts = [x for x in _QUESTION_PARTS.split(plain_question) if any(_mentions(x, c) for c in hits)] or [plain_question]
     item = next(x for x in _items(scenario) if x[0] == item_id)
     said = _plain(" ".join([*item[1], *item[2], knowledge_answer(scenario, item_id) or ""]), scenario.lang)
-    return any(names(said, w) for words in named for w in words)
+    for part in parts:
+        named = [words for words in kinds.values() if any(names(part, w) for w in words)]
+        if not named or any(names(said, w) for words in named for w in words):
+            return True
+    return False
 
 
 def _scenario_first(found: list[str], hits: dict[str, list[str]], everyday: set[str], meant: str | None) -> list[str]:
