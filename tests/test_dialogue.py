@@ -1276,6 +1276,8 @@ def test_a_question_on_the_same_topic_as_an_answered_one_is_not_taken_as_answere
     ("vehicle-registration-delay", "id", "Bapak tahu kebijakan kami soal surat jalan sementara?", []),
     # a kind the item speaks of is still asked for
     ("catering-stale-food", "en", "What's your order number, and the name it's under?", ["order_detail"]),
+    # only the part that holds the item's words: the rate asked beside it is another question
+    ("water-bill-surge", "id", "Nomor sambungan Ibu berapa, terus meterannya merk apa?", ["customer_number"]),
 ])
 def test_a_question_for_a_kind_of_thing_an_item_never_speaks_of_does_not_ask_for_it(scenario_id, lang, question, ids):
     asked = asked_items(question, TurnAnalysis(tags=[Tag.question]), LIB.get(scenario_id, lang), default_matcher())
