@@ -1317,3 +1317,16 @@ def test_a_line_that_answers_what_the_trainee_said_needs_it_said(scenario_id, la
                   lang=lang, scenario_id=scenario_id)
     said = [choose_line(scenario, situation, state, set(), lambda lines, i=i: lines[i % len(lines)]) for i in range(12)]
     assert any(assumes in (line or "") for line in said)
+
+
+def test_that_one_i_dont_know_comes_after_the_answers(service):
+    """A check confirmed first still comes first; "That part I couldn't tell you" speaks of a
+    question beside the answered ones, so it follows the answer (it came between them)."""
+    turn = "So nothing's changed at home, right? What does your meter show now? And do you know the name of the man who read it?"
+    _record, (result,) = play(service, "water-bill-surge", "en", [turn])
+    scenario = LIB.get("water-bill-surge", "en")
+    fact = next(f.reveal.strip() for f in scenario.hidden_facts if f.id == "meter_reading")
+    dont_know = lines_for(scenario, Situation.other_unknown)
+    assert fact in result.customer
+    assert any(result.customer.endswith(line) for line in dont_know), result.customer
+    assert any(result.customer.startswith(line) for line in lines_for(scenario, Situation.confirmed)), result.customer

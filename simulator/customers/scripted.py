@@ -69,9 +69,9 @@ class ScriptedCustomer(CustomerEngine):
         rng = random.Random(f"{ctx.seed}:{d.turn}")
         answers = [a for a in (knowledge_answer(scenario, i) for i in d.reveal) if a]
         reaction = self._line(scenario, d.reply, d, said, rng) if d.reply is not None else None
-        also = [line for line in (self._line(scenario, r, d, said, rng) for r in d.also) if line]
+        also = [(r, line) for r in d.also if (line := self._line(scenario, r, d, said, rng))]
         if d.outcome is not None:
-            return " ".join([*answers, *also, reaction or ""]).strip()
+            return " ".join([*answers, *(line for _r, line in also), reaction or ""]).strip()
         parts: list[str] = []
         if reaction and d.reply in _BEFORE_ANSWERS:
             parts = [reaction, *answers]
@@ -79,7 +79,9 @@ class ScriptedCustomer(CustomerEngine):
             parts = [*answers, *([reaction] if reaction and d.reply in _AFTER_ANSWERS else [])]
         elif reaction:
             parts = [reaction]
-        parts = [*also, *parts] if d.also_first else [*parts, *also]
+        # "The other thing, I don't know" speaks of a question beside the answered ones: after them
+        first = [line for r, line in also if d.also_first and r is not Situation.other_unknown]
+        parts = [*first, *parts, *(line for r, line in also if line not in first)]
         if d.ask_next:
             ask = self._ask(scenario, d, said | set(parts), rng)
             if ask:
