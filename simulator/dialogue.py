@@ -857,8 +857,9 @@ def asked_items(
     questions = [q for q in question_clauses(text, scenario.lang) if not _rhetorical(q, params.cues, scenario.lang)]
     if not analysis.has(Tag.question):
         # a clause the cues read as asking without a '?' is a question only if the analyser agrees
-        # ("pls send our best to Bu Sumi" is a kind word, not a question to confirm or not know)
-        questions = [q for q in questions if q.rstrip().endswith("?")]
+        # ("pls send our best to Bu Sumi" is a kind word, not a question to confirm or not know),
+        # or its form asks ("what time did our driver drop the boxes off", "whats the number pls")
+        questions = [q for q in questions if q.rstrip().endswith("?") or _asks_by_form(q, params.cues, scenario.lang)]
     span = analysis.evidence.get(Tag.question)
     marked = any(q.rstrip().endswith("?") for q in questions)
     if span is not None and span.text.strip() and not marked and not any(
@@ -1102,11 +1103,13 @@ def _question_shape(question: str, cues: dict[str, list[str]], lang: str) -> tup
     """(asks for information: has a question word, opens with an offer or asks the customer to do
     something, ends with a check, offers a choice). "Can I go through it with you?" is an offer,
     "Can you take a step back for me?" a request, "Sampai sini jelas?" a check, "Lebih enak
-    ditelp atau di-WA?" a choice; none of them asks for information. "Can you tell me the date?"
+    ditelp atau di-WA?" a choice; none of them asks for information. "May I have your number?"
+    is no offer (an asking verb after the opener). "Can you tell me the date?"
     asks for information (a telling verb after the request)."""
     q = _after_preamble(without_address(_plain(question, lang)).rstrip(" ?!."), cues)
     words = _WORD.findall(q)
-    offer = _offer_opening(tuple(cues["question_joins"]), tuple(cues["offer_openers"])).search(q) is not None
+    opening = _offer_opening(tuple(cues["question_joins"]), tuple(cues["offer_openers"])).search(q)
+    offer = opening is not None and _WORD.findall(q[opening.end():])[:1] not in ([v] for v in cues["asking_verbs"])
     request = _offer_opening(tuple(cues["question_joins"]), tuple(cues["request_openers"])).search(q)
     tail = " ".join(words[-2:])
     # the telling verb is the request's own ("Kita cek skrg, boleh lanjut lewat DM?" asks to go on)

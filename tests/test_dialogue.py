@@ -1330,3 +1330,16 @@ def test_that_one_i_dont_know_comes_after_the_answers(service):
     assert fact in result.customer
     assert any(result.customer.endswith(line) for line in dont_know), result.customer
     assert any(result.customer.startswith(line) for line in lines_for(scenario, Situation.confirmed)), result.customer
+
+
+@pytest.mark.parametrize("scenario_id, lang, text, ids", [
+    # chat drops the '?' and the analyser may not tag the turn a question: its form still asks
+    ("catering-stale-food", "en", "what time did the boxes get to you", ["delivery_time"]),
+    ("water-bill-surge", "en", "whats ur connection number pls", ["customer_number"]),
+    # "may I have" asks for something; between two names for it, it is no choice to leave open
+    ("water-bill-surge", "en", "May I have your connection number or your customer number?", ["customer_number"]),
+    ("water-bill-surge", "id", "Boleh sy minta nomor sambungan atau nomor pelanggan Ibu?", ["customer_number"]),
+])
+def test_a_question_by_its_form_or_a_request_for_something_asks_for_it(scenario_id, lang, text, ids):
+    asked = asked_items(text, TurnAnalysis(tags=[]), LIB.get(scenario_id, lang), default_matcher())
+    assert asked.ids == ids
