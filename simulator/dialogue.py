@@ -761,10 +761,11 @@ def question_clauses(text: str, lang: str) -> list[str]:
     return clauses
 
 
-def _asks_by_form(sentence: str, cues: dict[str, list[str]], lang: str) -> bool:
+def _asks_by_form(sentence: str, cues: dict[str, list[str]], lang: str, imperative: bool = False) -> bool:
     """A sentence typed without its '?' that is a question by its form (see ``inverted_subjects``
     in dialogue.yaml): "also do you know how long PLN takes", "where is the meter", "Bpk punya
-    email gak". An exclamation is not."""
+    email gak". An exclamation is not. ``imperative``: the sentence may be an imperative, so
+    "Have your ID card ready" does not ask (``imperative_openers`` in dialogue.yaml)."""
     if sentence.rstrip().endswith("!"):
         return False
     words = _WORD.findall(without_address(_plain(sentence, lang)))
@@ -774,7 +775,8 @@ def _asks_by_form(sentence: str, cues: dict[str, list[str]], lang: str) -> bool:
     if len(words) < MIN_QUESTION_WORDS:
         return False
     auxiliaries, subjects = set(cues["question_openers"]), set(cues["inverted_subjects"])
-    inverted = words[0] in auxiliaries and words[1] in subjects
+    inverted = words[0] in auxiliaries and words[1] in subjects and not (
+        imperative and words[0] in cues["imperative_openers"] and words[1] in cues["determiner_subjects"])
     after_question_word = words[0] in cues["question_words"] and (
         words[1] in auxiliaries or any(a in auxiliaries and s in subjects for a, s in zip(words[1:3], words[2:4])))
     tails = set(cues["unmarked_tails"])
@@ -859,7 +861,7 @@ def asked_items(
         # a clause the cues read as asking without a '?' is a question only if the analyser agrees
         # ("pls send our best to Bu Sumi" is a kind word, not a question to confirm or not know),
         # or its form asks ("what time did our driver drop the boxes off", "whats the number pls")
-        questions = [q for q in questions if q.rstrip().endswith("?") or _asks_by_form(q, params.cues, scenario.lang)]
+        questions = [q for q in questions if q.rstrip().endswith("?") or _asks_by_form(q, params.cues, scenario.lang, imperative=True)]
     span = analysis.evidence.get(Tag.question)
     marked = any(q.rstrip().endswith("?") for q in questions)
     if span is not None and span.text.strip() and not marked and not any(

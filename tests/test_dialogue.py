@@ -1336,6 +1336,8 @@ def test_that_one_i_dont_know_comes_after_the_answers(service):
     # chat drops the '?' and the analyser may not tag the turn a question: its form still asks
     ("catering-stale-food", "en", "what time did the boxes get to you", ["delivery_time"]),
     ("water-bill-surge", "en", "whats ur connection number pls", ["customer_number"]),
+    # an imperative opens the same way: it asks nothing
+    ("wrong-agency", "en", "Have your customer ID from the token receipt and your ID card ready.", []),
     # "may I have" asks for something; between two names for it, it is no choice to leave open
     ("water-bill-surge", "en", "May I have your connection number or your customer number?", ["customer_number"]),
     ("water-bill-surge", "id", "Boleh sy minta nomor sambungan atau nomor pelanggan Ibu?", ["customer_number"]),
