@@ -764,7 +764,7 @@ def question_clauses(text: str, lang: str) -> list[str]:
 def _asks_by_form(sentence: str, cues: dict[str, list[str]], lang: str, imperative: bool = False) -> bool:
     """A sentence typed without its '?' that is a question by its form (see ``inverted_subjects``
     in dialogue.yaml): "also do you know how long PLN takes", "where is the meter", "Bpk punya
-    email gak". An exclamation is not. ``imperative``: the sentence may be an imperative, so
+    email gak", "mulai gk bs konek dr jam brp". An exclamation is not. ``imperative``: the sentence may be an imperative, so
     "Have your ID card ready" does not ask (``imperative_openers`` in dialogue.yaml)."""
     if sentence.rstrip().endswith("!"):
         return False
@@ -780,7 +780,8 @@ def _asks_by_form(sentence: str, cues: dict[str, list[str]], lang: str, imperati
     after_question_word = words[0] in cues["question_words"] and (
         words[1] in auxiliaries or any(a in auxiliaries and s in subjects for a, s in zip(words[1:3], words[2:4])))
     tails = set(cues["unmarked_tails"])
-    return inverted or after_question_word or words[-1] in tails or " ".join(words[-2:]) in tails
+    asked_last = words[-1] in cues["question_word_tails"] and not set(words) & set(cues["asks_of_us"])
+    return inverted or after_question_word or asked_last or words[-1] in tails or " ".join(words[-2:]) in tails
 
 
 #: Where a statement and a question share one sentence ("The tow I'll reimburse today - can I

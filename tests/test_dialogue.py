@@ -1336,6 +1336,10 @@ def test_that_one_i_dont_know_comes_after_the_answers(service):
     # chat drops the '?' and the analyser may not tag the turn a question: its form still asks
     ("catering-stale-food", "en", "what time did the boxes get to you", ["delivery_time"]),
     ("water-bill-surge", "en", "whats ur connection number pls", ["customer_number"]),
+    # Indonesian chat puts the question word last; beside the trainee's own side it is a plan
+    ("prepaid-no-credit", "id", "kak, internetnya mati dr jam brp", ["since_when"]),
+    ("vehicle-registration-delay", "id", "pak, dulu yg janjiin plat jadi 2 minggu itu siapa", ["promise"]),
+    ("water-bill-surge", "id", "Biar saya cek dulu meterannya di mana.", []),
     # an imperative opens the same way: it asks nothing
     ("wrong-agency", "en", "Have your customer ID from the token receipt and your ID card ready.", []),
     # "may I have" asks for something; between two names for it, it is no choice to leave open
