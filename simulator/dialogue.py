@@ -764,8 +764,9 @@ def question_clauses(text: str, lang: str) -> list[str]:
 def _asks_by_form(sentence: str, cues: dict[str, list[str]], lang: str, imperative: bool = False) -> bool:
     """A sentence typed without its '?' that is a question by its form (see ``inverted_subjects``
     in dialogue.yaml): "also do you know how long PLN takes", "where is the meter", "Bpk punya
-    email gak", "mulai gk bs konek dr jam brp". An exclamation is not. ``imperative``: the sentence may be an imperative, so
-    "Have your ID card ready" does not ask (``imperative_openers`` in dialogue.yaml)."""
+    email gak", "mulai gk bs konek dr jam brp". An exclamation is not. ``imperative``: the
+    sentence may be an imperative, so "Have your ID card ready" does not ask
+    (``imperative_openers`` in dialogue.yaml)."""
     if sentence.rstrip().endswith("!"):
         return False
     words = _WORD.findall(without_address(_plain(sentence, lang)))
@@ -824,8 +825,8 @@ def _asks_on_its_own(piece: str, openers: tuple[str, ...], cues: dict[str, list[
                      wh_anywhere: bool = True) -> bool:
     """Does this piece of a '?' sentence ask something: it opens with a question opener, ends with
     a check or a yes/no tail (its last word: "Before I point you in the right direction" asks
-    nothing), or (``wh_anywhere``) holds a question word anywhere. Without it, "I'll
-    tell you where your parcel is before 5 p.m." is a statement."""
+    nothing), or (``wh_anywhere``) holds a question word anywhere. Without it, "I'll tell you
+    where your parcel is before 5 p.m." is a statement."""
     low = without_address(_plain(piece, lang)).rstrip(" ?!.,")
     words = _WORD.findall(low)
     while words and words[0] in cues["question_joins"]:
@@ -862,7 +863,8 @@ def asked_items(
         # a clause the cues read as asking without a '?' is a question only if the analyser agrees
         # ("pls send our best to Bu Sumi" is a kind word, not a question to confirm or not know),
         # or its form asks ("what time did our driver drop the boxes off", "whats the number pls")
-        questions = [q for q in questions if q.rstrip().endswith("?") or _asks_by_form(q, params.cues, scenario.lang, imperative=True)]
+        questions = [q for q in questions
+                     if q.rstrip().endswith("?") or _asks_by_form(q, params.cues, scenario.lang, imperative=True)]
     span = analysis.evidence.get(Tag.question)
     marked = any(q.rstrip().endswith("?") for q in questions)
     if span is not None and span.text.strip() and not marked and not any(
@@ -945,7 +947,7 @@ def _speaks_of_kind_asked(plain_question: str, item_id: str, hits: list[str], sc
                           kinds: dict[str, list[str]]) -> bool:
     """Does the item speak of a kind of thing the question asks for (``asked_kinds``: a name, a
     brand, a rule...)? True when the part of the question that holds the item's cue words (``hits``;
-    all of it without them) names no kind. Whole words: "rule out" names no rule."""
+    all of it without them) names no kind. Whole words: "serius" names no "seri"."""
     from simulator.customers.base import _mentions
 
     def names(text: str, word: str) -> bool:
@@ -1112,7 +1114,8 @@ def _question_shape(question: str, cues: dict[str, list[str]], lang: str) -> tup
     q = _after_preamble(without_address(_plain(question, lang)).rstrip(" ?!."), cues)
     words = _WORD.findall(q)
     opening = _offer_opening(tuple(cues["question_joins"]), tuple(cues["offer_openers"])).search(q)
-    offer = opening is not None and _WORD.findall(q[opening.end():])[:1] not in ([v] for v in cues["asking_verbs"])
+    verb = _WORD.findall(q[opening.end():])[:1] if opening else []
+    offer = opening is not None and not (verb and verb[0] in cues["asking_verbs"])
     request = _offer_opening(tuple(cues["question_joins"]), tuple(cues["request_openers"])).search(q)
     tail = " ".join(words[-2:])
     # the telling verb is the request's own ("Kita cek skrg, boleh lanjut lewat DM?" asks to go on)
@@ -1169,9 +1172,8 @@ def _open_replies(asked: Asked, customer_said: str, answered: str, answered_asks
     "I don't know", or "not yet" when it asks whether something has happened. Beside answers
     (``answered``, to questions like ``answered_asks``) a question for information marked with '?',
     or one whether the customer knows something ("Ibu kenal Pak Joko?"), draws "that one I don't
-    know" (or "not yet"), unless the answers speak of it: "What's in it,
-    and what's it worth?" is one question in two clauses, and "LCD screens, worth four million"
-    answers both."""
+    know" (or "not yet"), unless the answers speak of it: "What's in it, and what's it worth?" is
+    one question in two clauses, and "LCD screens, worth four million" answers both."""
     replies: list[Situation] = []
     for q in asked.open:
         if _has_cue(q.lower(), cues["closing_question"]):
