@@ -67,7 +67,8 @@ def assert_inert(at: AppTest, *expected: str) -> None:
     for value in expected:
         assert escape_md(value) in joined, f"escaped {value!r} not found"
     # raw HTML: only ui/html.py's fixed pieces, and no user text inside them
-    pieces = ('<div class="tenang-mood-bar"', "<style>.st-key-", '<script>fetch("/_tenang/')
+    pieces = ('<div class="tenang-mood-bar"', "<style>.st-key-", '<script>fetch("/_tenang/',
+              '<style>[data-testid="stChatMessage"]{scroll-margin-top:4rem}</style><script>')
     for block in at.get("html"):
         body = str(block.proto.body)
         assert body.startswith(pieces), f"unexpected raw HTML: {body[:80]!r}"
