@@ -878,6 +878,7 @@ def asked_items(
     restating = {q for q in questions if _says_back(q, stated, matcher, scenario.lang)}
     evidence_sentences = [x for x in _sentences(text) if _has_cue(_plain(x, scenario.lang), params.cues["evidence_request"])]
     items = _items(scenario)
+    item_by_id = {item[0]: item for item in items}
     # An example written as a statement ("Let me check the status of your file.") is a check the
     # trainee announces: it is matched against the turn's statements.
     checks = [(item_id, q) for item_id, _c, qs, _e in items for q in qs if not q.rstrip().endswith("?")]
@@ -926,7 +927,7 @@ def asked_items(
             # a choice ("refunded in cash or taken off next month's bill?") asks for a preference,
             # which only the customer's everyday knowledge holds ("call or WhatsApp?")
             found = [i for i in found if i in everyday]
-        found = [i for i in found if _speaks_of_kind_asked(plain, i, hits.get(i, []), scenario, params.asked_kinds)]
+        found = [i for i in found if _speaks_of_kind_asked(plain, item_by_id[i], hits.get(i, []), scenario, params)]
         if not repeat:  # "nomor barunya berapa?" asks for the new number, not again for the told "nomor"
             fresh = [hits.get(i, []) for i in found if i not in told]
             found = [i for i in found if i not in told or not any(_within(hits.get(i, []), f) for f in fresh)]
@@ -939,23 +940,28 @@ def asked_items(
                  frozenset(restating))
 
 
-#: Where one question asks two things ("your connection number, and what tariff group are you on?").
-_QUESTION_PARTS = re.compile(r"[,;]|\b(?:and|also|plus|then|dan|terus|trus|sama|serta|lalu)\b")
+@lru_cache(maxsize=4)
+def _question_parts(joins: tuple[str, ...]) -> re.Pattern:
+    """Where one question asks two things: a comma or a join word ("your connection number, and
+    what tariff group are you on?")."""
+    return re.compile(r"[,;]|\b(?:" + "|".join(re.escape(j) for j in joins) + r")\b")
 
 
-def _speaks_of_kind_asked(plain_question: str, item_id: str, hits: list[str], scenario: Scenario,
-                          kinds: dict[str, list[str]]) -> bool:
-    """Does the item speak of a kind of thing the question asks for (``asked_kinds``: a name, a
-    brand, a rule...)? True when the part of the question that holds the item's cue words (``hits``;
-    all of it without them) names no kind. Whole words: "serius" names no "seri"."""
+def _speaks_of_kind_asked(plain_question: str, item: tuple[str, list[str], list[str], bool], hits: list[str],
+                          scenario: Scenario, params: DialogueParams) -> bool:
+    """Does the item (one of :func:`_items`) speak of a kind of thing the question asks for
+    (``asked_kinds``: a name, a brand, a rule...)? True when the part of the question that holds
+    the item's cue words (``hits``; all of it without them) names no kind. Whole words: "serius"
+    names no "seri"."""
     from simulator.customers.base import _mentions
 
     def names(text: str, word: str) -> bool:
         return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
 
-    parts = [x for x in _QUESTION_PARTS.split(plain_question) if any(_mentions(x, c) for c in hits)] or [plain_question]
-    item = next(x for x in _items(scenario) if x[0] == item_id)
-    said = _plain(" ".join([*item[1], *item[2], knowledge_answer(scenario, item_id) or ""]), scenario.lang)
+    split = _question_parts(tuple(params.cues["question_joins"]))
+    parts = [x for x in split.split(plain_question) if any(_mentions(x, c) for c in hits)] or [plain_question]
+    kinds = params.asked_kinds
+    said = _plain(" ".join([*item[1], *item[2], knowledge_answer(scenario, item[0]) or ""]), scenario.lang)
     for part in parts:
         named = [words for words in kinds.values() if any(names(part, w) for w in words)]
         if not named or any(names(said, w) for words in named for w in words):

@@ -279,12 +279,17 @@ def show_turns(turns: list) -> None:
                 st.markdown(escape_md(turn.text))
 
 
+def last_trainee_turn(turns: list) -> int | None:
+    """The index of the trainee's last turn (the customer opens, so never 0), or None."""
+    return next((i for i in range(len(turns) - 1, 0, -1) if turns[i].speaker == "trainee"), None)
+
+
 def mood_meter(turns: list) -> None:
     moods = [turn.mood for turn in turns if turn.mood]
     if not moods:
         return
     now = moods[-1]
-    last_trainee = next((i for i in range(len(turns) - 1, 0, -1) if turns[i].speaker == "trainee"), None)
+    last_trainee = last_trainee_turn(turns)
     before = (turns[last_trainee - 1].mood or now) if last_trainee else now
     st.markdown(f"#### {t('practice_mood')}")
     levels = [("anger", "inverse"), ("trust", "normal")]
@@ -475,7 +480,7 @@ def conversation(session_id: str) -> None:
         st.button(t("practice_end"), key="end", on_click=end_conversation, args=(session_id,), width="stretch")
     with chat:
         show_turns(turns)
-        last_trainee = next((i for i in range(len(turns) - 1, -1, -1) if turns[i].speaker == "trainee"), None)
+        last_trainee = last_trainee_turn(turns)
         if last_trainee is not None:
             raw_html.scroll_to_message(last_trainee)
         pending = st.session_state.pop("practice_pending", None)

@@ -80,8 +80,9 @@ class ScriptedCustomer(CustomerEngine):
         elif reaction:
             parts = [reaction]
         # "The other thing, I don't know" speaks of a question beside the answered ones: after them
-        first = [line for r, line in also if d.also_first and r is not Situation.other_unknown]
-        parts = [*first, *parts, *(line for r, line in also if line not in first)]
+        first = [d.also_first and r is not Situation.other_unknown for r, _line in also]
+        parts = [*(line for (_r, line), f in zip(also, first) if f), *parts,
+                 *(line for (_r, line), f in zip(also, first) if not f)]
         if d.ask_next:
             ask = self._ask(scenario, d, said | set(parts), rng)
             if ask:
