@@ -144,11 +144,21 @@ def test_reassurance_is_empathy_whatever_the_head_says():
 
 
 @needs_encoder
-def test_a_kind_question_the_head_reads_as_mockery_stays_a_question():
+def test_a_kind_question_in_chat_stays_a_question():
     text = "Terakhir isi pulsa kapan Kak, inget gak? Biar sy liat juga kenapa SMS pengingatnya gak kebaca"
-    result, decisions = analyser.explain(text, "id")
+    result = analyser.analyze(text, "id")
     assert result.has(Tag.question) and not result.has(Tag.hostile)
-    assert next(d for d in decisions if d.tag is Tag.hostile).mode == "exclusive"
+
+
+@pytest.mark.parametrize("hostile_p, question_p, stands", [(0.8, 0.9, Tag.question), (0.95, 0.9, Tag.hostile)])
+def test_where_the_heads_say_hostile_and_a_positive_tag_the_more_probable_side_stands(hostile_p, question_p, stands):
+    from simulator.understanding.analyser import TagDecision, _hostile_excludes_positive
+
+    decisions = [TagDecision(t, False, {Tag.hostile: hostile_p, Tag.question: question_p}.get(t, 0.1), "head",
+                             t in (Tag.hostile, Tag.question)) for t in Tag]
+    out = {d.tag: d for d in _hostile_excludes_positive(decisions)}
+    loser = Tag.hostile if stands is Tag.question else Tag.question
+    assert out[stands].decided and not out[loser].decided and out[loser].mode == "exclusive"
 
 
 def test_where_hostile_and_a_positive_tag_meet_the_surer_one_stands():
@@ -242,10 +252,40 @@ def test_training_is_reproducible_and_takes_corrections(tmp_path):
         outs.append(heads.load_heads(out))
     a, b = outs
     assert a.meta["n_train"] == len(lines) + 1
+    assert a.meta["n_unmarked"] == sum("?" in json.loads(line)["trainee"] for line in lines)
     for tag in Tag:
         assert a.tags[tag].mode == b.tags[tag].mode
         assert a.tags[tag].questions_by_rules == b.tags[tag].questions_by_rules
         np.testing.assert_array_equal(a.tags[tag].weights, b.tags[tag].weights)
+
+
+def test_chat_variants_drop_the_question_mark_keep_the_labels_and_share_a_fold():
+    pytest.importorskip("sklearn")
+    from simulator.analysis_eval import Item
+    from simulator.understanding import training
+
+    items = [Item("en", f"When did it start, number {k}?", frozenset({"question"}), None) for k in range(12)]
+    items += [Item("id", "Saya cek sekarang.", frozenset(), None),
+              Item("en", "So the bill went up?", frozenset({"acknowledge"}), None)]
+    sources = ["corpus"] * (len(items) - 1) + ["corrections"]
+    variants, kinds, origin = training.unmarked_variants(items, sources)
+    assert [v.trainee for v in variants[:1]] == ["When did it start, number 0"]
+    assert len(variants) == 12 and set(kinds) == {training.UNMARKED}  # not the correction, not the turn without '?'
+    assert all(v.tags == items[o].tags for v, o in zip(variants, origin))
+    everything = items + variants
+    fold = training._folds(np.array([i.lang for i in everything]), np.array([*range(len(items)), *origin]))
+    assert all(fold[len(items) + k] == fold[o] for k, o in enumerate(origin))
+    assert len(set(fold[:12])) == training.FOLDS  # the written turns are spread over every fold
+
+
+@needs_encoder
+@pytest.mark.parametrize("lang, text", [
+    ("en", "wat time did the technician come yesterday"),
+    ("id", "brp nomor pelanggan ibu"),
+    ("id", "sejak kapan lampunya mati pak"),
+])
+def test_a_chat_question_without_its_question_mark_is_a_question(lang, text):
+    assert analyser.analyze(text, lang).has(Tag.question)
 
 
 @pytest.mark.parametrize("text,only", [

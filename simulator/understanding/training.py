@@ -55,6 +55,8 @@ C_GRID = (0.003, 0.01, 0.03, 0.3)
 #: more than a missed one: the customer walks out and composure scores nothing, on a polite line.
 PRECISION_BETA = {Tag.hostile: 0.5}
 THRESHOLDS = np.round(np.arange(0.2, 0.81, 0.025), 3)
+#: Source of a training turn learnt again without its '?' (:func:`unmarked_variants`).
+UNMARKED = "unmarked"
 HAND_WRITTEN = "<!-- Everything below this line is written by hand and kept when the card is regenerated. -->"
 
 
@@ -66,6 +68,7 @@ class Corpus:
     y: np.ndarray  # (n, 9) 0/1 labels in TAG_ORDER
     rule_y: np.ndarray  # (n, 9) the rules' decisions
     rule_target: list[str | None]
+    origin: np.ndarray  # per item, the index of the turn it was made from (its own for written turns)
 
 
 def load_training_items(paths: list[Path]) -> list[Item]:
@@ -107,14 +110,26 @@ def _embed(texts: list[str], progress: Callable[[str], None]) -> np.ndarray:
     return np.stack([cached[key(t)] for t in texts]) if texts else np.empty((0, DIM), np.float32)
 
 
-def build_corpus(items: list[Item], sources: list[str], progress: Callable[[str], None]) -> Corpus:
+def unmarked_variants(items: list[Item], sources: list[str]) -> tuple[list[Item], list[str], list[int]]:
+    """Chat drops the '?' ("wat time did our driver drop the boxes"): each written turn with one,
+    under the same labels without it, so a head reads a question by its words. The labels stay
+    true: a check or an offer without its '?' is still no question. Returns the variants, their
+    sources and the index of the turn each was made from."""
+    made = [(replace(item, trainee=" ".join(item.trainee.replace("?", " ").split())), j)
+            for j, (item, source) in enumerate(zip(items, sources)) if source == "corpus" and "?" in item.trainee]
+    return [v for v, _ in made], [UNMARKED] * len(made), [j for _, j in made]
+
+
+def build_corpus(items: list[Item], sources: list[str], progress: Callable[[str], None],
+                 origin: list[int] | None = None) -> Corpus:
     norms = [normalise(i.trainee, i.lang) for i in items]
     by_rules = [rules.analyze(i.trainee, i.lang, i.customer, normalised=n) for i, n in zip(items, norms)]
     emb = _embed([n.text[:ENCODER_MAX_CHARS] for n in norms], progress)
     x = np.stack([features(e, r, i.trainee) for e, r, i in zip(emb, by_rules, items)])
     y = np.array([[t.value in i.tags for t in TAG_ORDER] for i in items], dtype=np.int8)
     rule_y = np.array([[r.has(t) for t in TAG_ORDER] for r in by_rules], dtype=np.int8)
-    return Corpus(items, sources, x, y, rule_y, [r.referral_target for r in by_rules])
+    origin_index = np.array(origin if origin is not None else range(len(items)), dtype=int)
+    return Corpus(items, sources, x, y, rule_y, [r.referral_target for r in by_rules], origin_index)
 
 
 def _f1(y: np.ndarray, pred: np.ndarray, beta: float = 1.0) -> float:
@@ -131,14 +146,17 @@ def _per_language_f1(y, pred, langs, beta: float = 1.0) -> float:
     return float(np.mean([_f1(y[langs == lang], pred[langs == lang], beta) for lang in ("id", "en")]))
 
 
-def _folds(n: int, langs: np.ndarray) -> np.ndarray:
-    """Fold of each item: shuffled with a fixed seed, balanced across languages."""
+def _folds(langs: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """Fold of each item: shuffled with a fixed seed, balanced across languages; a variant sits in
+    the fold of the turn it was made from, so cross-validation never scores a turn it learnt."""
     rng = np.random.default_rng(SEED)
-    fold = np.empty(n, dtype=int)
+    fold = np.empty(len(langs), dtype=int)
+    own = origin == np.arange(len(langs))
     for lang in ("id", "en"):
-        idx = np.flatnonzero(langs == lang)
+        idx = np.flatnonzero((langs == lang) & own)
         rng.shuffle(idx)
         fold[idx] = np.arange(len(idx)) % FOLDS
+    fold[~own] = fold[origin[~own]]
     return fold
 
 
@@ -155,20 +173,28 @@ def train(corpus: Corpus, progress: Callable[[str], None]) -> tuple[Heads, dict]
     scale = x.std(axis=0)
     scale[scale < 1e-6] = 1.0
     z = (x - mean) / scale
-    fold = _folds(n, langs)
+    fold = _folds(langs, corpus.origin)
+    # Variants only teach (a question is one without its '?' too); heads and thresholds are chosen,
+    # and cross-validation scored, on the written turns.
+    own = corpus.origin == np.arange(n)
+    written = int(own.sum())
     questions = np.array([only_questions(i.trainee) for i in corpus.items])
     emb_only = np.zeros(N_FEATURES, dtype=bool)
     emb_only[:DIM] = True
     configs = [("embedding", c, emb_only) for c in C_GRID] + [("embedding+rules", c, np.ones(N_FEATURES, bool))
                                                               for c in C_GRID]
-    report: dict = {"tags": {}}
+    report: dict = {"tags": {}, "unmarked": n - written}
     tag_heads: dict[Tag, TagHead] = {}
     for k, tag in enumerate(TAG_ORDER):
         y = corpus.y[:, k].astype(int)
         beta = PRECISION_BETA.get(tag, 1.0)
-        rule_f1 = _per_language_f1(y, corpus.rule_y[:, k].astype(int), langs)
         rule_y = corpus.rule_y[:, k].astype(int)
-        best = ("rules", None, None, 0.5, _per_language_f1(y, rule_y, langs, beta), rule_f1, None)
+
+        def f1(pred: np.ndarray, beta: float = 1.0) -> float:
+            return _per_language_f1(y[own], pred[own].astype(int), langs[own], beta)
+
+        rule_f1 = f1(rule_y)
+        best = ("rules", None, None, 0.5, f1(rule_y, beta), rule_f1, None)
         tried = {"rules": round(rule_f1, 3)}
         for name, c, cols in configs:
             oof = np.zeros(n)
@@ -176,18 +202,18 @@ def train(corpus: Corpus, progress: Callable[[str], None]) -> tuple[Heads, dict]
                 train_idx, test_idx = fold != f, fold == f
                 model = _logistic(c).fit(z[train_idx][:, cols], y[train_idx])
                 oof[test_idx] = model.predict_proba(z[test_idx][:, cols])[:, 1]
-            scores = [_per_language_f1(y, (oof >= t).astype(int), langs, beta) for t in THRESHOLDS]
+            scores = [f1(oof >= t, beta) for t in THRESHOLDS]
             i = int(np.argmax(scores))
-            f1 = _per_language_f1(y, (oof >= THRESHOLDS[i]).astype(int), langs)
-            tried[f"{name} C={c}"] = round(f1, 3)
+            cv_f1 = f1(oof >= THRESHOLDS[i])
+            tried[f"{name} C={c}"] = round(cv_f1, 3)
             if scores[i] > best[4]:
-                best = (name, c, cols, float(THRESHOLDS[i]), scores[i], f1, oof)
+                best = (name, c, cols, float(THRESHOLDS[i]), scores[i], cv_f1, oof)
         name, c, cols, threshold, score, cv_f1, oof = best
         questions_by_rules = False
         if oof is not None:  # on turns made only of questions, do the rules decide better?
-            by_rules = np.where(questions, rule_y, oof >= threshold).astype(int)
-            if _per_language_f1(y, by_rules, langs, beta) > score:
-                questions_by_rules, cv_f1 = True, _per_language_f1(y, by_rules, langs)
+            by_rules = np.where(questions, rule_y, oof >= threshold)
+            if f1(by_rules, beta) > score:
+                questions_by_rules, cv_f1 = True, f1(by_rules)
         progress(f"{tag.value:<14} {name}{'' if c is None else f' C={c}'} threshold {threshold:.3f} "
                  f"{'questions by rules ' if questions_by_rules else ''}CV F1 {cv_f1:.3f} (rules {rule_f1:.3f})\n")
         if name == "rules":
@@ -209,19 +235,20 @@ def train(corpus: Corpus, progress: Callable[[str], None]) -> tuple[Heads, dict]
     for f in range(FOLDS):
         tr, te = ref & (fold != f), ref & (fold == f)
         oof_t[te] = _logistic(1.0).fit(z[tr], targets[tr]).predict(z[te])
-    head_acc = float((oof_t[ref] == targets[ref]).mean())
+    head_acc = float((oof_t[ref & own] == targets[ref & own]).mean())
     # the rules' target where they found one, the head's otherwise
     fused_right = np.where([corpus.rule_target[j] is not None for j in range(n)], rule_right,
                            oof_t == targets)
-    fused_acc = float(fused_right[ref].mean())
+    fused_acc = float(fused_right[ref & own].mean())
     target_mode = "head" if head_acc > fused_acc else "rules"
     target_model = _logistic(1.0).fit(z[ref], targets[ref])
     report["target"] = {"head_cv_accuracy": round(head_acc, 3), "rules_then_head_cv_accuracy": round(fused_acc, 3),
-                        "chosen": target_mode, "n": int(ref.sum())}
+                        "chosen": target_mode, "n": int((ref & own).sum())}
     progress(f"referral target: {target_mode} (head {head_acc:.3f}, rules then head {fused_acc:.3f})\n")
     heads = Heads(mean.astype(np.float32), scale.astype(np.float32), tag_heads, target_mode,
                   target_model.coef_.astype(np.float32), target_model.intercept_.astype(np.float32),
-                  {"encoder": MODEL_NAME, "trained": datetime.now(UTC).strftime("%Y-%m-%d"), "n_train": n})
+                  {"encoder": MODEL_NAME, "trained": datetime.now(UTC).strftime("%Y-%m-%d"), "n_train": written,
+                   "n_unmarked": n - written})
     return heads, report
 
 
@@ -279,6 +306,9 @@ def write_card(report: dict, items: list[Item], sources: list[str], test_paths: 
         "",
         _counts(items, sources),
         "",
+        f"Chat drops the '?': {report['unmarked']} turns with one are learnt a second time without it, under the "
+        "same labels and in the same cross-validation fold as the turn they come from.",
+        "",
         "## Cross-validation (5 folds, mean of the per-language F1) and the choice per tag",
         "",
         "Each tag's head and threshold are chosen by cross-validated F1, except "
@@ -332,8 +362,9 @@ def main(paths: list[Path] | None = None, corrections: Path | None = None, with_
     if not items:
         print(f"no training data in {', '.join(map(str, paths))}", file=sys.stderr)
         return 1
-    progress(f"{len(items)} training turns\n")
-    corpus = build_corpus(items, sources, progress)
+    variants, variant_sources, origin = unmarked_variants(items, sources)
+    progress(f"{len(items)} training turns, {len(variants)} of them learnt again without their '?'\n")
+    corpus = build_corpus(items + variants, sources + variant_sources, progress, [*range(len(items)), *origin])
     heads, report = train(corpus, progress)
     heads = replace(heads, corrections=correction_memory(items, sources))
     heads.save(out)
