@@ -41,7 +41,7 @@ from simulator.mood import Outcome, is_handoff, sends_nowhere
 from simulator.turn_flags import flags as turn_flags, function_words
 from simulator.understanding.match import is_closing, is_courtesy, is_put_off, without_address
 from simulator.understanding.normalise import normalise
-from simulator.understanding.rules import asking_without_mark
+from simulator.understanding.rules import asking_without_mark, load_lexicon
 from simulator.scenario import (
     Knowledge,
     LineCondition,
@@ -276,9 +276,10 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
     ("I'm so sorry about Saturday"), spans of time ("nine days") or reference numbers promises and
     gives nothing."""
     low = _GREETING.sub(lambda m: " " * len(m.group(0)), _unquoted(text.lower()))
+    sentences = _sentence_spans(text)  # the same offsets in every blanked copy below
     # Times in a question or told about the past ("ran out at 11:48 last night") are no promise.
     timely = low
-    for start, end in _sentence_spans(low):
+    for start, end in sentences:
         part = low[start:end]
         if low[end : end + 1] == "?" or part.rstrip().endswith("?"):  # only its statement clauses count
             kept = statement_spans(low[start : end + 1], scenario.lang if scenario else "en")
@@ -294,7 +295,7 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
                 timely = _blank(timely, m.start(), m.end())
         # A day is said back unless its sentence gives it hours or makes it the next one ("next Saturday").
         said_days = {m.group(0)[:3] for m in _SLOT_RX["weekday"].finditer(customer_said.lower())}
-        for start, end in _sentence_spans(timely):
+        for start, end in sentences:
             part = timely[start:end]
             hours = _SLOT_RX["hours"].search(part)
             if (hours and _on_the_clock(hours.group(0))) or _NEXT_DAY.search(part):
@@ -306,7 +307,7 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
         # 3 Maret, dijanjikan 2 minggu") is her wait or her story, not a promise, unless it is
         # framed as one ("within 14 days").
         said_spans, said_dates = _spans_of_time(customer_said), _dates(customer_said)
-        for start, end in _sentence_spans(timely):
+        for start, end in sentences:
             part = timely[start:end]
             if _PROMISE_FRAME.search(part):
                 continue
@@ -331,7 +332,7 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
         if m:
             found[name] = text[m.start() : m.end()]
     # A day and hours count together only when one sentence holds both ("Wednesday between 8 and 12").
-    for start, end in _sentence_spans(timely):
+    for start, end in sentences:
         part = timely[start:end]
         h = _SLOT_RX["hours"].search(part)
         days = [m for name in ("weekday", "date", "relday") for m in _SLOT_RX[name].finditer(part)]
@@ -426,13 +427,36 @@ def _spans_of_time(text: str) -> set[tuple[int, float]]:
     return out
 
 
-def _sentence_spans(low: str) -> list[tuple[int, int]]:
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Where the sentences of ``text`` (as typed, case kept) are: "5 p.m. today" is one sentence,
+    "Thursday, 4 p.m. Account number for the transfer?" two."""
     spans, start = [], 0
-    for m in re.finditer(r"(?<![ap]\.m)[.!?\n]+(?:\s|$)", low):  # "5 p.m. today" is one sentence
+    for m in re.finditer(r"(?<![ap]\.m)[.!?\n]+(?:\s|$)|(?<=[ap]\.m\.)\s+(?=[A-Z])", text):
         spans.append((start, m.start()))
         start = m.end()
-    spans.append((start, len(low)))
+    spans.append((start, len(text)))
     return spans
+
+
+@lru_cache(maxsize=2)
+def _contrast(lang: str) -> re.Pattern:
+    return re.compile(r"(?<!\w)(?:" + "|".join(load_lexicon(lang).contrast) + r")(?!\w)")
+
+
+def blamed_span(text: str, analysis: TurnAnalysis, lang: str) -> tuple[int, int] | None:
+    """Where a defensive turn blames: the sentence holding the analysis's defensive evidence, on
+    the evidence's side of a contrast word ("No cash refunds, but a technician comes Wednesday"
+    blames only before "but"). A time or an amount there is the blame's ("Santan dishes must be
+    eaten within 4 hours, it is written on the sticker"), not a promise."""
+    evidence = analysis.evidence.get(Tag.defensive)
+    if not analysis.has(Tag.defensive) or evidence is None or not evidence.text.strip():
+        return None
+    low = text.lower()
+    for start, end in _sentence_spans(text):
+        if start <= evidence.start < max(end, start + 1):
+            cuts = [start, *(m.start() for m in _contrast(lang).finditer(low, start, end)), end]
+            return next(((a, b) for a, b in zip(cuts, cuts[1:]) if a <= evidence.start < b), (start, end))
+    return None
 
 
 #: Words that join the parts of one time ("Wednesday between 8 and 12", "besok jam 9 sampai 11");
@@ -1276,7 +1300,9 @@ def update(
     has = analysis.has
     tags = {t.value for t in analysis.tags}
     customer_said = _customer_said(scenario, s.told)  # before this turn's answers
-    slots = extract_slots(text, scenario, customer_said)
+    blamed = blamed_span(text, analysis, scenario.lang)
+    unblamed = _blank(text, *blamed) if blamed else text  # what the turn says outside its blame
+    slots = extract_slots(unblamed, scenario, customer_said)
     did = TurnActs(slots=slots, said=_plain(text, scenario.lang))
 
     # Questions and evidence.
@@ -1382,7 +1408,7 @@ def update(
         if spec is None or ns.met_turn is not None or void:
             continue
         referral_kind = spec.kind in ("referral", "safety") and s.referral_turn is not None
-        scope_text = s.referral_text if referral_kind else text
+        scope_text = s.referral_text if referral_kind else unblamed
         scope_slots = extract_slots(scope_text, scenario) if referral_kind else slots
         # A question does nothing ("is the number new or old?" updates no number): a condition's
         # cues may sit in a question ("the tow? we'll reimburse it") but one must be stated, except

@@ -9,6 +9,7 @@ from simulator.analysis_types import Evidence, Tag, TurnAnalysis
 from simulator.dialogue import (
     DialogueState,
     _answers_cover,
+    blamed_span,
     asked_items,
     choose_line,
     conditions_hold,
@@ -88,6 +89,9 @@ def test_slots_from_a_turn():
     assert extract_slots("Sebelum jam lima sore ini saya telepon Abang.")[Slot.when] == "jam lima sore ini"
     assert extract_slots("I'll call you back before five pm today.")[Slot.when] == "five pm today"
     assert extract_slots("We'll get there at one point.") == {}
+    # "p.m." ends a sentence when a new one opens after it: the question after it is no part of the promise
+    assert extract_slots("Findings by phone Thursday, 4 p.m. Account number for the transfer?")[Slot.when] == "Thursday, 4 p.m."
+    assert extract_slots("I'll call you by 5 p.m. today.")[Slot.when] == "by 5 p.m. today"
 
 
 def test_clock_times_in_either_language_and_spelling():
@@ -127,6 +131,26 @@ def test_vague_time_is_pushed_and_a_later_concrete_one_earns_the_need(service):
     state = service.dialogue(service.session(first.session_id))
     assert state.need("recheck").met_turn == 2
     assert "Wednesday between 8 and 12" in second.customer
+
+
+@pytest.mark.parametrize("lang, text, met", [
+    # the time belongs to the blame: a rule quoted at the customer, not a promise
+    ("en", "Santan dishes must be eaten within 4 hours, it is written on the sticker, that is not our responsibility.", False),
+    ("id", "Lauk santan harus dimakan dalam 4 jam, itu sudah tertulis di stiker, bukan tanggung jawab kami.", False),
+    # the same time promised outside the blame still counts
+    ("en", "I'm so sorry. The refund and the findings come to you within 3 working days, by Thursday.", True),
+])
+def test_a_time_inside_the_blame_meets_no_need(service, lang, text, met):
+    record, _ = play(service, "catering-stale-food", lang, [text])
+    assert (service.dialogue(service.session(record.id)).need("when").met_turn is not None) is met
+
+
+def test_blame_is_cut_at_a_contrast_word():
+    text = "That is our policy, we cannot refund cash, but a technician will come on Wednesday between 8 and 12."
+    analysis = TurnAnalysis(tags=[Tag.defensive], evidence={Tag.defensive: Evidence(text="our policy", start=8, end=18)})
+    start, end = blamed_span(text, analysis, "en")
+    assert text[start:end].startswith("That is our policy") and "Wednesday" not in text[start:end]
+    assert blamed_span(text, TurnAnalysis(tags=[Tag.time_estimate]), "en") is None
 
 
 def test_keyword_lines_do_not_resolve_the_water_bill(service):
