@@ -200,12 +200,15 @@ def _spelled_out(text: str, lang: str | None) -> str:
 def is_keyword_list(text: str, lang: str | None = None) -> bool:
     """Words strung together with hardly a function word between them: with no punctuation ("PLN 123
     PLN Mobile pengaduan ULP rujuk wewenang bukan PDAM listrik padam"), or as a list of short items
-    that name nothing specific (see ITEM_LIST_*). Terse agents punctuate their lists and fill them
-    with specifics ("PLN 123, or the PLN Mobile app > Pengaduan"); a keyword dump does neither."""
+    that name nothing specific (see ITEM_LIST_*), whatever function words its items hold ("we value
+    you, full refund, security, tomorrow for sure"). Terse agents punctuate their lists and fill
+    them with specifics ("PLN 123, or the PLN Mobile app > Pengaduan"); a keyword dump does neither."""
     inner = text.strip().rstrip(".!?")
-    if len(_words(text)) < KEYWORD_LIST_MIN_WORDS or function_share(_spelled_out(text, lang)) >= STUFFING_MAX_FUNCTION_SHARE:
+    if len(_words(text)) < KEYWORD_LIST_MIN_WORDS:
         return False
-    return not _INNER_PUNCTUATION.search(inner) or _unspecific_items(inner)
+    if _INNER_PUNCTUATION.search(inner):
+        return _unspecific_items(inner)
+    return function_share(_spelled_out(text, lang)) < STUFFING_MAX_FUNCTION_SHARE
 
 
 def _unspecific_items(text: str) -> bool:

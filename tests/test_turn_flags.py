@@ -111,6 +111,10 @@ def test_word_likeness_without_a_dictionary():
     ("Top up, package, data ran out, recharge, right away, today, reference number, priority, we care.", True),
     ("Top up, then buy a package via *888# or the Selaras app. Active within 1-2 minutes.", False),
     ("Noted: meter 1,284, bill 1,362, re-read Thu 9-12, credit next bill, ref PD-0412.", False),
+    # its items may hold function words ("we value you") and still be a keyword list
+    ("Sorry sorry, I understand your frustration, we value you, full refund, compensation, insurance claim, "
+     "security, priority escalation, tomorrow for sure.", True),
+    ("Sorry, I'll check the meter reading now, and a reader comes Wednesday between 8 and 12.", False),
 ])
 def test_a_keyword_list_is_stuffing_whatever_its_tags(text, flagged):
     """Untagged too: its cue words would otherwise meet the customer's needs ("data ran out")."""
