@@ -521,6 +521,7 @@ class TurnActs(BaseModel):
     referral_missing: list[str] = Field(default_factory=list)
     defensive: bool = False
     hostile: bool = False
+    provoked: bool = False  # said words the customer warned they will not stand to hear (persona.provoked_by)
     empty: bool = False
     one_word: bool = False
     other_language: bool = False
@@ -1123,7 +1124,7 @@ def _condition_parts(
         missing.append("party")
     if cond.realistic and not time_ok and (Slot.when in cond.slots or "time_estimate" in cond.tags):
         missing.append("realistic")
-    if cond.examples and not missing and not _means_an_example(text, cond.examples, tags, matcher, lang):
+    if cond.examples and not missing and not _means_an_example(text, cond.examples, cond.unlike, tags, matcher, lang):
         missing.append("examples")
     return missing
 
@@ -1265,15 +1266,20 @@ def _negated(text: str, lang: str) -> bool:
 NEED_EXAMPLE_MIN = 0.9
 
 
-def _means_an_example(text: str, examples: list[str], tags: set[str], matcher: Matcher, lang: str) -> bool:
-    """Whether a statement of the turn means one of ``examples``. A question promises nothing; a
-    defensive or hostile turn's paraphrase is no commitment; and the polarity must agree, because
-    the encoder puts "we can't stop the collector" next to "I'll stop the collector"."""
+def _means_an_example(
+    text: str, examples: list[str], unlike: list[str], tags: set[str], matcher: Matcher, lang: str
+) -> bool:
+    """Whether a statement of the turn means one of ``examples`` rather than one of its near misses
+    ``unlike``. A question promises nothing; a defensive or hostile turn's paraphrase is no
+    commitment; and the polarity must agree, because the encoder puts "we can't stop the collector"
+    next to "I'll stop the collector"."""
     if tags & {"defensive", "hostile"}:
         return False
+    candidates = [*examples, *unlike]
+    groups = [0] * len(examples) + [1] * len(unlike)
     for sentence in stated_parts(text, lang):
-        m = matcher(sentence, list(examples), lang, [0] * len(examples))
-        if (m is not None and (not m.semantic or m.score >= NEED_EXAMPLE_MIN)
+        m = matcher(sentence, candidates, lang, groups)
+        if (m is not None and m.index < len(examples) and (not m.semantic or m.score >= NEED_EXAMPLE_MIN)
                 and _negated(sentence, lang) == _negated(examples[m.index], lang)):
             return True
     return False
@@ -1337,6 +1343,8 @@ def update(
     did.acknowledge = has(Tag.acknowledge) and not analysis.stuffing
     did.defensive = has(Tag.defensive)
     did.hostile = has(Tag.hostile)
+    provoking = [w.lower() for w in scenario.persona.provoked_by]
+    did.provoked = bool(provoking) and any(_has_cue(_unquoted(t), provoking) for t in (low, _plain(text, scenario.lang)))
     did.admission = analysis.admits_fault and not did.defensive
     did.remedy = has(Tag.compensation)
     did.closing_question = _has_cue(low, cues["closing_question"])
@@ -1496,7 +1504,7 @@ def update(
     # Patience, for every temperament.
     cost = params.patience.cost
     spent = 0.0
-    if did.defensive:
+    if did.defensive or did.provoked:
         spent += cost["defensive"]
     if did.hostile:
         spent += cost["hostile"]
@@ -1602,7 +1610,7 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
     if d.security and s.security_turn == s.turn:
         s.reply = Situation.security_called if scenario.handling.referral.target is ReferralTarget.security else Situation.angrier
     elif d.asked:
-        if d.defensive or d.hostile:
+        if d.defensive or d.hostile or d.provoked:
             s.reply = Situation.angrier
         elif d.evidence_request:
             s.reply = Situation.show_evidence
@@ -1610,7 +1618,7 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
             s.reply = Situation.accept_commitment  # said after the answers: "…, Thursday before 3, right."
         else:
             s.reply = None  # the answers are the reply
-    elif d.defensive or d.hostile:
+    elif d.defensive or d.hostile or d.provoked:
         s.reply = Situation.angrier
     elif d.referral == "wrong":
         s.reply = Situation.wrong_referral

@@ -166,6 +166,11 @@ class Persona(Model):
     mood: MoodLevels = Field(default_factory=MoodLevels)
     speaking_style: Text = Field(description="How the customer talks: register, dialect, typical phrases.")
     voice: Voice = Field(default_factory=Voice)
+    provoked_by: list[Annotated[str, Field(min_length=2)]] = Field(
+        default_factory=list,
+        description="Words the customer said they will not stand to hear again (e.g. 'in process'): a turn that says "
+        "one provokes them like a defensive one (patience spent, an angry reply; a line that `mentions` them first).",
+    )
 
 
 class ConditionedLine(Model):
@@ -225,6 +230,11 @@ class NeedCondition(Model):
         default_factory=list,
         description="Example statements; the matcher must find a statement of the turn means one of them, with the "
         "same polarity (write them without 'not': a denial then never matches).",
+    )
+    unlike: list[Text] = Field(
+        default_factory=list,
+        description="Near misses for `examples`: statements about the same things that do not meet the need (the "
+        "cause explained where an action is needed); a statement nearer one of these than to every example does not.",
     )
     referral: bool = Field(False, description="The turn refers to the scenario's correct party.")
     realistic: bool = Field(True, description="A time given must be within handling.max_days.")

@@ -385,6 +385,7 @@ FORM_FIELDS: dict[str, str] = {
     "persona.mood.trust": "float",
     "persona.mood.threat": "float",
     "persona.speaking_style": "text",
+    "persona.provoked_by": "lines",
     "opening": "text",
     "problem_cues": "lines",
     "fault": "choice",

@@ -39,6 +39,7 @@ from simulator.scenario import (
 )
 from simulator.session import SessionService
 from simulator.turn_flags import stacked_feelings
+from simulator.understanding import encoder
 from simulator.understanding.match import is_closing, is_put_off
 
 LIB = ScenarioLibrary()
@@ -843,9 +844,40 @@ def test_a_need_example_met_by_the_encoder_alone_must_be_near():
 
     example = ["Let's do it together, one step at a time."]
     text = "The registered number is the old one."
-    assert not _means_an_example(text, example, set(), matcher_at(NEED_EXAMPLE_MIN - 0.03), "en")
-    assert _means_an_example(text, example, set(), matcher_at(NEED_EXAMPLE_MIN), "en")
-    assert _means_an_example(text, example, set(), matcher_at(0.6, semantic=False), "en")
+    assert not _means_an_example(text, example, [], set(), matcher_at(NEED_EXAMPLE_MIN - 0.03), "en")
+    assert _means_an_example(text, example, [], set(), matcher_at(NEED_EXAMPLE_MIN), "en")
+    assert _means_an_example(text, example, [], set(), matcher_at(0.6, semantic=False), "en")
+
+
+def test_a_statement_nearest_a_near_miss_meets_no_need():
+    """The matcher sees the examples and the near misses together; the nearest decides."""
+    from simulator.dialogue import Match, _means_an_example
+
+    def nearest(index):
+        return lambda text, candidates, lang=None, groups=None: Match(index, 0.97, semantic=True)
+
+    examples, unlike = ["We'll register your new number here."], ["The bank still has your old number."]
+    assert _means_an_example("The bank has your old one.", examples, unlike, set(), nearest(0), "en")
+    assert not _means_an_example("The bank has your old one.", examples, unlike, set(), nearest(1), "en")
+
+
+@pytest.mark.skipif(encoder.get_encoder() is None, reason="the near misses are told apart by the encoder")
+@pytest.mark.parametrize("lang, text, met", [
+    # set R's excellent handler explaining the cause (stop 32: it had met "number updated" at 0.975)
+    ("id", "Oh, pantas, Pak. Begini: kodenya itu dikirim bank ke nomor yang dulu Bapak daftarkan di sini. Kalau yang "
+           "tercatat masih nomor lama, yang kartunya hilang di pasar, kodenya ya lari ke sana, bukan ke HP baru ini.", False),
+    ("id", "Nah, itu sebabnya Pak: kode angka dari bank itu dikirim ke nomor yg tercatat di bank, yaitu nomor lama "
+           "Bapak. Jadi kodenya nyasar ke nomor lama, ndak sampai ke HP ini.", False),
+    ("id", "Sy daftarin nomor yg baru ya pak skrg", True),
+    ("en", "I'll put your new number on your account right now.", True),
+])
+def test_explaining_the_cause_is_not_doing_the_fix(lang, text, met):
+    from simulator.understanding.match import best_match
+
+    scenario = LIB.get("elderly-confused-app", lang)
+    after = update(initial_state(scenario), text, TurnAnalysis(tags=[]), scenario,
+                   SimpleNamespace(anger=3.0, trust=3.0, threat=0.0, outcome=None, situation=None), best_match)
+    assert ("fix" in after.did.needs_met) is met
 
 
 # --- everyday knowledge: the customer's own name, number, time and channel ---------------------
@@ -1373,3 +1405,21 @@ def test_that_one_i_dont_know_comes_after_the_answers(service):
 def test_a_question_by_its_form_or_a_request_for_something_asks_for_it(scenario_id, lang, text, ids):
     asked = asked_items(text, TurnAnalysis(tags=[]), LIB.get(scenario_id, lang), default_matcher())
     assert asked.ids == ids
+
+
+@pytest.mark.parametrize("lang, text, provoked", [
+    ("en", "Sorry Sir, your parcel is still in process.", True),
+    ("id", "Mohon maaf Pak, paketnya lg diproses ya.", True),
+    ("id", "Pak, saya tidak akan bilang 'dalam proses'. Saya cek resinya sekarang.", False),  # his words quoted back
+])
+def test_the_words_the_customer_warned_about_provoke_him(lang, text, provoked):
+    """The courier customer said one more "in process" and the glass goes: an apology around the
+    words does not calm him, and his angry line quotes them."""
+    scenario = LIB.get("threat-violence", lang)
+    after = update(initial_state(scenario), text, TurnAnalysis(tags=[Tag.apology]), scenario,
+                   SimpleNamespace(anger=8.0, trust=1.0, threat=6.0, outcome=None, situation=None))
+    assert after.did.provoked is provoked
+    assert (after.reply is Situation.angrier) is provoked
+    if provoked:
+        line = choose_line(scenario, after.reply, after, set(), lambda lines: lines[0])
+        assert ("in process" if lang == "en" else "dalam proses") in line.lower()

@@ -42,13 +42,12 @@ LOW = ("injection", "gibberish")
 PAIRS = sorted({(e["set"], e["scenario"], e["lang"]) for e in ENTRIES})
 #: Pairs where excellent > terse correct > the gamed kinds does not hold. Named here, not hidden.
 #: It held wrong-agency/en ("This is the water utility; electricity is handled by PLN." read as
-#: defensive without the referral) for one release, and set 19's ignored-complaint/en ("Logged.
-#: Complaint number ADU-0612-0457." read as defensive) until stop 34's heads. Set 17's
-#: elderly-confused-app/id since stop 34: the terse handler is no longer read as defensive and
-#: scores 75.4, while the excellent one's conversation ends at turn 2 (74.0, commitment and empathy
-#: 0) because the customer's "fix" need is met by the explanation of the cause alone ("Kodenya
-#: dikirim ke nomor lama itu"; docs/realism.md, "Stop 34").
-ORDER_GAPS: set[tuple[str, str, str]] = {("17", "elderly-confused-app", "id")}
+#: defensive without the referral) for one release, set 19's ignored-complaint/en ("Logged.
+#: Complaint number ADU-0612-0457." read as defensive) until stop 34's heads, and set 17's
+#: elderly-confused-app/id in stop 34 only: the customer's "fix" need was met by the explanation of
+#: the cause ("Kodenya dikirim ke nomor lama itu"), until the need's near misses (`unlike`) told the
+#: two apart (docs/realism.md, "Stop 35").
+ORDER_GAPS: set[tuple[str, str, str]] = set()
 #: Pairs where the analyser tags a gamed kind's courteous line defensive or hostile, which leaves
 #: that kind at 0, level with injection and gibberish. It held catering/en ("I can only imagine how
 #: humiliating that was") before hostile was chosen for precision (F0.5). Set 19's

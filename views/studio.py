@@ -449,7 +449,7 @@ def form_tab() -> None:
                     field(key)
             with st.expander(t("studio_form_persona")):
                 for key in ("persona.name", "persona.age", "persona.temperament", "persona.mood.anger",
-                            "persona.mood.trust", "persona.mood.threat", "persona.speaking_style"):
+                            "persona.mood.trust", "persona.mood.threat", "persona.speaking_style", "persona.provoked_by"):
                     field(key)
             with st.expander(t("studio_form_facts")):
                 for i in range(int(st.session_state.get(FORM + "hidden_facts.count") or 0)):
