@@ -304,13 +304,12 @@ def test_only_questions(text, only):
 
 
 @needs_encoder
-def test_a_turn_of_plain_questions_is_not_defensive_and_a_defensive_question_is():
+def test_on_a_turn_of_questions_the_rules_decide_defensive_as_cross_validation_chose():
     committed = heads.load_heads()
+    assert committed.tags[Tag.defensive].questions_by_rules  # docs/analyser.md, "Stop 29"
     result, decisions = analyser.explain("Do the neighbours have power? What does the meter screen say?", "en")
     defensive = next(d for d in decisions if d.tag is Tag.defensive)
-    if committed.tags[Tag.defensive].questions_by_rules:  # as cross-validation chose (docs/analyser.md)
-        assert defensive.mode == "questions"
-    assert not result.has(Tag.defensive) and result.has(Tag.question)
+    assert defensive.mode == "questions" and not result.has(Tag.defensive) and result.has(Tag.question)
     assert analyser.analyze("Why would you give your OTP to a stranger?", "en").has(Tag.hostile)
     assert analyser.analyze("Are you sure it's not your phone? Our network is fine, isn't it?", "en").has(Tag.defensive)
 
