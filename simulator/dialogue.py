@@ -806,7 +806,8 @@ def _asks_by_form(sentence: str, cues: dict[str, list[str]], lang: str, imperati
     after_question_word = words[0] in cues["question_words"] and (
         words[1] in auxiliaries or any(a in auxiliaries and s in subjects for a, s in zip(words[1:3], words[2:4])))
     tails = set(cues["unmarked_tails"])
-    asked_last = words[-1] in cues["question_word_tails"] and not set(words) & set(cues["asks_of_us"])
+    # a doubled question word is an indefinite, no question ("tidak salah apa-apa", "siapa2")
+    asked_last = words[-1] in cues["question_word_tails"] and words[-2] != words[-1] and not set(words) & set(cues["asks_of_us"])
     return inverted or after_question_word or asked_last or words[-1] in tails or " ".join(words[-2:]) in tails
 
 
@@ -931,6 +932,14 @@ def asked_items(
         found = [item_id for item_id, _c, qs, _e in items if item_id in hits and (
             item_id not in told or repeat
             or (asks_for and _restates(question, " ".join([knowledge_answer(scenario, item_id) or "", *qs]))))]
+        # A told item whose cue words hold another's is the one asked for again ("nomor HP yang baru
+        # berapa?" is the new number told, not the story of the old "nomor"), whatever the matcher finds.
+        held: dict[str, str] = {}  # item -> the told item whose cue words hold its own
+        for again in [a for a in hits if asks_for and a in told and a not in found]:
+            for i in hits:
+                if _within(hits[i], hits[again]) and not _within(hits[again], hits[i]):
+                    held.setdefault(i, again)
+        found = list(dict.fromkeys(held.get(i, i) for i in found))
         meant = None
         if examples:
             m = matcher(question, [q for _i, q in examples], scenario.lang, _groups([i for i, _q in examples]))
@@ -942,7 +951,7 @@ def asked_items(
             second = meant not in hits and any(i not in small_talk_items() or meant in everyday for i in found)
             # a told item the matcher finds is asked again by a question for information ("what's
             # ur number?"), not by a yes/no question about it ("meterannya muter gak?")
-            if meant and meant not in found and not second and (meant not in told or repeat or asks_for) and (
+            if meant and meant not in found and meant not in held and not second and (meant not in told or repeat or asks_for) and (
                     meant in hits or not m.semantic or m.score >= EXAMPLE_ALONE_MIN):
                 found.append(meant)
         shape = _question_shape(question, params.cues, scenario.lang)

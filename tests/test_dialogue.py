@@ -508,6 +508,21 @@ def test_a_told_item_is_not_asked_again_by_a_side_question_or_a_second_check():
     assert again.did.asked_again == ["file_flagged"]  # the item's own words: asked again
 
 
+def test_a_told_item_named_by_longer_cue_words_is_asked_again_not_the_one_they_hold():
+    from simulator.understanding.match import best_match
+
+    scenario = LIB.get("elderly-confused-app", "id")
+    told = ["old_number", "contact_number", "restarted", "brought"]
+    question = "Kalau begitu nomornya saya ganti sekarang. Nomor HP yang baru berapa, Pak?"
+    asked = asked_items(question, TurnAnalysis(tags=[Tag.question]), scenario, best_match, told)
+    assert asked.ids == ["contact_number"]  # "nomor hp yang baru" holds the old-number story's "nomor"
+
+
+def test_a_doubled_question_word_asks_nothing():
+    assert question_clauses("HP-nya tidak rusak, Bapak juga tidak salah apa-apa.", "id") == []
+    assert question_clauses("Td ditelpon siapa2 gak, Pak", "id") == ["Td ditelpon siapa2 gak, Pak"]
+
+
 def test_the_scenarios_guard_called_by_name_is_security():
     scenario = LIB.get("threat-violence", "id")
     state = initial_state(scenario)
