@@ -459,6 +459,24 @@ def test_one_turn_never_uses_up_all_the_patience_however_many_costs_it_stacks():
     assert second.outcome == "escalated"
 
 
+@pytest.mark.parametrize("lang, asked_to_sit, patience", [
+    ("id", "Silakan duduk dulu, Bang, saya cek resinya.", "Mohon kesabarannya ya, Bang."),
+    ("en", "Please take a seat, Sir, I'll check the tracking.", "Thank you for your patience, Sir."),
+])
+def test_the_customer_sits_down_only_when_asked_to(lang, asked_to_sit, patience):
+    scenario = LIB.get("threat-violence", lang)
+    state = initial_state(scenario)
+
+    def calmer_lines(text):
+        after = _turn(state, text, ["empathy"], lang=lang, scenario_id="threat-violence")
+        return {choose_line(scenario, Situation.calmer, after, set(), lambda options, i=i: options[i % len(options)])
+                for i in range(12)}
+
+    sitting = ("I'll sit down", "aku duduk. Tapi")
+    assert not any(s in line for line in calmer_lines(patience) for s in sitting)
+    assert any(s in line for line in calmer_lines(asked_to_sit) for s in sitting)
+
+
 def test_a_line_that_echoes_the_trainees_words_needs_them_said():
     scenario = LIB.get("catering-stale-food", "en")
     state = initial_state(scenario)
