@@ -541,6 +541,18 @@ def test_a_doubled_question_word_asks_nothing():
     assert question_clauses("Td ditelpon siapa2 gak, Pak", "id") == ["Td ditelpon siapa2 gak, Pak"]
 
 
+@pytest.mark.parametrize("scenario_id, lang, question, item", [
+    ("vehicle-registration-delay", "id", "motornya warna apa mas?", "bike_colour"),
+    ("elderly-confused-app", "en", "what brand is ur phone sir?", "phone_model"),
+    ("threat-violence", "en", "was it regular or express delivery?", "service_type"),
+    ("prepaid-no-credit", "id", "hp nya iphone ya kak?", "phone_model"),
+    ("prepaid-no-credit", "en", "do u see any signal bars on ur phone rn?", "signal_bars"),
+])
+def test_the_customer_knows_the_everyday_details_of_their_own_case(scenario_id, lang, question, item):
+    after = _turn(initial_state(LIB.get(scenario_id, lang)), question, ["question"], lang=lang, scenario_id=scenario_id)
+    assert after.reveal == [item] and after.reply is not Situation.answer_unknown
+
+
 def test_the_scenarios_guard_called_by_name_is_security():
     scenario = LIB.get("threat-violence", "id")
     state = initial_state(scenario)
@@ -682,7 +694,7 @@ def test_every_question_of_a_turn_gets_an_answer_not_only_the_one_the_customer_k
     happened = _turn(state, "What does your meter show, and did anyone else in your street complain?", ["question"])
     assert happened.reveal == ["meter_reading"] and happened.also == [Situation.not_yet]
     # another yes/no question may be an offer the cues do not know: left to the answer
-    yes_no = _turn(state, "What does your meter show, and is the meter inside your gate?", ["question"])
+    yes_no = _turn(state, "What does your meter show, and is your house painted blue?", ["question"])
     assert yes_no.reveal == ["meter_reading"] and yes_no.also == []
     offer_first = _turn(state, "Can I go through it with you properly? And what does your meter show?", ["question"])
     assert offer_first.reveal == ["meter_reading"] and offer_first.also == [Situation.agree] and offer_first.also_first
@@ -827,7 +839,7 @@ def test_a_question_typed_without_a_question_mark_is_still_answered():
     assert question_clauses("Jam brp makanannya dtg? sama boleh liat fotonya", "id") == [
         "Jam brp makanannya dtg?", "sama boleh liat fotonya"]
     state = initial_state(LIB.get("catering-stale-food", "id"))
-    after = _turn(state, "Ibu masih simpen sisa makanannya gak", ["question"], lang="id", scenario_id="catering-stale-food")
+    after = _turn(state, "Ibu punya kucing gak", ["question"], lang="id", scenario_id="catering-stale-food")
     assert after.reply is Situation.answer_unknown  # a question for something the scenario does not say
 
 
@@ -1187,10 +1199,10 @@ def test_a_request_read_as_asking_is_not_confirmed_or_met_with_not_knowing(servi
     ("Tolong sampaikan salam kami buat Bu Sumi ya.", ["question"], False),
     # asked of our side, or a question by its form, it still draws "I don't know"
     ("Tell me the colour of your car.", ["question"], True),
-    ("Ibu masih simpen sisa makanannya gak", ["question"], True),
+    ("Ibu punya kucing gak", ["question"], True),
 ])
 def test_a_request_or_a_wish_is_not_met_with_not_knowing(text, tags, unknown):
-    lang = "id" if "Bu Sumi ya" in text or "simpen" in text else "en"
+    lang = "id" if "Bu Sumi ya" in text or "kucing" in text else "en"
     state = initial_state(LIB.get("catering-stale-food", lang)).model_copy(update={"turn": 3})
     after = _turn(state, text, tags, lang=lang, scenario_id="catering-stale-food")
     assert (after.reply is Situation.answer_unknown) is unknown, after.reply
