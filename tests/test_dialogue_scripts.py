@@ -1,7 +1,7 @@
 """Trainee scripts played through the session service: does the customer end the way a reader expects?
 
 ``tests/data/dialogue_scripts.yaml`` and ``conversation_scripts_stop27.yaml`` to
-``conversation_scripts_stop32.yaml`` (written by someone else, not tuned to): a list of
+``conversation_scripts_stop36.yaml`` (written by someone else, not tuned to): a list of
 ``{id, scenario, lang, style, turns, expect: {outcomes, overall, note}}``. Each script is played
 with the offline customer until the customer ends the conversation or the turns run out (then
 the session is ended, ``abandoned``). The outcome must be one of ``expect.outcomes``. The overall
@@ -19,9 +19,9 @@ import pytest
 import yaml
 
 DATA = Path(__file__).parent / "data" / "dialogue_scripts.yaml"
-#: Sets K and L of stop 27, set M of stop 28 and set N of stop 29 (docs/realism.md), written later
-#: by other hands in the same format.
-MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32)]
+#: Sets K and L of stop 27, M of stop 28, N of stop 29, O-Q of stop 31, R of stop 32 and T of stop 36
+#: (docs/realism.md), written later by other hands in the same format.
+MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32, 36)]
 SCRIPTS = [s for path in (DATA, *MORE) for s in yaml.safe_load(path.read_text(encoding="utf-8"))]
 
 
@@ -50,7 +50,18 @@ def _in_range(value: float, expected) -> bool | None:
 
 
 #: Scripts the offline customer still gets wrong, with why (kept visible, not tuned away).
-KNOWN_FAILURES: dict[str, str] = {}
+_RUNS_OUT = ("the script ends with the customer still there, which is `abandoned` here; its writer expected the "
+             "customer to leave, or `turn_limit` (set T, stop 36)")
+KNOWN_FAILURES: dict[str, str] = {
+    "catering-stale-food-id-long_uneven-T": _RUNS_OUT,
+    "elderly-confused-app-id-offscript-T": _RUNS_OUT,
+    "ignored-complaint-en-long_uneven-T": _RUNS_OUT,
+    "vehicle-registration-delay-en-long_uneven-T": _RUNS_OUT,
+    "water-bill-surge-en-hollow-T": _RUNS_OUT,
+    "water-bill-surge-id-long_uneven-T": _RUNS_OUT,
+    "prepaid-no-credit-id-excellent-T": "the top-up advice and a 10-minute standby leave the customer still watching, "
+                                        "not satisfied, when the script ends (set T, stop 36)",
+}
 
 
 @pytest.fixture(scope="module")
