@@ -39,7 +39,7 @@ from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.datafile import load_yaml
 from simulator.mood import Outcome, is_handoff, sends_nowhere
 from simulator.turn_flags import flags as turn_flags, function_words
-from simulator.understanding.match import is_closing, is_courtesy, is_put_off, without_address
+from simulator.understanding.match import acts_now, is_closing, is_courtesy, is_put_off, without_address
 from simulator.understanding.normalise import normalise
 from simulator.understanding.rules import asking_without_mark, load_lexicon
 from simulator.scenario import (
@@ -515,6 +515,7 @@ class TurnActs(BaseModel):
     acknowledge: bool = False
     vague_time: bool = False
     put_off: bool = False  # a wait and nothing else ("someone will contact you, be patient") while needs are open
+    checking: bool = False  # a step taken now ("let me check that right now") or a question about the case
     commitment: str | None = None  # the words of a concrete time that met a need or was new
     remedy: bool = False
     referral: str | None = None  # "correct", "wrong" or None
@@ -657,6 +658,15 @@ def _has_positive_cue(low: str, cues: list[str]) -> bool:
             if not _NEGATORS.search(before) and not _NEGATORS.search(after):
                 return True
     return False
+
+
+def _between_alternatives(plain: str, cues: dict[str, list[str]]) -> bool:
+    """Alternatives joined by one of ``cues["alternatives"]`` ("the new number or the old one?",
+    "dipanasin dulu atau langsung dimakan?"): a question that asks which, never a yes/no check.
+    "…or not?" ("udah bisa atau belum?") is a yes/no question."""
+    joins = "|".join(re.escape(c) for c in cues["alternatives"])
+    return any(not _NEGATORS.match(plain, m.end() + 1)
+               for m in re.finditer(rf"(?<!\w)(?:{joins})(?!\w)", plain) if m.start() > 0)
 
 
 def slot_days(slots: dict[str, str]) -> float | None:
@@ -1073,7 +1083,8 @@ RESTATE_MIN_SIMILARITY = 0.9
 def _says_back(question: str, customer_said: list[str], matcher: Matcher, lang: str) -> bool:
     """Does the question mean a sentence the customer said (at least :data:`RESTATE_MIN_SIMILARITY`)?
     One with a question word asks for something ("which dishes went off?"), whatever it is near."""
-    if _has_cue(_plain(question, lang), load_params().cues["question_words"]):
+    cues = load_params().cues
+    if _has_cue(_plain(question, lang), cues["question_words"]) or _between_alternatives(_plain(question, lang), cues):
         return False
     m = matcher(question, customer_said, lang, [0] * len(customer_said))
     if m is None or m.score < RESTATE_MIN_SIMILARITY:
@@ -1145,8 +1156,8 @@ _ADVERB_ENDERS = {"ok", "okay", "oke", "alright", "right"}
 
 
 def _question_shape(question: str, cues: dict[str, list[str]], lang: str) -> tuple[bool, bool, bool, bool]:
-    """(asks for information: has a question word, opens with an offer or asks the customer to do
-    something, ends with a check, offers a choice). "Can I go through it with you?" is an offer,
+    """(asks for information: has a question word or asks which of two, opens with an offer or asks the
+    customer to do something, ends with a check, offers a choice). "Can I go through it with you?" is an offer,
     "Can you take a step back for me?" a request, "Sampai sini jelas?" a check, "Lebih enak
     ditelp atau di-WA?" a choice; none of them asks for information. "May I have your number?"
     is no offer (an asking verb after the opener). "Can you tell me the date?"
@@ -1167,7 +1178,8 @@ def _question_shape(question: str, cues: dict[str, list[str]], lang: str) -> tup
     if enders <= _ADVERB_ENDERS and len(words) > SHORT_CHECK_WORDS and words[0] in cues["question_openers"] \
             and words[1] in cues["inverted_subjects"] and "," not in " ".join(question.split()[-3:]):
         check = False  # "did your last top-up go in ok?" asks; "Is that clear so far?", "…, right?" check
-    return (_has_cue(q, cues["question_words"]), offer, check, choice)
+    # "pagi atau siang?" asks which, as a question word does; a choice asks what the customer prefers
+    return (_has_cue(q, cues["question_words"]) or (_between_alternatives(q, cues) and not choice), offer, check, choice)
 
 
 @lru_cache(maxsize=4)
@@ -1490,6 +1502,8 @@ def update(
     moved = did.needs_met or did.asked or did.asked_again or did.unknown_question or did.commitment or did.remedy \
         or did.admission or did.referral == "correct" or did.security or Slot.when in slots
     did.put_off = not (void or moved or s.required_met) and (vague or is_put_off(_unquoted(text), scenario.lang))
+    did.checking = not void and bool(did.asked or did.asked_again or did.unknown_question
+                                     or acts_now(_unquoted(text), scenario.lang))
 
     # On topic: the turn talks about the customer's problem or what they told (an explanation,
     # a restatement), even when no tag or need fits.
@@ -1741,6 +1755,8 @@ def conditions_hold(state: DialogueState | None, conditions: list[LineCondition]
         LineCondition.long_turn: len(_WORD.findall(d.said)) >= load_params().long_turn_words,
         LineCondition.ongoing: state.outcome is None,
         LineCondition.no_day_named: Slot.day not in d.slots and Slot.when not in d.slots,
+        LineCondition.acknowledged: d.acknowledge,
+        LineCondition.checking: d.checking,
     }
     return all(facts[c] for c in conditions)
 

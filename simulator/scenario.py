@@ -115,6 +115,8 @@ class LineCondition(StrEnum):
     long_turn = "long_turn"  # the trainee's turn is long (dialogue.yaml's long_turn_words)
     ongoing = "ongoing"  # the conversation goes on after this reply ("Yes. Go on." is no goodbye)
     no_day_named = "no_day_named"  # the trainee named no day this turn ("Which day exactly?" after "tomorrow" is deaf)
+    acknowledged = "acknowledged"  # the trainee named or restated the problem this turn ("That makes sense.")
+    checking = "checking"  # the trainee checks now or asks about the case this turn ("Finally, someone who checks.")
 
 
 class Model(BaseModel):

@@ -34,6 +34,8 @@ from simulator.scenario import (
     Situation,
     Slot,
     WarningCode,
+    line_conditions,
+    line_text,
     lines_for,
     parse_scenario,
 )
@@ -240,6 +242,33 @@ def test_line_conditions():
     tomorrow = _turn(initial_state(LIB.get("water-bill-surge", "en")), "We'll sort it tomorrow.", ["time_estimate"])
     assert not conditions_hold(tomorrow, [LineCondition.no_day_named])
     assert conditions_hold(short, [LineCondition.no_day_named])
+    sympathy = _turn(initial_state(LIB.get("water-bill-surge", "en")), "That sounds really stressful.", ["empathy"])
+    named = _turn(initial_state(LIB.get("water-bill-surge", "en")), "A bill of 512 thousand out of nowhere.", ["acknowledge"])
+    assert not conditions_hold(sympathy, [LineCondition.acknowledged]) and conditions_hold(named, [LineCondition.acknowledged])
+    assert not conditions_hold(sympathy, [LineCondition.checking])
+
+
+@pytest.mark.parametrize("lang,sympathy,check", [
+    ("en", "Oh no, that must be so stressful.",
+     "That sounds really stressful. Let me pull up your account right now."),
+    ("id", "Waduh, pasti bikin pusing banget ya Bu.",
+     "Pasti bikin pusing ya Bu. Sebentar, saya cek datanya sekarang."),
+])
+def test_a_calmer_line_that_assumes_a_check_follows_a_check_not_bare_sympathy(service, lang, sympathy, check):
+    """"Finally, someone who wants to actually check" after "that sounds stressful" reacts to
+    something nobody said (set T's readers, stop 36); after "let me check now" it fits."""
+    scenario = LIB.get("water-bill-surge", lang)
+    checking = {line_text(line) for line in scenario.lines[Situation.calmer]
+                if LineCondition.checking in line_conditions(line)}
+    assert checking
+    after_sympathy, after_check = set(), set()
+    for seed in range(8):
+        for text, replies in ((sympathy, after_sympathy), (check, after_check)):
+            _, results = play(service, "water-bill-surge", lang, [text], seed=seed)
+            assert results[0].mood.situation is Situation.calmer, text
+            replies.add(results[0].customer)
+    assert not any(line in reply for line in checking for reply in after_sympathy), after_sympathy
+    assert any(line in reply for line in checking for reply in after_check), after_check
 
 
 @pytest.mark.parametrize("lang,blame", [("en", "my fault"), ("id", "salah")])
@@ -1468,3 +1497,25 @@ def test_the_words_the_customer_warned_about_provoke_him(lang, text, provoked):
     if provoked:
         line = choose_line(scenario, after.reply, after, set(), lambda lines: lines[0])
         assert ("in process" if lang == "en" else "dalam proses") in line.lower()
+
+
+@pytest.mark.parametrize("scenario_id,lang,text,item", [
+    ("elderly-confused-app", "en", "Sir, does the bank have this new phone's number, or the old one?", "old_number"),
+    ("catering-stale-food", "id", "Jadi yang bau asem itu sambal gorengnya atau sayurnya, Bu?", "which_dish"),
+])
+def test_a_question_between_two_alternatives_is_answered_not_confirmed(service, scenario_id, lang, text, item):
+    """"New number or old?" asks which: "Yes, exactly" answers nothing (issue 11, stop 37's note)."""
+    record, results = play(service, scenario_id, lang, [text])
+    state = service.dialogue(service.session(record.id))
+    assert item in state.did.asked and state.reply is not Situation.confirmed, results[0].customer
+
+
+@pytest.mark.parametrize("scenario_id,lang,text,items", [
+    ("water-bill-surge", "id", "Ibu sudah berapa lama tinggal di situ? Sy liat dl tagihannya ya bu", ["bill"]),
+    ("catering-stale-food", "en", "Let me see the photos you took, and how many guests got sick?", ["photos", "guests_ill"]),
+])
+def test_asking_to_see_something_as_a_step_is_asking_to_see_it(service, scenario_id, lang, text, items):
+    """"sy liat dl tagihannya ya" asks to see the bill as much as "boleh saya lihat?" does."""
+    record, results = play(service, scenario_id, lang, [text])
+    state = service.dialogue(service.session(record.id))
+    assert state.did.evidence_request and set(items) <= set(state.did.asked), results[0].customer

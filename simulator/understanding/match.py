@@ -98,6 +98,12 @@ def is_put_off(text: str, lang: str | None = None) -> bool:
     return any(_nearest_kind(s, lang, PUT_OFF_NEAR) == "empty_promises" for s in _sentences(text))
 
 
+def acts_now(text: str, lang: str | None = None) -> bool:
+    """Whether a sentence of ``text`` takes a step while the customer waits ("Saya cek sekarang
+    ya", "let me pull up your account"): its nearest background sentence is an action taken now."""
+    return any(_nearest_kind(s, lang, PUT_OFF_NEAR) == "actions_now" for s in _sentences(text))
+
+
 def is_closing(text: str, lang: str | None = None) -> bool:
     """Whether ``text`` ends on a line that closes the conversation ("Terima kasih atas
     kepercayaannya", "Thanks for your feedback, we'll use it to improve")."""
