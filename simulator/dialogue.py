@@ -792,8 +792,35 @@ def question_clauses(text: str, lang: str) -> list[str]:
         if len(merged) > 1 and not merged[-1][2]:
             begin, _end, _asks = merged[-2]
             merged[-2:] = [(begin, merged[-1][1], True)]
-        clauses.extend(sentence[b:e].strip(" ,") for b, e, _asks in merged)
+        clauses.extend(piece for b, e, _asks in merged for piece in _listed_questions(sentence[b:e].strip(" ,"), cues, lang))
     return clauses
+
+
+#: A comma not inside a number ("Rp 1,5 juta").
+_LIST_COMMA = re.compile(r"(?<!\d),|,(?!\d)")
+
+
+def _listed_questions(clause: str, cues: dict[str, list[str]], lang: str) -> list[str]:
+    """Questions listed after commas, each whole ("Could I have the name on the order, how many fell
+    ill", "nomor resinya berapa, terakhir tercatat di mana"), one by one: a piece is cut off where it
+    is a whole question (it opens verb-first or ends on its question word, and is no leave to ask
+    or "can you tell me") and the rest asks on its own. "When you opened the account, which number
+    did you give?" is one question."""
+    openers = _question_openers(cues)
+    pieces: list[str] = []
+    start = 0
+    for comma in _LIST_COMMA.finditer(clause):
+        left, right = clause[start:comma.start()], clause[comma.end():]
+        words = _WORD.findall(without_address(_plain(left, lang)))
+        while words and words[0] in cues["question_joins"]:
+            words = words[1:]
+        whole = len(words) >= MIN_QUESTION_WORDS and (words[0] in cues["question_openers"] or words[-1] in cues["question_word_tails"]) \
+            and not _is_preamble(left, cues, lang) and not _has_cue(" ".join(words[-2:]), cues["telling_verbs"])
+        rest = _WORD.findall(without_address(_plain(right, lang)).rstrip(" ?!."))
+        if whole and rest and (_asks_on_its_own(right, openers, cues, lang) or rest[-1] in cues["question_word_tails"]):
+            pieces.append(left.strip(" ,"))
+            start = comma.end()
+    return [*pieces, clause[start:].strip(" ,")]
 
 
 def _asks_by_form(sentence: str, cues: dict[str, list[str]], lang: str, imperative: bool = False) -> bool:

@@ -705,6 +705,13 @@ def test_an_unknown_offer_or_check_is_agreed_to_not_met_with_i_dont_know(questio
     ("Will call you at 3 today. Have checked the meter already.", []),
     ("What you can do is bring the bill tomorrow.", []),
     ("sy udh cek tp blm ada hasil, sabar ya Pak", []),
+    # questions listed after commas, each whole, are asked one by one (stop 38's probe set)
+    ("Could you give me the receipt number, what time it arrived, and how many got sick?",
+     ["Could you give me the receipt number", "what time it arrived", "and how many got sick?"]),
+    ("Nomor resinya brp, terakhir tercatat di mana, dan Abang sdh brp kali ke sini?",
+     ["Nomor resinya brp", "terakhir tercatat di mana", "dan Abang sdh brp kali ke sini?"]),
+    ("When you opened the account, which number did you give?", ["When you opened the account, which number did you give?"]),
+    ("Can you tell me, what time did it arrive?", ["Can you tell me, what time did it arrive?"]),
 ])
 def test_a_turn_is_split_into_its_questions(text, clauses):
     assert question_clauses(text, "id" if any(w in text for w in ("Ibu", "brp", "Bpk", "sy ")) else "en") == clauses
