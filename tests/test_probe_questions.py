@@ -1,7 +1,8 @@
 """Questions a trainee asks for what the customer knows, written by people who never saw the scenario's cue
 words or example questions (``tests/data/probe_questions_stop32.yaml`` and ``_stop33.yaml``; turns with two
 questions in ``two_question_turns_stop33.yaml``; chat, polite and embedded questions and statements in
-``probe_questions_stop34.yaml``; docs/realism.md "Stop 32" to "Stop 34").
+``probe_questions_stop34.yaml``; either/or questions, requests to see something beside a question, and three
+questions in one turn in ``multi_part_turns_stop38.yaml``; docs/realism.md "Stop 32" to "Stop 38").
 
 Floors, not targets: at stop 33, 72% (id) and 78% (en) of the questions for an item asked for it first, 65% and
 57% of the questions no customer can answer asked for nothing; in turns with an item and a question no customer
@@ -41,6 +42,13 @@ UNKNOWABLE_FLOOR = 0.50
 #: unanswerable questions that draw "I don't know" (or "not yet").
 SECOND_ITEM_FLOOR = 0.85
 DONT_KNOW_FLOOR = 0.22
+MULTI_PART = yaml.safe_load((DATA / "multi_part_turns_stop38.yaml").read_text(encoding="utf-8"))
+#: Set 38, per language: share of the either/or questions that ask for their item (stop 38: 19 of 20 en,
+#: 17 of 20 id), of the requests to see something read as one (17 and 17; 16 and 11 before), and of the
+#: items asked beside them or three in one turn (59 and 57 of 64; 59 and 52 before).
+EITHER_OR_FLOOR = 0.80
+SEE_FLOOR = 0.80
+MULTI_ITEM_FLOOR = 0.85
 
 
 @pytest.mark.skipif(encoder.get_encoder() is None, reason=encoder.status().reason)
@@ -94,3 +102,26 @@ def test_chat_questions_without_their_mark_ask_and_statements_do_not(lang):
     assert counts["chat"] >= 50 and counts["statement"] >= 30
     assert counts["chat right"] / counts["chat"] >= CHAT_FLOOR, counts
     assert counts["statement right"] / counts["statement"] >= STATEMENT_FLOOR, counts
+
+
+@pytest.mark.skipif(encoder.get_encoder() is None, reason=encoder.status().reason)
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_either_or_and_several_questions_in_one_turn_ask_for_each_item(lang):
+    """"Pagi atau siang?" asks which (no check to confirm); "May I see the photos? And when did you
+    open the boxes?" asks for both; three questions listed in one sentence ask for three items."""
+    library, matcher = ScenarioLibrary(), default_matcher()
+    counts: Counter[str] = Counter()
+    for probe in (p for p in MULTI_PART if p["lang"] == lang and p["kind"] != "sympathy_only"):
+        scenario = library.get(probe["scenario"], lang)
+        asked = asked_items(probe["text"], analyze(probe["text"], lang=lang, scenario=scenario), scenario, matcher)
+        items = [i for i in probe["items"] if i]
+        group = "either_or" if probe["kind"] == "either_or" else "items"
+        counts[group] += len(items)
+        counts[f"{group} right"] += sum(i in asked.ids for i in items)
+        if probe["kind"] == "evidence_and_question":
+            counts["see"] += 1
+            counts["see right"] += asked.evidence
+    assert counts["either_or"] >= 20 and counts["see"] >= 20 and counts["items"] >= 60, counts
+    assert counts["either_or right"] / counts["either_or"] >= EITHER_OR_FLOOR, counts
+    assert counts["see right"] / counts["see"] >= SEE_FLOOR, counts
+    assert counts["items right"] / counts["items"] >= MULTI_ITEM_FLOOR, counts
