@@ -694,7 +694,16 @@ def closing_only(text: str, analysis: TurnAnalysis) -> bool:
 
 
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])(?<![ap]\.m\.)\s+|\n+", text) if s.strip()]
+    pieces: list[str] = []
+    for piece in (s.strip() for s in re.split(r"(?<=[.!?])(?<![ap]\.m\.)\s+|\n+", text)):
+        if pieces and piece and _NUMBER_ABBREVIATION.search(pieces[-1]) and (piece[0].islower() or piece[0].isdigit()):
+            pieces[-1] = f"{pieces[-1]} {piece}"  # "which no. did u give the bank" is one sentence
+        elif piece:
+            pieces.append(piece)
+    return pieces
+
+
+_NUMBER_ABBREVIATION = re.compile(r"(?<!\w)(?:[Nn]o|[Nn]r|[Tt]el|[Hh]p)\.$")
 
 
 _ID_WORDS = set("yang dan tidak nggak sudah belum bisa saya kami ibu bapak akan untuk dengan ini itu ya apa kapan mohon maaf".split())
@@ -1529,8 +1538,9 @@ def update(
     moved = did.needs_met or did.asked or did.asked_again or did.unknown_question or did.commitment or did.remedy \
         or did.admission or did.referral == "correct" or did.security or Slot.when in slots
     did.put_off = not (void or moved or s.required_met) and (vague or is_put_off(_unquoted(text), scenario.lang))
-    did.checking = not void and bool(did.asked or did.asked_again or did.unknown_question
-                                     or acts_now(_unquoted(text), scenario.lang))
+    # "sy blm bisa janji apa2 sekarang" is near "Saya cek sekarang ya" and checks nothing
+    did.checking = not void and bool(did.asked or did.asked_again or did.unknown_question or any(
+        acts_now(sentence, scenario.lang) for sentence in _sentences(_unquoted(text)) if not _negated(sentence, scenario.lang)))
 
     # On topic: the turn talks about the customer's problem or what they told (an explanation,
     # a restatement), even when no tag or need fits.

@@ -712,6 +712,9 @@ def test_an_unknown_offer_or_check_is_agreed_to_not_met_with_i_dont_know(questio
      ["Nomor resinya brp", "terakhir tercatat di mana", "dan Abang sdh brp kali ke sini?"]),
     ("When you opened the account, which number did you give?", ["When you opened the account, which number did you give?"]),
     ("Can you tell me, what time did it arrive?", ["Can you tell me, what time did it arrive?"]),
+    # "no." for a number ends no sentence
+    ("it goes by sms to the no. registered w the bank. which no. did u give the bank back then?",
+     ["which no. did u give the bank back then?"]),
 ])
 def test_a_turn_is_split_into_its_questions(text, clauses):
     assert question_clauses(text, "id" if any(w in text for w in ("Ibu", "brp", "Bpk", "sy ")) else "en") == clauses
