@@ -1,7 +1,7 @@
 """Trainee scripts played through the session service: does the customer end the way a reader expects?
 
 ``tests/data/dialogue_scripts.yaml`` and ``conversation_scripts_stop27.yaml`` to
-``conversation_scripts_stop36.yaml`` (written by someone else, not tuned to): a list of
+``conversation_scripts_stop38.yaml`` (written by someone else, not tuned to): a list of
 ``{id, scenario, lang, style, turns, expect: {outcomes, overall, note}}``. Each script is played
 with the offline customer until the customer ends the conversation or the turns run out (then
 the session is ended, ``abandoned``). The outcome must be one of ``expect.outcomes``. The overall
@@ -19,9 +19,9 @@ import pytest
 import yaml
 
 DATA = Path(__file__).parent / "data" / "dialogue_scripts.yaml"
-#: Sets K and L of stop 27, M of stop 28, N of stop 29, O-Q of stop 31, R of stop 32 and T of stop 36
-#: (docs/realism.md), written later by other hands in the same format.
-MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32, 36)]
+#: Sets K and L of stop 27, M of stop 28, N of stop 29, O-Q of stop 31, R of stop 32, T of stop 36 and
+#: U of stop 38 (docs/realism.md), written later by other hands in the same format.
+MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32, 36, 38)]
 SCRIPTS = [s for path in (DATA, *MORE) for s in yaml.safe_load(path.read_text(encoding="utf-8"))]
 
 
@@ -61,6 +61,9 @@ KNOWN_FAILURES: dict[str, str] = {
     "water-bill-surge-id-long_uneven-T": _RUNS_OUT,
     "prepaid-no-credit-id-excellent-T": "the top-up advice and a 10-minute standby leave the customer still watching, "
                                         "not satisfied, when the script ends (set T, stop 36)",
+    "prepaid-no-credit-id-excellent2-U": "the cause explained and a top-up offered, but no time or number: asked "
+                                         "\"udah nyala lg kak?\" before any top-up, he says not yet, and the script "
+                                         "ends with him still there (set U, stop 38)",
 }
 
 
