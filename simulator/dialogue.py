@@ -29,13 +29,13 @@ import hashlib
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, reduce
 from pathlib import Path
 from typing import Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simulator.analysis_types import Tag, TurnAnalysis
+from simulator.analysis_types import Evidence, Tag, TurnAnalysis
 from simulator.datafile import load_yaml
 from simulator.mood import Outcome, is_handoff, sends_nowhere
 from simulator.turn_flags import flags as turn_flags, function_words
@@ -441,6 +441,25 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
 @lru_cache(maxsize=2)
 def _contrast(lang: str) -> re.Pattern:
     return re.compile(r"(?<!\w)(?:" + "|".join(load_lexicon(lang).contrast) + r")(?!\w)")
+
+
+def put_off_spans(text: str, lang: str) -> list[tuple[int, int]]:
+    """The sentences of ``text`` that hand over a wait and nothing else (:func:`is_put_off`): a
+    remedy named there ("soal ganti ruginya nanti dibicarakan") is put off, not offered."""
+    return [(a, b) for a, b in _sentence_spans(text) if _WORD.search(text[a:b]) and is_put_off(text[a:b], lang)]
+
+
+def _remedy_offered(text: str, evidence: Evidence | None, deferred: list[tuple[int, int]]) -> bool:
+    """Whether the remedy the analysis heard is offered: its words are neither in a sentence that
+    puts it off (``deferred``) nor denied in their clause ("refund gk bisa", "we can't refund")."""
+    if evidence is None or not evidence.text.strip():
+        return True
+    if any(a <= evidence.start < b for a, b in deferred):
+        return False
+    start, end = next(((a, b) for a, b in _sentence_spans(text) if a <= evidence.start < max(b, a + 1)), (0, len(text)))
+    if evidence.start <= start and evidence.end >= end:  # the learned head heard the whole sentence: no word to check
+        return True
+    return _has_positive_cue(text[start:end].lower(), [evidence.text])
 
 
 def blamed_span(text: str, analysis: TurnAnalysis, lang: str) -> tuple[int, int] | None:
@@ -1403,7 +1422,8 @@ def update(
     provoking = [w.lower() for w in scenario.persona.provoked_by]
     did.provoked = bool(provoking) and any(_has_cue(_unquoted(t), provoking) for t in (low, _plain(text, scenario.lang)))
     did.admission = analysis.admits_fault and not did.defensive
-    did.remedy = has(Tag.compensation)
+    deferred = put_off_spans(_unquoted(text), scenario.lang)
+    did.remedy = has(Tag.compensation) and _remedy_offered(text, analysis.evidence.get(Tag.compensation), deferred)
     did.closing_question = _has_cue(low, cues["closing_question"])
     did.farewell = _has_cue(low, cues["farewell"]) or (not s.required_met and is_closing(text, scenario.lang))
     guard_words = cues["security"] + (
@@ -1474,6 +1494,10 @@ def update(
             continue
         referral_kind = spec.kind in ("referral", "safety") and s.referral_turn is not None
         scope_text = s.referral_text if referral_kind else unblamed
+        need_tags = tags | ({"referral"} if referral_kind else set())
+        if spec.kind == "remedy":  # a remedy put off ("we'll discuss the refund later") meets nothing
+            scope_text = reduce(lambda t, span: _blank(t, *span), deferred, scope_text)
+            need_tags = need_tags if did.remedy else need_tags - {Tag.compensation.value}
         scope_slots = extract_slots(scope_text, scenario) if referral_kind else slots
         # A question does nothing ("is the number new or old?" updates no number): a condition's
         # cues may sit in a question ("the tow? we'll reimburse it") but one must be stated, except
@@ -1483,7 +1507,7 @@ def update(
         for cond in spec.met_by:
             missing = _condition_parts(
                 cond,
-                tags=tags | ({"referral"} if referral_kind else set()),
+                tags=need_tags,
                 slots=scope_slots,
                 told=set(s.told),
                 low=plain(scope_text, False),
