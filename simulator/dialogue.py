@@ -895,12 +895,19 @@ def statement_spans(sentence: str, lang: str) -> list[tuple[int, int]]:
 
 
 def stated_parts(text: str, lang: str) -> list[str]:
-    """What the turn states, not asks: every sentence without a '?', and the statement clauses of
-    a '?' sentence (:func:`statement_spans`)."""
+    """What the turn states, not asks: every sentence without a '?', a '?' sentence that offers or
+    leaves a choice ("shall I top it up for you?", "isi sendiri atau sy kirim link?": the offer,
+    docs/labelling.md rule 19), and the statement clauses of any other '?' sentence
+    (:func:`statement_spans`)."""
+    cues = load_params().cues
     out: list[str] = []
     for sentence in _sentences(text):
         if sentence.rstrip().endswith("?"):
-            out.extend(sentence[a:b] for a, b in statement_spans(sentence, lang))
+            spans = statement_spans(sentence, lang)
+            asks_for, offer, _check, choice = _question_shape(sentence, cues, lang)
+            if not spans and (offer or choice) and not asks_for:
+                out.append(sentence)
+            out.extend(sentence[a:b] for a, b in spans)
         else:
             out.append(sentence)
     return out
@@ -1346,9 +1353,9 @@ def _means_an_example(
     text: str, examples: list[str], unlike: list[str], tags: set[str], matcher: Matcher, lang: str
 ) -> bool:
     """Whether a statement of the turn means one of ``examples`` rather than one of its near misses
-    ``unlike``. A question promises nothing; a defensive or hostile turn's paraphrase is no
-    commitment; and the polarity must agree, because the encoder puts "we can't stop the collector"
-    next to "I'll stop the collector"."""
+    ``unlike``. A question promises nothing (an offer put as one does: :func:`stated_parts`); a
+    defensive or hostile turn's paraphrase is no commitment; and the polarity must agree, because
+    the encoder puts "we can't stop the collector" next to "I'll stop the collector"."""
     if tags & {"defensive", "hostile"}:
         return False
     candidates = [*examples, *unlike]

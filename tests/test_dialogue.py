@@ -593,7 +593,8 @@ def test_the_scenarios_guard_called_by_name_is_security():
 @pytest.mark.parametrize("text, met", [
     ("We'll register your new number here at the desk today.", True),
     ("We can't register your new number here, sorry.", False),  # the encoder puts these side by side
-    ("Should we register your new number here?", False),  # a question promises nothing
+    ("Has your new number been registered here?", False),  # a question promises nothing
+    ("Should we register your new number here?", True),  # an offer put as a question is the offer (labelling rule 19)
 ])
 def test_a_need_met_by_example_needs_a_statement_of_the_same_polarity(text, met):
     scenario = LIB.get("elderly-confused-app", "en")
@@ -871,7 +872,9 @@ def test_two_question_words_joined_ask_one_question():
 def test_an_offer_after_a_preamble_or_a_join_word_is_agreed_to(question):
     lang = "id" if "kak" in question else "en"
     state = initial_state(LIB.get("elderly-confused-app", lang)).model_copy(update={"turn": 3})  # past the greetings
-    assert _turn(state, question, ["question"], lang=lang, scenario_id="elderly-confused-app").reply is Situation.agree
+    after = _turn(state, question, ["question"], lang=lang, scenario_id="elderly-confused-app")
+    # the offer to walk him through step by step is that promise: a need met, and the offer agreed to beside it
+    assert after.reply is Situation.agree or (after.reply is Situation.progress and after.also == [Situation.agree])
 
 
 def test_a_question_typed_without_a_question_mark_is_still_answered():
@@ -902,7 +905,8 @@ def test_a_request_to_do_something_is_agreed_to_a_request_to_tell_is_a_question(
      ["The Rp 150,000 for the tow I'll reimburse today"]),
     ("Ongkos derek kami ganti hari ini, boleh minta struknya?", ["Ongkos derek kami ganti hari ini"]),
     ("So the tow is reimbursed, right?", []),  # a check: all of it is asked
-    ("Would you like us to reimburse the tow?", []),
+    ("Would you like us to reimburse the tow?", ["Would you like us to reimburse the tow?"]),  # the offer (rule 19)
+    ("Has the tow been reimbursed yet?", []),
     ("We replace it free. Can I see the receipt?", ["We replace it free."]),
 ])
 def test_what_a_turn_states_includes_the_statement_before_a_question_in_one_sentence(text, stated):
