@@ -277,14 +277,17 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
     gives nothing."""
     low = _GREETING.sub(lambda m: " " * len(m.group(0)), _unquoted(text.lower()))
     sentences = _sentence_spans(text)  # the same offsets in every blanked copy below
-    # Times in a question or told about the past ("ran out at 11:48 last night") are no promise.
+    # Times in a question or told about the past ("ran out at 11:48 last night") are no promise,
+    # unless the question offers them ("shall I send someone on Wednesday, 8-11?").
+    lang = scenario.lang if scenario else "en"
     timely = low
     for start, end in sentences:
         part = low[start:end]
-        if low[end : end + 1] == "?" or part.rstrip().endswith("?"):  # only its statement clauses count
-            kept = statement_spans(low[start : end + 1], scenario.lang if scenario else "en")
-            part = "".join(c if any(a <= i < b for a, b in kept) else " " for i, c in enumerate(part))
-            timely = timely[:start] + part + timely[end:]
+        if low[end : end + 1] == "?" or part.rstrip().endswith("?"):
+            kept = statement_spans(low[start : end + 1], lang)  # only its statement clauses count
+            if kept or not _offered(text[start : end + 1], lang):
+                part = "".join(c if any(a <= i < b for a, b in kept) else " " for i, c in enumerate(part))
+                timely = timely[:start] + part + timely[end:]
         for m in re.finditer(r"[^,;]+", part):
             if _PAST.search(m.group(0)):
                 timely = _blank(timely, start + m.start(), start + m.end())
@@ -443,10 +446,18 @@ def _contrast(lang: str) -> re.Pattern:
     return re.compile(r"(?<!\w)(?:" + "|".join(load_lexicon(lang).contrast) + r")(?!\w)")
 
 
+#: A sentence puts a remedy off only this near an empty promise, with this lead over the other kinds:
+#: remedies offered in concrete words reach 0.90 ("Kiproknya kami ganti gratis dan kelistrikannya
+#: dicek menyeluruh"), remedies put off 0.94 and more ("utk ganti ruginya nanti dibicarakan ya bu").
+REMEDY_PUT_OFF_NEAR = (0.92, 0.03)
+
+
 def put_off_spans(text: str, lang: str) -> list[tuple[int, int]]:
-    """The sentences of ``text`` that hand over a wait and nothing else (:func:`is_put_off`): a
-    remedy named there ("soal ganti ruginya nanti dibicarakan") is put off, not offered."""
-    return [(a, b) for a, b in _sentence_spans(text) if _WORD.search(text[a:b]) and is_put_off(text[a:b], lang)]
+    """The sentences of ``text`` that hand over a wait and nothing else (:func:`is_put_off`, held
+    to :data:`REMEDY_PUT_OFF_NEAR`): a remedy named there ("soal ganti ruginya nanti dibicarakan")
+    is put off, not offered."""
+    return [(a, b) for a, b in _sentence_spans(text)
+            if _WORD.search(text[a:b]) and is_put_off(text[a:b], lang, REMEDY_PUT_OFF_NEAR)]
 
 
 def _remedy_offered(text: str, evidence: Evidence | None, deferred: list[tuple[int, int]]) -> bool:
@@ -899,18 +910,23 @@ def stated_parts(text: str, lang: str) -> list[str]:
     leaves a choice ("shall I top it up for you?", "isi sendiri atau sy kirim link?": the offer,
     docs/labelling.md rule 19), and the statement clauses of any other '?' sentence
     (:func:`statement_spans`)."""
-    cues = load_params().cues
     out: list[str] = []
     for sentence in _sentences(text):
         if sentence.rstrip().endswith("?"):
             spans = statement_spans(sentence, lang)
-            asks_for, offer, _check, choice = _question_shape(sentence, cues, lang)
-            if not spans and (offer or choice) and not asks_for:
+            if not spans and _offered(sentence, lang):
                 out.append(sentence)
             out.extend(sentence[a:b] for a, b in spans)
         else:
             out.append(sentence)
     return out
+
+
+def _offered(question: str, lang: str) -> bool:
+    """Whether a question offers something or leaves a choice, asking for nothing ("Would you like
+    me to send an officer on Wednesday, 8-11?"): it does what it offers (labelling rule 19)."""
+    asks_for, offer, _check, choice = _question_shape(question, load_params().cues, lang)
+    return (offer or choice) and not asks_for
 
 
 def is_question_word(cue: str) -> bool:

@@ -918,7 +918,8 @@ def test_a_promise_before_a_question_in_the_same_sentence_is_a_commitment():
     promise = "I'll tell you where your parcel is before 5 p.m. today - what's the best number to call you on?"
     assert extract_slots(promise, scenario).get(Slot.day) == "today"
     assert Slot.when in extract_slots(promise, scenario)
-    assert Slot.when not in extract_slots("Can I call you before 5 p.m. today?", scenario)
+    assert Slot.when not in extract_slots("Are you free before 5 p.m. today?", scenario)  # asks, promises nothing
+    assert Slot.when in extract_slots("Can I call you before 5 p.m. today?", scenario)  # the offer (labelling rule 19)
     assert Slot.when not in extract_slots("It came before 5 p.m. yesterday - can you check?", scenario)  # the past
 
 

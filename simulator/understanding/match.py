@@ -91,11 +91,12 @@ def _nearest_kind(sentence: str, lang: str | None, near: tuple[float, float]) ->
     return kinds[best][0] if top >= near[0] and top - runner_up >= near[1] else None
 
 
-def is_put_off(text: str, lang: str | None = None) -> bool:
+def is_put_off(text: str, lang: str | None = None, near: tuple[float, float] = PUT_OFF_NEAR) -> bool:
     """Whether a sentence of ``text`` hands the customer a wait and nothing else ("Someone will
     contact you, please be patient"): its nearest background sentence is an empty promise, not
-    an action taken now ("Let me check that right now"), a courtesy or a closing."""
-    return any(_nearest_kind(s, lang, PUT_OFF_NEAR) == "empty_promises" for s in _sentences(text))
+    an action taken now ("Let me check that right now"), a courtesy or a closing, at least
+    ``near`` (similarity, lead over the other kinds)."""
+    return any(_nearest_kind(s, lang, near) == "empty_promises" for s in _sentences(text))
 
 
 def acts_now(text: str, lang: str | None = None) -> bool:
