@@ -1,7 +1,7 @@
 """Trainee scripts played through the session service: does the customer end the way a reader expects?
 
 ``tests/data/dialogue_scripts.yaml`` and ``conversation_scripts_stop27.yaml`` to
-``conversation_scripts_stop38.yaml`` (written by someone else, not tuned to): a list of
+``conversation_scripts_stop39.yaml`` (written by someone else, not tuned to): a list of
 ``{id, scenario, lang, style, turns, expect: {outcomes, overall, note}}``. Each script is played
 with the offline customer until the customer ends the conversation or the turns run out (then
 the session is ended, ``abandoned``). The outcome must be one of ``expect.outcomes``. The overall
@@ -21,7 +21,7 @@ import yaml
 DATA = Path(__file__).parent / "data" / "dialogue_scripts.yaml"
 #: Sets K and L of stop 27, M of stop 28, N of stop 29, O-Q of stop 31, R of stop 32, T of stop 36 and
 #: U of stop 38 (docs/realism.md), written later by other hands in the same format.
-MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32, 36, 38)]
+MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32, 36, 38, 39)]
 SCRIPTS = [s for path in (DATA, *MORE) for s in yaml.safe_load(path.read_text(encoding="utf-8"))]
 
 
@@ -61,9 +61,25 @@ KNOWN_FAILURES: dict[str, str] = {
     "water-bill-surge-id-long_uneven-T": _RUNS_OUT,
     "prepaid-no-credit-id-excellent-T": "the top-up advice and a 10-minute standby leave the customer still watching, "
                                         "not satisfied, when the script ends (set T, stop 36)",
-    "prepaid-no-credit-id-excellent2-U": "the cause explained and a top-up offered, but no time or number: asked "
-                                         "\"udah nyala lg kak?\" before any top-up, he says not yet, and the script "
-                                         "ends with him still there (set U, stop 38)",
+    # Set V (stop 39), written by someone who saw only the scenario briefs: terse and recovering handlers.
+    "elderly-confused-app-id-terse-V": "\"Sy ganti sekarang nggih\" is not heard as updating the number and \"Ketik 6 "
+                                       "angka dari SMS. Sudah masuk?\" draws the story of yesterday's expired code; "
+                                       "he is still there when the script ends (set V, stop 39)",
+    "prepaid-no-credit-en-terse-V": "a volatile customer: terse correct turns without any acknowledgement of his lost sales "
+                                    "do not calm him and he reports the operator (set V, stop 39)",
+    "threat-violence-en-terse-V": "the guard called in a terse turn after \"I hear you\" escalates him to filming "
+                                  "(set V, stop 39)",
+    "wrong-agency-id-terse-V": "the referral to PLN given over three terse turns (123 and PLN Mobile, then what to "
+                               "prepare) is not taken as one and she goes home (set V, stop 39)",
+    "threat-violence-id-mixed-V": "two provoking turns (\"silakan keluar aja\", \"bukan urusan sy\") end the "
+                                  "conversation before the recovery its writer expected (set V, stop 39)",
+    "vehicle-registration-delay-id-mixed-V": "two turns passing the blame to Samsat and the salesman: he walks out "
+                                             "before the recovery (set V, stop 39)",
+    "water-bill-surge-en-mixed-V": "\"the meter doesn't lie\" and a late-fee threat: she walks out before the "
+                                   "recovery (set V, stop 39)",
+    "threat-violence-en-offers_as_questions-V": "an offer of the claim draws his parcel details again and an offer of "
+                                                "a direct number \"I don't really know\"; he is still there when the "
+                                                "script ends (set V, stop 39)",
 }
 
 
