@@ -681,10 +681,15 @@ def _has_positive_cue(low: str, cues: list[str]) -> bool:
     """A cue not denied in its clause ("we can't cover the clinic bill" does not offer it)."""
     for cue in cues:
         for m in re.finditer(r"(?<!\w)" + re.escape(cue.lower()) + _SUFFIX, low):
-            clause_start = max(max(low.rfind(c, 0, m.start()) for c in ".,;!?:"), m.start() - 40)
+            window = m.start() - 40
+            clause_start = max(max(low.rfind(c, 0, m.start()) for c in ".,;!?:"), window)
             before = low[clause_start + 1 : m.start()]
+            if clause_start == window > 0:
+                before = re.sub(r"^\w+", "", before)  # "ga" cut from "harga" denies nothing
             stop = re.search(r"[.,;:!?]", low[m.end() :])
             after = low[m.end() : m.end() + min(25, stop.start() if stop else 25)]
+            if not stop or stop.start() > 25:
+                after = re.sub(r"\w+$", "", after)
             if not _NEGATORS.search(before) and not _NEGATORS.search(after):
                 return True
     return False

@@ -99,3 +99,9 @@ def test_a_remedy_put_off_in_its_own_sentence_is_not_offered():
     refused = "Maaf bu, kami tidak bisa refund."
     at = refused.index("refund")
     assert not dialogue._remedy_offered(refused, dialogue.Evidence(text="refund", start=at, end=at + 6), [])
+
+
+def test_a_word_cut_at_the_edge_of_the_clause_window_denies_nothing():
+    offer = "begini penyelesaiannya, bu: harga lauk yang basi untuk 150 kotak kami kembalikan, ditambah biaya klinik"
+    assert dialogue._has_positive_cue(offer, ["kembalikan"])  # "ga" cut from "harga" is no "ga" (not)
+    assert not dialogue._has_positive_cue("maaf bu, kami tidak bisa kembalikan uangnya", ["kembalikan"])
