@@ -76,7 +76,7 @@ STACKED_MAX_FUNCTION_SHARE = 0.1
 FEELING_WORDS_FILE = Path(__file__).resolve().parent / "lexicons" / "feeling_words.yaml"
 # Punctuation that separates the items of a list: not inside a number (15.00, 4,2, 10:30, 512,400),
 # not a hyphen inside a word (re-check, kartu-kartu), not brackets around digits ("(0271) 123").
-_INNER_PUNCTUATION = re.compile(r"(?<!\d)[,.:](?!\d)|[;?!>+/–]|(?<!\w)-|-(?!\w)|\((?![\d\s]+\))|(?<!\d)\)")
+_INNER_PUNCTUATION = re.compile(r"(?<!\d)[,.:]|[,.:](?!\d)|[;?!>+/–]|(?<!\w)-|-(?!\w)|\((?![\d\s]+\))|(?<!\d)\)")
 # The first clause of a turn ends at a comma, full stop, semicolon or colon that is not inside a number.
 _CLAUSE_END = re.compile(r"(?<!\d)[,.;:]|[,.;:](?!\d)")
 _COURTESY = {Tag.apology, Tag.empathy}

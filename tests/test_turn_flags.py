@@ -119,6 +119,9 @@ def test_word_likeness_without_a_dictionary():
     ("Sorry sorry, I understand your frustration, we value you, full refund, compensation, insurance claim, "
      "security, priority escalation, tomorrow for sure.", True),
     ("Sorry, I'll check the meter reading now, and a reader comes Wednesday between 8 and 12.", False),
+    # a comma right after a number still ends an item ("123, atau")
+    ("Telepon PLN 123, atau lapor lewat aplikasi PLN Mobile.", False),
+    ("Call 123, or report it in the PLN Mobile app.", False),
 ])
 def test_a_keyword_list_is_stuffing_whatever_its_tags(text, flagged):
     """Untagged too: its cue words would otherwise meet the customer's needs ("data ran out")."""
