@@ -74,12 +74,13 @@ class Patience(_Strict):
     start: dict[Temperament, float]
     cost: dict[str, float]
     regain: float
-    max_per_turn: float  # below every start: one turn alone never uses up all the patience
+    max_per_turn: float  # below half of every start: two turns alone never use up all the patience
+    fed_up_turns: int  # bad turns in a row with the mood at its limit that end the conversation
 
     @model_validator(mode="after")
-    def _one_turn_never_ends_it(self) -> Patience:
-        if self.max_per_turn >= min(self.start.values()):
-            raise ValueError(f"max_per_turn {self.max_per_turn} must be below every start {dict(self.start)}")
+    def _two_turns_never_end_it(self) -> Patience:
+        if 2 * self.max_per_turn >= min(self.start.values()):
+            raise ValueError(f"max_per_turn {self.max_per_turn} must be below half of every start {dict(self.start)}")
         return self
 
 
@@ -1613,7 +1614,12 @@ def update(
         or did.acknowledge or did.referral or did.unknown_question or did.asked_again
     )
 
-    # Patience, for every temperament.
+    # Patience, for every temperament. Only progress wins some back: kind words alone do not undo
+    # a bad turn ("We're here for you" after "network performance can vary").
+    progress = not did.put_off and bool(
+        did.needs_met or did.asked or did.admission or did.commitment or did.remedy or did.referral == "correct"
+        or (did.apology and s.apologies == 1)
+    )
     cost = params.patience.cost
     spent = 0.0
     if did.defensive or did.provoked:
@@ -1634,6 +1640,9 @@ def update(
         spent += cost["closing_question"]
     if did.apology and s.apologies > 2 and not substance:
         spent += cost["repeated_apology"]
+    elif (s.turn > 2 and substance and not (progress or did.unknown_question or did.on_topic_only or did.put_off)
+          and not s.required_met):
+        spent += cost["kind_words_only"]  # warm words again while nothing moves
     mistreated = spent > 0  # this turn itself cost patience (before a furious customer's extra)
     if getattr(mood, "anger", 0.0) >= 9.5 and not did.needs_met:
         spent += cost["furious"]  # a furious customer has less patience left for anything short of progress
@@ -1645,11 +1654,11 @@ def update(
     start = params.patience.start[scenario.persona.temperament]
     if spent:
         s.patience = max(0.0, s.patience - min(spent, params.patience.max_per_turn))
-    elif substance and not did.on_topic_only and not did.put_off:
+    elif progress:
         s.patience = min(start, s.patience + params.patience.regain)
 
-    # At the end of the mood scale after a bad turn: a second such turn in a row ends it. One
-    # bad turn draws an angry reply first, so a single misread line never ends a conversation.
+    # At the end of the mood scale after bad turns: ``fed_up_turns`` of them in a row end it. The
+    # first ones draw angry replies, so a trainee who starts badly can still turn it round.
     at_limit = getattr(mood, "anger", 0.0) >= 9.5 and getattr(mood, "trust", 10.0) <= 0.5
     s.fed_up_turns = s.fed_up_turns + 1 if at_limit and mistreated else 0
 
@@ -1664,7 +1673,7 @@ def update(
 
 def _outcome(s: DialogueState, scenario: Scenario, mood: object | None, params: DialogueParams) -> str | None:
     threatened = s.threats_made > 0 or s.threat >= params.threat_escalates_at or scenario.threatening
-    if s.patience <= 0 or s.fed_up_turns >= 2:
+    if s.patience <= 0 or s.fed_up_turns >= params.patience.fed_up_turns:
         return "escalated" if threatened else "walked_away"
     anger = getattr(mood, "anger", 0.0)
     if s.needs and s.required_met and anger <= params.resolve_anger_max:

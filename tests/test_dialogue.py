@@ -407,11 +407,13 @@ def _turn(state, text, tags, anger=6.0, trust=3.0, lang="en", scenario_id="water
     return update(state, text, TurnAnalysis(tags=[Tag(t) for t in tags]), scenario, mood, lexical_match)
 
 
-def test_one_bad_turn_at_the_end_of_the_mood_scale_draws_a_reply_and_a_second_ends_it():
+def test_two_bad_turns_at_the_end_of_the_mood_scale_draw_replies_and_a_third_ends_it():
     state = initial_state(LIB.get("water-bill-surge", "en"))
     first = _turn(state, "Please wait.", ["defensive"], anger=10.0, trust=0.0)
     assert first.outcome is None and first.reply is Situation.angrier
-    assert _turn(first, "Rules are rules.", ["defensive"], anger=10.0, trust=0.0).outcome == "walked_away"
+    second = _turn(first, "Rules are rules.", ["defensive"], anger=10.0, trust=0.0)
+    assert second.outcome is None and second.reply is Situation.angrier  # the trainee can still turn it round
+    assert _turn(second, "Not my problem.", ["defensive"], anger=10.0, trust=0.0).outcome == "walked_away"
 
 
 def test_a_good_turn_after_a_bad_one_starts_the_count_again():
@@ -479,13 +481,35 @@ def test_a_check_the_trainee_announces_brings_out_what_the_customer_knows(servic
     assert "duplicate record" in results[0].customer
 
 
-def test_one_turn_never_uses_up_all_the_patience_however_many_costs_it_stacks():
+def test_two_turns_never_use_up_all_the_patience_however_many_costs_they_stack():
     state = initial_state(LIB.get("threat-lawsuit", "en"))
     # defensive, hostile and furious at once: more than the whole patience, but one turn
     first = _turn(state, "That's your problem, not ours. Sue us if you like.", ["defensive", "hostile"], anger=9.8, trust=0.7)
     assert first.outcome is None and first.patience > 0
-    second = _turn(first, "Like I said, not our problem.", ["defensive"], anger=10.0, trust=0.7)
-    assert second.outcome == "escalated"
+    second = _turn(first, "Like I said, not our problem.", ["defensive", "hostile"], anger=10.0, trust=0.7)
+    assert second.outcome is None and second.patience > 0
+    third = _turn(second, "Go on then, sue us.", ["defensive"], anger=10.0, trust=0.7)
+    assert third.outcome == "escalated"
+
+
+def test_only_progress_wins_patience_back_after_a_bad_turn():
+    state = initial_state(LIB.get("water-bill-surge", "en"))
+    bad = _turn(state, "The meter doesn't lie.", ["defensive"])
+    kind_words = _turn(bad, "We're always here for you, ma'am.", ["empathy"])
+    assert kind_words.patience <= bad.patience  # warm words alone do not undo it
+    progress = _turn(bad, "I'm sorry. May I see your bill and the meter photo?", ["apology", "question"])
+    assert progress.patience > bad.patience
+
+
+def test_kind_words_again_while_nothing_moves_wear_patience_down_from_the_third_turn():
+    state = initial_state(LIB.get("water-bill-surge", "en"))
+    first = _turn(state, "I understand how upsetting this is.", ["empathy"])
+    second = _turn(first, "That must be really stressful for you.", ["empathy"])
+    assert second.patience == first.patience == state.patience  # early kind words cost nothing
+    third = _turn(second, "We truly value you as our customer.", ["empathy"])
+    assert third.patience < second.patience
+    asked = _turn(second, "When did you first notice the higher bill?", ["question"])
+    assert asked.patience == second.patience
 
 
 @pytest.mark.parametrize("lang, asked_to_sit, patience", [
