@@ -19,9 +19,9 @@ import pytest
 import yaml
 
 DATA = Path(__file__).parent / "data" / "dialogue_scripts.yaml"
-#: Sets K and L of stop 27, M of stop 28, N of stop 29, O-Q of stop 31, R of stop 32, T of stop 36 and
-#: U of stop 38 (docs/realism.md), written later by other hands in the same format.
-MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32, 36, 38, 39)]
+#: Sets K and L of stop 27, M of stop 28, N of stop 29, O-Q of stop 31, R of stop 32, T of stop 36,
+#: U of stop 38, V of stop 39 and W of stop 40 (docs/realism.md), written later by other hands in the same format.
+MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32, 36, 38, 39, 40)]
 SCRIPTS = [s for path in (DATA, *MORE) for s in yaml.safe_load(path.read_text(encoding="utf-8"))]
 
 
@@ -65,21 +65,24 @@ KNOWN_FAILURES: dict[str, str] = {
     "elderly-confused-app-id-terse-V": "\"Sy ganti sekarang nggih\" is not heard as updating the number and \"Ketik 6 "
                                        "angka dari SMS. Sudah masuk?\" draws the story of yesterday's expired code; "
                                        "he is still there when the script ends (set V, stop 39)",
-    "prepaid-no-credit-en-terse-V": "a volatile customer: terse correct turns without any acknowledgement of his lost sales "
-                                    "do not calm him and he reports the operator (set V, stop 39)",
     "threat-violence-en-terse-V": "the guard called in a terse turn after \"I hear you\" escalates him to filming "
                                   "(set V, stop 39)",
-    "wrong-agency-id-terse-V": "the referral to PLN given over three terse turns (123 and PLN Mobile, then what to "
-                               "prepare) is not taken as one and she goes home (set V, stop 39)",
-    "threat-violence-id-mixed-V": "two provoking turns (\"silakan keluar aja\", \"bukan urusan sy\") end the "
-                                  "conversation before the recovery its writer expected (set V, stop 39)",
-    "vehicle-registration-delay-id-mixed-V": "two turns passing the blame to Samsat and the salesman: he walks out "
-                                             "before the recovery (set V, stop 39)",
-    "water-bill-surge-en-mixed-V": "\"the meter doesn't lie\" and a late-fee threat: she walks out before the "
-                                   "recovery (set V, stop 39)",
+    "prepaid-no-credit-en-terse-V": "a volatile customer: \"No outage there; your data package ran out\" and \"Easy "
+                                    "fix!\" are read as defensive and hostile; he is still there, unsatisfied, when the "
+                                    "script ends (set V, stop 39)",
+    "water-bill-surge-en-mixed-V": "after two dismissive turns the recovery starts, but \"It looks like our meter reader "
+                                   "wrote the number down wrong\" is read as defensive (the analyser, issue 10) and she "
+                                   "walks out (set V, stop 39)",
     "threat-violence-en-offers_as_questions-V": "an offer of the claim draws his parcel details again and an offer of "
                                                 "a direct number \"I don't really know\"; he is still there when the "
                                                 "script ends (set V, stop 39)",
+    # Set W (stop 40), by another hand: recovering, terse, defensive and hollow handlers.
+    "prepaid-no-credit-id-defensive-W": "the analyser reads \"Jadi bkn jaringannya yg ancur ya 😊 Lain kali dicek dulu\" "
+                                        "as no blame and \"Silakan isi ulang sendiri\" meets the fix: the defensive "
+                                        "handler resolves it (set W, stop 40)",
+    "prepaid-no-credit-id-hollow-W": _RUNS_OUT.replace("set T, stop 36", "set W, stop 40"),
+    "water-bill-surge-id-hollow-W": _RUNS_OUT.replace("set T, stop 36", "set W, stop 40"),
+    "wrong-agency-en-hollow-W": _RUNS_OUT.replace("set T, stop 36", "set W, stop 40"),
 }
 
 
