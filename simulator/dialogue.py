@@ -1640,8 +1640,8 @@ def update(
         spent += cost["closing_question"]
     if did.apology and s.apologies > 2 and not substance:
         spent += cost["repeated_apology"]
-    elif (s.turn > 2 and substance and not (progress or did.unknown_question or did.on_topic_only or did.put_off)
-          and not s.required_met):
+    if (s.turn > 2 and substance and not (progress or did.unknown_question or did.on_topic_only or did.put_off)
+        and not s.required_met):
         spent += cost["kind_words_only"]  # warm words again while nothing moves
     mistreated = spent > 0  # this turn itself cost patience (before a furious customer's extra)
     if getattr(mood, "anger", 0.0) >= 9.5 and not did.needs_met:
