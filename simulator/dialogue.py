@@ -561,6 +561,7 @@ class TurnActs(BaseModel):
     farewell: bool = False  # the trainee says goodbye ("Thank you for choosing us", "Hati-hati di jalan")
     said: str = ""  # the turn, normalised and lowercased, for lines that echo its words (``mentions``)
     on_topic_only: bool = False  # about the problem, but no need met, no question, nothing owned
+    cost_patience: bool = False  # the turn itself cost patience (before a furious customer's extra)
     courtesy: bool = False  # only a greeting or courtesy, early on ("please, have a seat")
     offer_or_check: bool = False  # every question is an offer or a check ("Can I go through it?", "Is that clear?")
     other_questions: list[Situation] = Field(default_factory=list)  # replies its questions for nothing known draw
@@ -1643,7 +1644,7 @@ def update(
     if (s.turn > 2 and substance and not (progress or did.unknown_question or did.on_topic_only or did.put_off)
         and not s.required_met):
         spent += cost["kind_words_only"]  # warm words again while nothing moves
-    mistreated = spent > 0  # this turn itself cost patience (before a furious customer's extra)
+    did.cost_patience = spent > 0
     if getattr(mood, "anger", 0.0) >= 9.5 and not did.needs_met:
         spent += cost["furious"]  # a furious customer has less patience left for anything short of progress
     if getattr(getattr(mood, "outcome", None), "value", None) == "escalated" or getattr(mood, "threat", 0) >= 10:
@@ -1660,7 +1661,7 @@ def update(
     # At the end of the mood scale after bad turns: ``fed_up_turns`` of them in a row end it. The
     # first ones draw angry replies, so a trainee who starts badly can still turn it round.
     at_limit = getattr(mood, "anger", 0.0) >= 9.5 and getattr(mood, "trust", 10.0) <= 0.5
-    s.fed_up_turns = s.fed_up_turns + 1 if at_limit and mistreated else 0
+    s.fed_up_turns = s.fed_up_turns + 1 if at_limit and did.cost_patience else 0
 
     s.did = did
     m_threat = getattr(mood, "threat", None)
@@ -1772,8 +1773,8 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         s.reply = Situation.apology_accepted
     elif d.apology and s.apologies > 2:
         s.reply = Situation.empty_apology
-    elif d.empathy or d.acknowledge or d.apology:
-        s.reply = Situation.calmer
+    elif (d.empathy or d.acknowledge or d.apology) and not d.cost_patience:
+        s.reply = Situation.calmer  # not after kind words that cost patience ("Now that's more like it.")
     elif d.on_topic_only:
         s.reply = Situation.not_convinced
     elif d.one_word:

@@ -512,6 +512,15 @@ def test_kind_words_again_while_nothing_moves_wear_patience_down_from_the_third_
     assert asked.patience == second.patience
 
 
+def test_kind_words_that_cost_patience_do_not_draw_a_calmer_reply():
+    state = initial_state(LIB.get("water-bill-surge", "en"))
+    first = _turn(state, "I understand how upsetting this is.", ["empathy"])
+    assert first.reply is Situation.calmer
+    second = _turn(first, "That must be really stressful for you.", ["empathy"])
+    third = _turn(second, "I really do understand how you feel, ma'am.", ["empathy"])
+    assert third.patience < second.patience and third.reply is Situation.unheard
+
+
 @pytest.mark.parametrize("lang, asked_to_sit, patience", [
     ("id", "Silakan duduk dulu, Bang, saya cek resinya.", "Mohon kesabarannya ya, Bang."),
     ("en", "Please take a seat, Sir, I'll check the tracking.", "Thank you for your patience, Sir."),
