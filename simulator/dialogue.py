@@ -235,7 +235,10 @@ _SLOT_RX: dict[str, re.Pattern] = {
     ),
     "amount": re.compile(r"\b(?:rp\.? ?\d[\d.,]*|\d[\d.,]* ?(?:ribu|rb|juta|thousand|million|k)\b|idr ?\d)"),
     "number": re.compile(
-        r"\b(?:[a-z]{2,}[-/]?(?:[a-z0-9]+[-/])*\d{2,}[\d/-]*|(?:complaint|ticket|reference|claim|case|report|nomor|no\.?) (?:number |no\.? |pengaduan |aduan |tiket |laporan |klaim )?[:#]? ?[a-z]*-?\d[\d-]{2,})"
+        # letters then digits ("ADU-0612-0457"), digits then letters ("0147/PGD/VI"), or digits after its name
+        r"\b(?:[a-z]{2,}[-/]?(?:[a-z0-9]+[-/])*\d{2,}[\d/-]*|\d{2,}(?:[-/][a-z0-9]+)*[-/][a-z]{2,}\b|"
+        r"(?:complaint|ticket|reference|claim|case|report|nomor|no\.?) "
+        r"(?:number |no\.? |(?:pengaduan|aduan|tiket|laporan|klaim)(?:nya)? )?[:#]? ?[a-z]*-?\d[\d-]{2,})"
     ),
     "phone": re.compile(
         r"(?:\(0\d{2,3}\) ?\d[\d ]{3,}|\b0\d{8,}|\+62|\b1500[\d-]*|\b(?:call|phone|ring|hotline|telepon|telp|hubungi|wa|whatsapp|contact|kontak|ext\.?)\b[^.?!]{0,25}?\b\d{3,}|\b\d{3,} ?(?:hotline|call centre|call center))"

@@ -69,6 +69,8 @@ def test_slots_from_a_turn():
     assert extract_slots("Your package ran out at 11:48 last night.") == {}  # the past is no promise
     assert Slot.when not in extract_slots("Selamat pagi, Bu. Jam berapa kotaknya sampai?")
     assert extract_slots("Complaint ADU/DKP/0612/160 is logged.")[Slot.number] == "ADU/DKP/0612/160"
+    assert extract_slots("Ref 0147/PGD/VI, sy tulis di sini.")[Slot.number] == "0147/PGD/VI"  # digits first
+    assert Slot.number in extract_slots("Nomor aduannya 0147, sy tuliskan di kertas ini ya Pak.")  # its name with -nya
     assert Slot.phone in extract_slots("Call PLN 123 from your mobile.")
     assert extract_slots("The boxes sat on the porch in the heat.") == {}  # "sat" the verb is no Saturday
     assert extract_slots("Sat 10am works.")[Slot.when] == "Sat 10am"
