@@ -562,6 +562,7 @@ class TurnActs(BaseModel):
     other_language: bool = False
     closing_question: bool = False
     farewell: bool = False  # the trainee says goodbye ("Thank you for choosing us", "Hati-hati di jalan")
+    sign_off: bool = False  # ends on a well-wish and moves nothing ("hope everything's ok soon", "semoga cepat beres")
     said: str = ""  # the turn, normalised and lowercased, for lines that echo its words (``mentions``)
     on_topic_only: bool = False  # about the problem, but no need met, no question, nothing owned
     cost_patience: bool = False  # the turn itself cost patience (before a furious customer's extra)
@@ -1624,6 +1625,8 @@ def update(
         did.needs_met or did.asked or did.admission or did.commitment or did.remedy or did.referral == "correct"
         or (did.apology and s.apologies == 1)
     )
+    last = [t for t in (text[a:b].lower() for a, b in _sentence_spans(text)) if _WORD.search(t)][-1:]
+    did.sign_off = not progress and bool(last) and _has_cue(last[0], params.cues["sign_off"])
     cost = params.patience.cost
     spent = 0.0
     if did.defensive or did.provoked:
@@ -1685,7 +1688,8 @@ def _outcome(s: DialogueState, scenario: Scenario, mood: object | None, params: 
         if "referral" in kinds:
             return "referred"
         return "resolved"
-    if s.did.farewell:  # sent off with what they came for still open: they leave, or escalate
+    worn_out = s.patience <= params.patience.start[scenario.persona.temperament] / 2
+    if s.did.farewell or (s.did.sign_off and worn_out):  # sent off with what they came for still open: they leave, or escalate
         return "escalated" if threatened else "walked_away"
     if s.turn >= scenario.max_turns:
         return "turn_limit"

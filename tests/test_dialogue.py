@@ -514,6 +514,19 @@ def test_kind_words_again_while_nothing_moves_wear_patience_down_from_the_third_
     assert asked.patience == second.patience
 
 
+@pytest.mark.parametrize("lang, sign_off", [
+    ("en", "Thank you for your patience ma'am, hope everything is ok soon."),
+    ("id", "Terima kasih atas kesabarannya Bu, semoga tagihannya cepat beres nggih."),
+])
+def test_a_well_wish_that_moves_nothing_ends_it_once_patience_is_half_gone(lang, sign_off):
+    state = initial_state(LIB.get("water-bill-surge", lang))
+    worn = state.model_copy(update={"patience": state.patience / 2})
+    assert _turn(worn, sign_off, ["empathy"], lang=lang).outcome == "walked_away"
+    assert _turn(state, sign_off, ["empathy"], lang=lang).outcome is None  # patience left: still there
+    assert _turn(worn, sign_off.replace(".", "") + ". Boleh lihat tagihannya?" if lang == "id" else
+                 sign_off + " May I see the bill?", ["empathy", "question"], lang=lang).outcome is None
+
+
 def test_kind_words_that_cost_patience_do_not_draw_a_calmer_reply():
     state = initial_state(LIB.get("water-bill-surge", "en"))
     first = _turn(state, "I understand how upsetting this is.", ["empathy"])
