@@ -564,6 +564,7 @@ class TurnActs(BaseModel):
     farewell: bool = False  # the trainee says goodbye ("Thank you for choosing us", "Hati-hati di jalan")
     sign_off: bool = False  # ends on a well-wish and moves nothing ("hope everything's ok soon", "semoga cepat beres")
     said: str = ""  # the turn, normalised and lowercased, for lines that echo its words (``mentions``)
+    on_topic: bool = False  # about the problem (its words or cues)
     on_topic_only: bool = False  # about the problem, but no need met, no question, nothing owned
     cost_patience: bool = False  # the turn itself cost patience (before a furious customer's extra)
     courtesy: bool = False  # only a greeting or courtesy, early on ("please, have a seat")
@@ -1603,18 +1604,18 @@ def update(
     # On topic: the turn talks about the customer's problem or what they told (an explanation,
     # a restatement), even when no tag or need fits.
     topic = _tokens(" ".join([*scenario.problem_cues, *(knowledge_answer(scenario, i) or "" for i in s.told)]))
-    on_topic = len(_tokens(text) & topic) >= 2 or _has_cue(low, [c for c in scenario.problem_cues if len(c) > 3])
+    did.on_topic = len(_tokens(text) & topic) >= 2 or _has_cue(low, [c for c in scenario.problem_cues if len(c) > 3])
     substance = bool(
-        (on_topic and not did.defensive and not did.hostile) or
+        (did.on_topic and not did.defensive and not did.hostile) or
         did.asked or did.needs_met or did.admission or did.commitment or did.remedy
         or (did.acknowledge and s.turn <= 2) or (did.apology and s.apologies == 1)
         or (did.empathy and not did.defensive) or did.referral == "correct" or did.unknown_question
-        or did.asked_again or did.courtesy
+        or did.asked_again or did.courtesy or did.checking
     )
     did.empty = not substance and not (did.defensive or did.hostile) and not did.put_off
     # Talking about the problem without meeting a need, asking, owning or committing: not empty,
     # not progress either (a denial the analysis missed, or an explanation that does not land).
-    did.on_topic_only = on_topic and not did.empty and not did.put_off and not (
+    did.on_topic_only = did.on_topic and not did.empty and not did.put_off and not (
         did.asked or did.needs_met or did.admission or did.commitment or did.remedy or did.apology or did.empathy
         or did.acknowledge or did.referral or did.unknown_question or did.asked_again
     )
@@ -1647,9 +1648,9 @@ def update(
         spent += cost["closing_question"]
     if did.apology and s.apologies > 2 and not substance:
         spent += cost["repeated_apology"]
-    if (s.turn > 2 and substance and not (progress or did.unknown_question or did.on_topic_only or did.put_off)
-        and not s.required_met):
-        spent += cost["kind_words_only"]  # warm words again while nothing moves
+    if (s.turn > 2 and substance and not s.required_met
+            and not (progress or did.checking or did.unknown_question or did.on_topic_only or did.put_off)):
+        spent += cost["kind_words_only"]  # warm words again while nothing moves (a step taken now moves it)
     did.cost_patience = spent > 0
     if getattr(mood, "anger", 0.0) >= 9.5 and not did.needs_met:
         spent += cost["furious"]  # a furious customer has less patience left for anything short of progress
@@ -1780,8 +1781,9 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         s.reply = Situation.apology_accepted
     elif d.apology and s.apologies > 2:
         s.reply = Situation.empty_apology
-    elif (d.empathy or d.acknowledge or d.apology) and not d.cost_patience:
-        s.reply = Situation.calmer  # not after kind words that cost patience ("Now that's more like it.")
+    elif (d.empathy or d.acknowledge or d.apology) and not (d.cost_patience and not d.on_topic):
+        # Kind words about nothing in particular that cost patience get no "Now that's more like it."
+        s.reply = Situation.calmer
     elif d.on_topic_only:
         s.reply = Situation.not_convinced
     elif d.one_word:

@@ -512,6 +512,8 @@ def test_kind_words_again_while_nothing_moves_wear_patience_down_from_the_third_
     assert third.patience < second.patience
     asked = _turn(second, "When did you first notice the higher bill?", ["question"])
     assert asked.patience == second.patience
+    checking = _turn(second, "Let me check that for you right now.", ["acknowledge"])
+    assert checking.patience == second.patience  # a step taken now is no empty kindness
 
 
 @pytest.mark.parametrize("lang, sign_off", [
@@ -534,6 +536,8 @@ def test_kind_words_that_cost_patience_do_not_draw_a_calmer_reply():
     second = _turn(first, "That must be really stressful for you.", ["empathy"])
     third = _turn(second, "I really do understand how you feel, ma'am.", ["empathy"])
     assert third.patience < second.patience and third.reply is Situation.unheard
+    about_it = _turn(second, "I really do understand how worrying a water bill this high is, ma'am.", ["empathy"])
+    assert about_it.reply is Situation.calmer  # about her problem: heard, even when it moves nothing yet
 
 
 @pytest.mark.parametrize("lang, asked_to_sit, patience", [
