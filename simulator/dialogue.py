@@ -1626,8 +1626,8 @@ def update(
         did.needs_met or did.asked or did.admission or did.commitment or did.remedy or did.referral == "correct"
         or (did.apology and s.apologies == 1)
     )
-    last = [t for t in (text[a:b].lower() for a, b in _sentence_spans(text)) if _WORD.search(t)][-1:]
-    did.sign_off = not progress and bool(last) and _has_cue(last[0], params.cues["sign_off"])
+    worded = [t for t in (x.lower() for x in _sentences(text)) if _WORD.search(t)]  # a closing "🙏" is no sentence
+    did.sign_off = not progress and bool(worded) and _has_cue(worded[-1], params.cues["sign_off"])
     cost = params.patience.cost
     spent = 0.0
     if did.defensive or did.provoked:

@@ -516,17 +516,20 @@ def test_kind_words_again_while_nothing_moves_wear_patience_down_from_the_third_
     assert checking.patience == second.patience  # a step taken now is no empty kindness
 
 
-@pytest.mark.parametrize("lang, sign_off", [
-    ("en", "Thank you for your patience ma'am, hope everything is ok soon."),
-    ("id", "Terima kasih atas kesabarannya Bu, semoga tagihannya cepat beres nggih."),
+@pytest.mark.parametrize("lang, sign_off, then_asks, first_apology", [
+    ("en", "Thank you for your patience ma'am, hope everything is ok soon. 🙏", "May I see the bill?",
+     "I'm so sorry about this bill. Take care, ma'am."),
+    ("id", "Terima kasih atas kesabarannya Bu, semoga tagihannya cepat beres nggih. 🙏", "Boleh lihat tagihannya?",
+     "Mohon maaf ya Bu soal tagihannya. Sehat selalu."),
 ])
-def test_a_well_wish_that_moves_nothing_ends_it_once_patience_is_half_gone(lang, sign_off):
+def test_a_well_wish_that_moves_nothing_ends_it_once_patience_is_half_gone(lang, sign_off, then_asks, first_apology):
     state = initial_state(LIB.get("water-bill-surge", lang))
     worn = state.model_copy(update={"patience": state.patience / 2})
     assert _turn(worn, sign_off, ["empathy"], lang=lang).outcome == "walked_away"
     assert _turn(state, sign_off, ["empathy"], lang=lang).outcome is None  # patience left: still there
-    assert _turn(worn, sign_off.replace(".", "") + ". Boleh lihat tagihannya?" if lang == "id" else
-                 sign_off + " May I see the bill?", ["empathy", "question"], lang=lang).outcome is None
+    assert _turn(worn, f"{sign_off} {then_asks}", ["empathy", "question"], lang=lang).outcome is None  # not the end
+    nearly_out = state.model_copy(update={"patience": state.patience / 6})  # still at most half after the regain
+    assert _turn(nearly_out, first_apology, ["apology"], lang=lang).outcome is None  # a first apology moves it
 
 
 def test_kind_words_that_cost_patience_do_not_draw_a_calmer_reply():
