@@ -523,12 +523,27 @@ def _commitment(ctx: _Context) -> _Result:
         score = p["per_need_share"] * share + (p["realistic_bonus"] if realistic else 0.0)
     elif realistic:
         score = p["concrete"] + p["realistic_bonus"]
+    elif not commitments and not times and (done := _done_on_the_spot(ctx)) is not None:
+        # Nothing was left to promise: every required need was met in the conversation (the
+        # number updated at the desk), so the step taken is the commitment kept.
+        text = next(r.t.text for r in ctx.turns if r.index == done.met_turn)
+        return _Result(p["concrete"] + p["realistic_bonus"], [Quote(turn=done.met_turn, quote=text, tag=f"need:{done.id}")], True)
     elif times:
         score = p["unrealistic"]
     else:
         score = p["none"]
     evidence = [_quote(r, Tag.time_estimate, _realistic(r, ctx.scenario)) for r in times[:2]]
     return _Result(score, evidence, bool(times), "realistic" if times and not realistic else None)
+
+
+def _done_on_the_spot(ctx: _Context) -> NeedResult | None:
+    """The required need met last, when every required need was met by a trainee turn of this
+    conversation (None otherwise)."""
+    required = [n for n in ctx.needs if n.required]
+    indices = {r.index for r in ctx.turns}
+    if not required or any(n.met_turn not in indices for n in required):
+        return None
+    return max(required, key=lambda n: n.met_turn)
 
 
 def _resolution(ctx: _Context) -> _Result:

@@ -266,6 +266,33 @@ def test_needs_from_the_dialogue_engine_drive_resolution_and_commitment():
     assert full.needs == met
 
 
+def test_a_need_done_on_the_spot_is_a_commitment_kept():
+    """Where the scenario asks for no commitment (the number updated at the desk), meeting every
+    required need in the conversation earns the commitment a promised time would; an open need
+    or an unrealistic time does not."""
+    from simulator.scoring import NeedResult
+
+    scenario = make_scenario()
+    turns = [TraineeTurn(1, "Your number at the bank is still the old one?", analysed("x", Tag.question)),
+             TraineeTurn(3, "Done: the new number is on your account now.", analysed("x"))]
+    state = initial_state(scenario)
+    done = score(turns, scenario, RUBRIC, state, "resolved", needs=[NeedResult(id="cause", met_turn=1, kind="cause"),
+                                                                      NeedResult(id="fix", met_turn=3, kind="other")])
+    assert done.dimensions["commitment"].score == 100
+    assert done.dimensions["commitment"].evidence[0].turn == 3 and done.dimensions["commitment"].status == "shown"
+    half = score(turns, scenario, RUBRIC, state, "abandoned", needs=[NeedResult(id="cause", met_turn=1, kind="cause"),
+                                                                       NeedResult(id="fix", kind="other")])
+    assert half.dimensions["commitment"].score == 0
+    # a commitment need (a follow-up call) is still a promise to make
+    promised = score(turns, scenario, RUBRIC, state, "resolved", needs=[NeedResult(id="fix", met_turn=3, kind="other"),
+                                                                          NeedResult(id="follow_up", met_turn=3, kind="next_step")])
+    assert promised.dimensions["commitment"].score < 100
+    late = turns[:1] + [TraineeTurn(3, "Done; it will work in three months.", analysed("x", Tag.time_estimate, time_days=90))]
+    unrealistic = score(late, scenario, RUBRIC, state, "resolved", needs=[NeedResult(id="cause", met_turn=1, kind="cause"),
+                                                                            NeedResult(id="fix", met_turn=3, kind="other")])
+    assert unrealistic.dimensions["commitment"].score < 50
+
+
 def test_fixes_name_their_turn_and_a_better_phrasing_that_fits():
     scenario = make_scenario()
     asked = run(scenario, [("May I have your customer number?", analysed("x", Tag.question)),
