@@ -262,6 +262,10 @@ def test_conditional_apology_about_our_service_is_an_apology():
         ("Kami mohon maaf atas ketidaknyamanannya.", "id"),
         ("Mohon maaf, Pak.", "id"),
         ("Saya minta maaf ya, Bu.", "id"),
+        # Javanese and Sundanese, through the normalisation table
+        ("Nyuwun pangapunten, Bu.", "id"),
+        ("Hapunten pisan, Teh.", "id"),
+        ("Sepurane, Mas.", "id"),
         ("We apologise for the inconvenience.", "en"),
         ("I'm really sorry about this.", "en"),
     ],

@@ -41,6 +41,10 @@ needs_encoder = pytest.mark.skipif(encoder.get_encoder() is None, reason=encoder
         # "no" before which number it is: "nomor" (not English "no", which denied the promise)
         ("sy ganti no HP ke no baru ini, no lama gk aktif", "id", "saya ganti nomor HP ke nomor baru ini, nomor lama nggak aktif"),
         ("Nnti pasti kami bantu urus ya mas, nti sy kabari", "id", "nanti pasti kami bantu urus ya mas, nanti saya kabari"),
+        # Javanese and Sundanese apologies and thanks read as the Indonesian words; "nyuwun sewu" asks leave
+        ("Nyuwun pangapunten nggih Bu, matur nuwun", "id", "mohon maaf nggih Bu, terima kasih"),
+        ("hapunten pisan Teh, hatur nuhun", "id", "maaf pisan Teh, terima kasih"),
+        ("Nyuwun sewu Bu, sy jelasin dulu", "id", "permisi Bu, saya jelasin dulu"),
         ("lemme chk tbh", "en", "let me check to be honest"),
         ("sooo sorry, u'll get it tmrw pls", "en", "so sorry, you will get it tomorrow please"),
         ("we're on it, dont worry", "en", "we are on it, do not worry"),
