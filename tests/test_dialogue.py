@@ -42,7 +42,7 @@ from simulator.scenario import (
 from simulator.session import SessionService
 from simulator.turn_flags import stacked_feelings
 from simulator.understanding import encoder
-from simulator.understanding.match import is_closing, is_put_off
+from simulator.understanding.match import acts_now, is_closing, is_put_off
 
 LIB = ScenarioLibrary()
 
@@ -1263,6 +1263,22 @@ def test_a_wait_or_a_closing_is_read_by_meaning_not_by_a_word_list():
     assert is_closing("Terima kasih atas masukannya Bu, jadi bahan evaluasi kami.", "id")
     assert not is_closing("Jadi yg dibilang bagian STNK kami itu bener.", "id")
     assert not is_closing("Thank you for your patience.", "en")  # a courtesy mid-conversation
+
+
+@pytest.mark.skipif(encoder.get_encoder() is None, reason="a put-off is told from a step by the encoder")
+def test_a_hedge_or_a_wait_for_time_is_a_put_off_and_a_look_in_the_system_a_step():
+    assert is_put_off("Sorry ah, nothing I can promise at this point.", "en")
+    assert is_put_off("Sabar ya Bu, prosesnya memang makan waktu.", "id")
+    assert acts_now("Hold on a sec, I'm pulling it up in our system.", "en")
+    assert acts_now("Bentar ya Pak, sy lagi cek di sistem.", "id")
+    assert not is_put_off("Refundnya kami transfer paling lambat Rabu jam 3 sore.", "id")
+
+
+@pytest.mark.skipif(encoder.get_encoder() is None, reason="a put-off is told from a step by the encoder")
+def test_a_refund_not_yet_promised_meets_no_refund(service):
+    record, _ = play(service, "catering-stale-food", "id", [
+        "Kalo soal ganti rugi nanti sy tanyain ke atasan dulu ya Bu, sy blm bisa janji apa2 skrg."])
+    assert service.dialogue(service.session(record.id)).need("refund").met_turn is None
 
 
 def test_the_scorer_hears_which_turns_were_small_talk_or_fillers(service):
