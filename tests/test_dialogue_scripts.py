@@ -1,7 +1,7 @@
 """Trainee scripts played through the session service: does the customer end the way a reader expects?
 
 ``tests/data/dialogue_scripts.yaml`` and ``conversation_scripts_stop27.yaml`` to
-``conversation_scripts_stop41.yaml`` (written by someone else; which were development material
+``conversation_scripts_stop42.yaml`` (written by someone else; which were development material
 is in each file's header and docs/realism.md): a list of
 ``{id, scenario, lang, style, turns, expect: {outcomes, overall, note}}``. Each script is played
 with the offline customer until the customer ends the conversation or the turns run out (then
@@ -21,9 +21,9 @@ import yaml
 
 DATA = Path(__file__).parent / "data" / "dialogue_scripts.yaml"
 #: Sets K and L of stop 27, M of stop 28, N of stop 29, O-Q of stop 31, R of stop 32, T of stop 36,
-#: U of stop 38, V of stop 39, W of stop 40, X and Y of stop 41 (docs/realism.md), written later by other hands in
+#: U of stop 38, V of stop 39, W of stop 40, X and Y of stop 41, Z of stop 42 (docs/realism.md), written later by other hands in
 #: the same format.
-MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32, 36, 38, 39, 40, 41)]
+MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32, 36, 38, 39, 40, 41, 42)]
 SCRIPTS = [s for path in (DATA, *MORE) for s in yaml.safe_load(path.read_text(encoding="utf-8"))]
 
 
@@ -87,14 +87,18 @@ KNOWN_FAILURES: dict[str, str] = {
     "catering-stale-food-en-recovering-X": "the admission \"so it's our scheduling mistake, fully ours\" is read as "
                                            "defensive (the analyser, issue 10) and she walks out (set X, stop 41)",
     "elderly-confused-app-id-hollow-X": _RUNS_OUT.replace("set T, stop 36", "set X, stop 41"),
-    "catering-stale-food-id-vague-Y": "\"Kalo soal ganti rugi nanti sy tanyain ke atasan dulu, sy blm bisa janji apa2\" "
-                                      "meets the refund; she is still there when the script ends (set Y, stop 41)",
+    "catering-stale-food-id-vague-Y": "since stop 42 \"Kalo soal ganti rugi nanti sy tanyain ke atasan dulu, sy blm bisa "
+                                      "janji apa2\" meets no refund, but she is still there when the script ends (set Y, "
+                                      "stop 41)",
     "threat-violence-en-vague-Y": _RUNS_OUT.replace("set T, stop 36", "set Y, stop 41"),
     "prepaid-no-credit-id-defensive-Y": "\"Mohon dicek dulu pulsa & kuotanya sblm komplain di publik\" is read as a "
                                         "question, not blame, and a counter-threat of legal consequences as empty (the "
                                         "analyser, issue 10); he is still there when the script ends (set Y, stop 41)",
     "wrong-agency-id-defensive-Y": "\"Telpon PLN lah Bu, nomornya cari di google aja\" is a right referral without its "
                                    "detail and wins patience back; she is still there when the script ends (set Y, stop 41)",
+    # Stop 42, set Z by another hand.
+    "threat-violence-id-hollow-Z": _RUNS_OUT.replace("set T, stop 36", "set Z, stop 42"),
+    "water-bill-surge-en-hollow-Z": _RUNS_OUT.replace("set T, stop 36", "set Z, stop 42"),
 }
 
 
