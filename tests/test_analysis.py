@@ -1010,9 +1010,6 @@ def test_replacement_unit_and_validation_words():
     assert E in tags("Saya paham itu mengejutkan, Bu.", "id")
 
 
-# -- speed ------------------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
     "lang,customer,trainee",
     [
