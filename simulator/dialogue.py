@@ -39,6 +39,7 @@ from simulator.analysis_types import Evidence, Tag, TurnAnalysis
 from simulator.datafile import load_yaml
 from simulator.mood import Outcome, is_handoff, sends_nowhere
 from simulator.turn_flags import flags as turn_flags, function_words
+from simulator.understanding.cues import cue_pattern
 from simulator.understanding.match import acts_now, is_closing, is_courtesy, is_put_off, without_address
 from simulator.understanding.normalise import normalise
 from simulator.understanding.rules import asking_without_mark, load_lexicon
@@ -675,7 +676,7 @@ def _rhetorical(question: str, cues: dict[str, list[str]], lang: str) -> bool:
 
 
 def _has_cue(low: str, cues: list[str]) -> bool:
-    return any(re.search(r"(?<!\w)" + re.escape(c.lower()) + _SUFFIX, low) for c in cues)
+    return any(cue_pattern(c.lower(), _SUFFIX).search(low) for c in cues)
 
 
 _NEGATORS = re.compile(
@@ -687,7 +688,7 @@ _NEGATORS = re.compile(
 def _has_positive_cue(low: str, cues: list[str]) -> bool:
     """A cue not denied in its clause ("we can't cover the clinic bill" does not offer it)."""
     for cue in cues:
-        for m in re.finditer(r"(?<!\w)" + re.escape(cue.lower()) + _SUFFIX, low):
+        for m in cue_pattern(cue.lower(), _SUFFIX).finditer(low):
             window = m.start() - 40
             clause_start = max(max(low.rfind(c, 0, m.start()) for c in ".,;!?:"), window)
             before = low[clause_start + 1 : m.start()]
@@ -1090,7 +1091,7 @@ def _speaks_of_kind_asked(plain_question: str, item: tuple[str, list[str], list[
     from simulator.customers.base import _mentions
 
     def names(text: str, word: str) -> bool:
-        return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is not None
+        return cue_pattern(word).search(text) is not None
 
     split = _question_parts(tuple(params.cues["question_joins"]))
     parts = [x for x in split.split(plain_question) if any(_mentions(x, c) for c in hits)] or [plain_question]

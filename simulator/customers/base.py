@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from simulator.analysis_types import Tag, TurnAnalysis
 from simulator.mood import MoodState
 from simulator.scenario import Scenario
+from simulator.understanding.cues import cue_pattern
 
 if TYPE_CHECKING:
     from simulator.dialogue import DialogueState
@@ -59,7 +60,7 @@ class CustomerEngine(ABC):
 
 
 def _mentions(text: str, cue: str) -> bool:
-    return re.search(r"(?<!\w)" + re.escape(cue.lower()), text) is not None
+    return cue_pattern(cue.lower(), "").search(text) is not None
 
 
 def _asking_text(text: str, analysis: TurnAnalysis) -> str:

@@ -208,5 +208,7 @@ def normaliser(lang: str) -> Normaliser:
     return Normaliser(table, frozenset(_WORD.findall(lexicon)))
 
 
+@lru_cache(maxsize=16384)
 def normalise(text: str, lang: str) -> Normalised:
+    """``text`` in plain spelling (cached: the matcher normalises the same candidates every turn)."""
     return normaliser(lang).normalise(text)
