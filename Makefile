@@ -33,8 +33,12 @@ run: setup
 test: test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
+# The SQLite pass runs on TEST_WORKERS processes (pytest-xdist). Each test file stays on one worker,
+# so a module's fixtures (the 1,440 gamed conversations) are built once; each worker's encoder runs
+# one thread, so the workers share the cores instead of fighting over them.
+TEST_WORKERS ?= 2
 test-sqlite: setup browser
-	env -u TENANG_TEST_DATABASE_URL $(BIN)/python -m pytest
+	env -u TENANG_TEST_DATABASE_URL TENANG_ENCODER_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Only the PostgreSQL pass: tests/test_store.py, test_session.py, test_analytics.py and every test
 # marked `database`. Uses TENANG_TEST_DATABASE_URL when set, else a throwaway server.
