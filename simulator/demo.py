@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from simulator.rubric import DIMENSIONS, load_rubric
-from simulator.scenario import ScenarioLibrary
+from simulator.scenario import Scenario, ScenarioLibrary
 from simulator.scoring import applies
 from simulator.store.repository import Repository
 from simulator.store.teams import TeamStore
@@ -94,24 +94,36 @@ def _names(rng: np.random.Generator, n: int, taken: set[str]) -> list[str]:
     return out
 
 
-def _templates(library: ScenarioLibrary, keys: list[tuple[str, str]], progress: Progress | None):
-    """(scenario, lang) -> list of (threshold, transcript lines) from the self-play bots."""
+#: The bots' transcripts per scenario (as JSON, so an edited scenario is played again): they are
+#: deterministic, and re-seeding in one process (tests, the admin page) need not play them twice.
+_BOT_TRANSCRIPTS: dict[str, list[tuple[float, list[tuple[str, str, list]]]]] = {}
+
+
+def _bot_transcripts(scenario: Scenario) -> list[tuple[float, list[tuple[str, str, list]]]]:
+    """(threshold, transcript lines) of each tier's self-play bot on ``scenario``."""
     from simulator.selfplay import BOT_CLASSES, _service, load_phrasebook, play_bot
 
-    out = {}
-    for n, (sid, lang) in enumerate(keys):
-        if progress:
-            progress("transcripts", n, len(keys))
-        scenario = library.get(sid, lang)
+    key = scenario.model_dump_json()
+    if key not in _BOT_TRANSCRIPTS:
         service = _service(scenario)
-        book = load_phrasebook(lang)
+        book = load_phrasebook(scenario.lang)
         try:
-            out[(sid, lang)] = [
+            _BOT_TRANSCRIPTS[key] = [
                 (threshold, [(t.speaker, t.text, t.tags) for t in play_bot(service, BOT_CLASSES[bot](scenario, book)).transcript])
                 for bot, threshold in TIERS
             ]
         finally:
             service.repo.close()
+    return _BOT_TRANSCRIPTS[key]
+
+
+def _templates(library: ScenarioLibrary, keys: list[tuple[str, str]], progress: Progress | None):
+    """(scenario, lang) -> list of (threshold, transcript lines) from the self-play bots."""
+    out = {}
+    for n, (sid, lang) in enumerate(keys):
+        if progress:
+            progress("transcripts", n, len(keys))
+        out[(sid, lang)] = _bot_transcripts(library.get(sid, lang))
     if progress:
         progress("transcripts", len(keys), len(keys))
     return out
