@@ -736,6 +736,17 @@ def closing_only(text: str, analysis: TurnAnalysis) -> bool:
     return bool(closing) and not others
 
 
+def _ends_on_well_wish(sentences: list[str], lang: str, wishes: list[str]) -> bool:
+    """Does the turn end on a well-wish, with at most courtesy after it ("Semoga cepet sampai.
+    Terima kasih udah sabar ya, Pak.")?"""
+    for sentence in reversed(sentences):
+        if _has_cue(sentence, wishes):
+            return True
+        if not is_courtesy(sentence, lang):
+            return False
+    return False
+
+
 def _sentences(text: str) -> list[str]:
     pieces: list[str] = []
     for piece in (s.strip() for s in re.split(r"(?<=[.!?])(?<![ap]\.m\.)\s+|\n+", text)):
@@ -1628,7 +1639,7 @@ def update(
         or (did.apology and s.apologies == 1)
     )
     worded = [t for t in (x.lower() for x in _sentences(text)) if _WORD.search(t)]  # a closing "🙏" is no sentence
-    did.sign_off = not progress and bool(worded) and _has_cue(worded[-1], params.cues["sign_off"])
+    did.sign_off = not progress and _ends_on_well_wish(worded, scenario.lang, params.cues["sign_off"])
     cost = params.patience.cost
     spent = 0.0
     if did.defensive or did.provoked:
@@ -1691,7 +1702,8 @@ def _outcome(s: DialogueState, scenario: Scenario, mood: object | None, params: 
             return "referred"
         return "resolved"
     worn_out = s.patience <= params.patience.start[scenario.persona.temperament] / 2
-    if s.did.farewell or (s.did.sign_off and worn_out):  # sent off with what they came for still open: they leave, or escalate
+    # Sent off with what they came for still open ("hope it's sorted soon", "anything else?"): they leave, or escalate.
+    if s.did.farewell or ((s.did.sign_off or s.did.closing_question) and worn_out):
         return "escalated" if threatened else "walked_away"
     if s.turn >= scenario.max_turns:
         return "turn_limit"

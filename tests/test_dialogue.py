@@ -532,6 +532,19 @@ def test_a_well_wish_that_moves_nothing_ends_it_once_patience_is_half_gone(lang,
     assert _turn(nearly_out, first_apology, ["apology"], lang=lang).outcome is None  # a first apology moves it
 
 
+@pytest.mark.parametrize("lang, send_off", [
+    ("en", "Hope it gets sorted soon, ma'am. Thank you so much for your patience."),  # courtesy after the wish
+    ("id", "Semoga cepet beres ya Bu. Terima kasih udah sabar ya."),
+    ("en", "Sorry again ma'am. Is there anything else I can help with today?"),  # "anything else?", needs open
+    ("id", "Mohon maaf sekali lagi Bu. Ada lagi yang bisa saya bantu?"),
+])
+def test_a_send_off_with_needs_open_ends_it_once_patience_is_half_gone(lang, send_off):
+    state = initial_state(LIB.get("water-bill-surge", lang))
+    worn = state.model_copy(update={"patience": state.patience / 2})
+    assert _turn(worn, send_off, ["apology"], lang=lang).outcome == "walked_away"
+    assert _turn(state.model_copy(update={"apologies": 1}), send_off, ["apology"], lang=lang).outcome is None
+
+
 def test_kind_words_that_cost_patience_do_not_draw_a_calmer_reply():
     state = initial_state(LIB.get("water-bill-surge", "en"))
     first = _turn(state, "I understand how upsetting this is.", ["empathy"])
