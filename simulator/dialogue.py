@@ -245,10 +245,15 @@ _SLOT_RX: dict[str, re.Pattern] = {
         r"(?:\(0\d{2,3}\) ?\d[\d ]{3,}|\b0\d{8,}|\+62|\b1500[\d-]*|\b(?:call|phone|ring|hotline|telepon|telp|hubungi|wa|whatsapp|contact|kontak|ext\.?)\b[^.?!]{0,25}?\b\d{3,}|\b\d{3,} ?(?:hotline|call centre|call center))"
     ),
     "place": re.compile(
-        r"\b(?:jl\.?|jalan|street|road|floor|lantai|gedung|building|office (?:is )?(?:on|at|in)|kantor\w* (?:\w+ )?(?:di|ada di)|"
+        r"\b(?:jln?\.?|floor|lantai|gedung|building|office (?:is )?(?:on|at|in)|kantor\w* (?:\w+ )?(?:di|ada di)|"
         r"counter|loket|app\b|aplikasi|website|situs|branch|cabang)"
     ),
 }
+
+
+# A street word is an address only beside a name, matched as typed: "Jalan Pemuda", "Veteran Road";
+# not "masih di jalan" (on its way), "surat jalan" (a road permit) or "the whole street".
+_STREET = re.compile(r"\b[Jj]alan +[A-Z0-9][\w.]*|\b(?:[A-Z][\w'.-]*|\d+) +(?:[Ss]treet|[Rr]oad)\b")
 
 
 def _on_the_clock(hours: str) -> bool:
@@ -339,6 +344,9 @@ def extract_slots(text: str, scenario: Scenario | None = None, customer_said: st
         m = rx.search(timely if name in _TIME_SLOTS else numbered if name == "number" else low)
         if m:
             found[name] = text[m.start() : m.end()]
+    street = _STREET.search(text)
+    if "place" not in found and street and low[street.start()].strip():  # not in a quote or greeting
+        found["place"] = street.group(0)
     # A day and hours count together only when one sentence holds both ("Wednesday between 8 and 12").
     for start, end in sentences:
         part = timely[start:end]

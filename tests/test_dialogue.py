@@ -87,6 +87,13 @@ def test_slots_from_a_turn():
     assert extract_slots("Re-check Wednesday, 8 to 12.")[Slot.hours] == "8 to 12"
     assert Slot.hours not in extract_slots("It takes 3 to 5 working days.")
     assert Slot.hours not in extract_slots("8 to 12 boxes were sour.")
+    # a street word is an address only beside a name: "ati-ati di jalan" sends nobody anywhere
+    assert extract_slots("Ke Samsat di Jalan Pemuda 12, Bu.")[Slot.place] == "Jalan Pemuda"
+    assert extract_slots("It's the office on Veteran Road.")[Slot.place]
+    assert extract_slots("Jln. Slamet Riyadi no 5 ya")[Slot.place] == "Jln."
+    for not_a_place in ("Makasih udh sabar, ati-ati di jalan 🙏", "Paketnya masih di jalan kok Pak",
+                        "Bawa surat jalan sementara", "Your parcel is on the road.", "The whole street lost power."):
+        assert Slot.place not in extract_slots(not_a_place), not_a_place
     slots = extract_slots("a meter reader comes to ur place wed between 8am and noon to re-check")
     assert (slots[Slot.day], slots[Slot.hours]) == ("wed", "8am")
     assert Slot.day not in extract_slots("the kids sat at the table all evening")
