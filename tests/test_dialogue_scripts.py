@@ -96,9 +96,6 @@ KNOWN_FAILURES: dict[str, str] = {
                                         "analyser, issue 10); he is still there when the script ends (set Y, stop 41)",
     "wrong-agency-id-defensive-Y": "\"Telpon PLN lah Bu, nomornya cari di google aja\" is a right referral without its "
                                    "detail and wins patience back; she is still there when the script ends (set Y, stop 41)",
-    # Stop 42, set Z by another hand.
-    "threat-violence-id-hollow-Z": _RUNS_OUT.replace("set T, stop 36", "set Z, stop 42"),
-    "water-bill-surge-en-hollow-Z": _RUNS_OUT.replace("set T, stop 36", "set Z, stop 42"),
 }
 
 
