@@ -1,7 +1,7 @@
 """Trainee scripts played through the session service: does the customer end the way a reader expects?
 
 ``tests/data/dialogue_scripts.yaml`` and ``conversation_scripts_stop27.yaml`` to
-``conversation_scripts_stop42.yaml`` (written by someone else; which were development material
+``conversation_scripts_stop43.yaml`` (written by someone else; which were development material
 is in each file's header and docs/realism.md): a list of
 ``{id, scenario, lang, style, turns, expect: {outcomes, overall, note}}``. Each script is played
 with the offline customer until the customer ends the conversation or the turns run out (then
@@ -21,9 +21,9 @@ import yaml
 
 DATA = Path(__file__).parent / "data" / "dialogue_scripts.yaml"
 #: Sets K and L of stop 27, M of stop 28, N of stop 29, O-Q of stop 31, R of stop 32, T of stop 36,
-#: U of stop 38, V of stop 39, W of stop 40, X and Y of stop 41, Z of stop 42 (docs/realism.md), written later by other hands in
-#: the same format.
-MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32, 36, 38, 39, 40, 41, 42)]
+#: U of stop 38, V of stop 39, W of stop 40, X and Y of stop 41, Z of stop 42, AA of stop 43
+#: (docs/realism.md), written later by other hands in the same format.
+MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32, 36, 38, 39, 40, 41, 42, 43)]
 SCRIPTS = [s for path in (DATA, *MORE) for s in yaml.safe_load(path.read_text(encoding="utf-8"))]
 
 
@@ -96,6 +96,15 @@ KNOWN_FAILURES: dict[str, str] = {
                                         "analyser, issue 10); he is still there when the script ends (set Y, stop 41)",
     "wrong-agency-id-defensive-Y": "\"Telpon PLN lah Bu, nomornya cari di google aja\" is a right referral without its "
                                    "detail and wins patience back; she is still there when the script ends (set Y, stop 41)",
+    # Stop 43, set AA by another hand.
+    "prepaid-no-credit-id-defensive-AA": "\"kuotanya abis sendiri 😅\" and \"kakak aja yg lupa isi 🙂\" are not read as "
+                                         "blame and \"Silakan kalau mau bikin thread kak, 86rb follower kakak juga bakal tau "
+                                         "masalahnya di siapa\" as a question and empathy (the analyser, issue 10); he is "
+                                         "still there when the script ends (set AA, stop 43)",
+    "threat-violence-en-terse-AA": "\"Please stop hitting the glass. I'll help you, but not like this.\" is read as "
+                                   "hostile and \"Receipt number, please.\" as an empty turn; every need is met by the "
+                                   "last turn, but he is still furious and still there when the script ends (set AA, "
+                                   "stop 43)",
 }
 
 
