@@ -1607,8 +1607,8 @@ def update(
         s.remedy_offered = True
     if Slot.number in slots:
         s.number_given = True
-    if did.apology:
-        s.apologies += 1
+    if did.apology and not (did.defensive or did.hostile):
+        s.apologies += 1  # "sorry, but it was left out too long" is no apology to the customer
     if did.admission:
         s.fault_admitted = True
 

@@ -510,6 +510,18 @@ def test_only_progress_wins_patience_back_after_a_bad_turn():
     assert progress.patience > bad.patience
 
 
+def test_a_sorry_that_comes_with_blame_is_no_apology_so_a_later_real_one_still_turns_it_round():
+    state = initial_state(LIB.get("catering-stale-food", "en"))
+    sorry_but = _turn(state, "Sorry ma'am, but food goes off if it's left out in the heat.", ["apology", "defensive"],
+                      scenario_id="catering-stale-food")
+    assert sorry_but.apologies == 0 and sorry_but.reply is not Situation.apology_accepted
+    blame = _turn(sorry_but, "We can't know where you kept the boxes.", ["defensive"], scenario_id="catering-stale-food")
+    owning = _turn(blame, "I'm sorry, what I just said was wrong, and so was our admin yesterday.",
+                   ["apology", "acknowledge"], scenario_id="catering-stale-food")
+    assert owning.apologies == 1 and owning.patience > blame.patience and owning.outcome is None
+    assert owning.reply is Situation.apology_accepted
+
+
 def test_kind_words_again_while_nothing_moves_wear_patience_down_from_the_third_turn():
     state = initial_state(LIB.get("water-bill-surge", "en"))
     first = _turn(state, "I understand how upsetting this is.", ["empathy"])
