@@ -1,7 +1,7 @@
 """Trainee scripts played through the session service: does the customer end the way a reader expects?
 
 ``tests/data/dialogue_scripts.yaml`` and ``conversation_scripts_stop27.yaml`` to
-``conversation_scripts_stop43.yaml`` (written by someone else; which were development material
+``conversation_scripts_stop44.yaml`` (written by someone else; which were development material
 is in each file's header and docs/realism.md): a list of
 ``{id, scenario, lang, style, turns, expect: {outcomes, overall, note}}``. Each script is played
 with the offline customer until the customer ends the conversation or the turns run out (then
@@ -23,7 +23,7 @@ DATA = Path(__file__).parent / "data" / "dialogue_scripts.yaml"
 #: Sets K and L of stop 27, M of stop 28, N of stop 29, O-Q of stop 31, R of stop 32, T of stop 36,
 #: U of stop 38, V of stop 39, W of stop 40, X and Y of stop 41, Z of stop 42, AA of stop 43
 #: (docs/realism.md), written later by other hands in the same format.
-MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32, 36, 38, 39, 40, 41, 42, 43)]
+MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32, 36, 38, 39, 40, 41, 42, 43, 44)]
 SCRIPTS = [s for path in (DATA, *MORE) for s in yaml.safe_load(path.read_text(encoding="utf-8"))]
 
 
@@ -72,16 +72,10 @@ KNOWN_FAILURES: dict[str, str] = {
     "prepaid-no-credit-en-terse-V": "a volatile customer: \"No outage there; your data package ran out\" and \"Easy "
                                     "fix!\" are read as defensive and hostile; he is still there, unsatisfied, when the "
                                     "script ends (set V, stop 39)",
-    "water-bill-surge-en-mixed-V": "after two dismissive turns the recovery starts, but \"It looks like our meter reader "
-                                   "wrote the number down wrong\" is read as defensive (the analyser, issue 10) and she "
-                                   "walks out (set V, stop 39)",
     "threat-violence-en-offers_as_questions-V": "an offer of the claim draws his parcel details again and an offer of "
                                                 "a direct number \"I don't really know\"; he is still there when the "
                                                 "script ends (set V, stop 39)",
     # Set W (stop 40), by another hand: recovering, terse, defensive and hollow handlers.
-    "prepaid-no-credit-id-defensive-W": "the analyser reads \"Jadi bkn jaringannya yg ancur ya 😊 Lain kali dicek dulu\" "
-                                        "as no blame and \"Silakan isi ulang sendiri\" meets the fix: the defensive "
-                                        "handler resolves it (set W, stop 40)",
     "water-bill-surge-id-hollow-W": _RUNS_OUT.replace("set T, stop 36", "set W, stop 40"),
     # Stop 41, sets X and Y by other hands.
     "catering-stale-food-en-recovering-X": "the admission \"so it's our scheduling mistake, fully ours\" is read as "
@@ -90,21 +84,26 @@ KNOWN_FAILURES: dict[str, str] = {
     "catering-stale-food-id-vague-Y": "since stop 42 \"Kalo soal ganti rugi nanti sy tanyain ke atasan dulu, sy blm bisa "
                                       "janji apa2\" meets no refund, but she is still there when the script ends (set Y, "
                                       "stop 41)",
-    "threat-violence-en-vague-Y": _RUNS_OUT.replace("set T, stop 36", "set Y, stop 41"),
     "prepaid-no-credit-id-defensive-Y": "\"Mohon dicek dulu pulsa & kuotanya sblm komplain di publik\" is read as a "
                                         "question, not blame, and a counter-threat of legal consequences as empty (the "
                                         "analyser, issue 10); he is still there when the script ends (set Y, stop 41)",
     "wrong-agency-id-defensive-Y": "\"Telpon PLN lah Bu, nomornya cari di google aja\" is a right referral without its "
                                    "detail and wins patience back; she is still there when the script ends (set Y, stop 41)",
-    # Stop 43, set AA by another hand.
-    "prepaid-no-credit-id-defensive-AA": "\"kuotanya abis sendiri 😅\" and \"kakak aja yg lupa isi 🙂\" are not read as "
-                                         "blame and \"Silakan kalau mau bikin thread kak, 86rb follower kakak juga bakal tau "
-                                         "masalahnya di siapa\" as a question and empathy (the analyser, issue 10); he is "
-                                         "still there when the script ends (set AA, stop 43)",
-    "threat-violence-en-terse-AA": "\"Please stop hitting the glass. I'll help you, but not like this.\" is read as "
-                                   "hostile and \"Receipt number, please.\" as an empty turn; every need is met by the "
-                                   "last turn, but he is still furious and still there when the script ends (set AA, "
-                                   "stop 43)",
+    # Stop 44: the heads that read the turn's words read one turn of set Z otherwise.
+    "wrong-agency-id-defensive-Z": "\"Bu, niki PDAM, ngurus banyu. Listrik mati kok ke sini, ya salah alamat to.\" and "
+                                   "\"Ya silakan Ibu cari sendiri kantor listriknya\" are not read as blame (the "
+                                   "analyser, issue 10); she is still there when the script ends (set Z, stop 44)",
+    # Stop 44, set AB by another hand.
+    "prepaid-no-credit-en-terse-AB": "\"Network in your area is normal\" after the check is read as defensive and \"Let me "
+                                     "know if it's not back in 5 mins, I'm staying on this chat\" as an empty turn; he "
+                                     "leaves for another network though the fix was given (set AB, stop 44)",
+    "prepaid-no-credit-id-mixed-AB": "\"Lain kali mending cek sisa pulsa dulu … sebelum posting 😅\" is not read as a "
+                                     "lecture (the analyser, issue 10); the fix is given and he is still there, "
+                                     "watching, when the script ends (set AB, stop 44)",
+    "threat-violence-en-terse-AB": "\"Pak Yusuf, counter please. ... Sir, that's for everyone's safety\" is read as "
+                                   "defensive, not as calling the guard, and \"Calling the hub now\" costs patience; "
+                                   "he is still there when the script ends (set AB, stop 44)",
+    "vehicle-registration-delay-en-mixed-AB": _RUNS_OUT.replace("set T, stop 36", "set AB, stop 44"),
 }
 
 

@@ -210,6 +210,40 @@ def test_a_missing_or_corrupt_heads_file_names_the_file_and_the_rebuild_command(
     assert str(path) in str(err.value) and heads.REBUILD_COMMAND in str(err.value)
 
 
+def test_words_are_tf_idf_of_the_terms_seen_in_two_turns():
+    from simulator.understanding.grams import GramSpace, terms
+
+    assert terms("Our technician made an error") == [
+        "our", "technician", "made", "an", "error", "our technician", "technician made", "made an", "an error"]
+    space = GramSpace.fit(["our error", "our fault", "not our fault", "once only"])
+    assert set(space.vocabulary) == {"our", "fault", "our fault"}  # "once only" is in one turn
+    v = space.vector("OUR fault, our")
+    assert np.isclose(np.linalg.norm(v), 1.0)
+    assert v[space.vocabulary["our"]] > v[space.vocabulary["fault"]] > 0  # counted twice, despite a lower idf
+    assert not space.vector("nothing known here").any()
+
+
+def test_heads_that_read_words_save_and_load_them(tmp_path):
+    from simulator.understanding.grams import GramSpace
+
+    space = GramSpace.fit(["our fault", "our fault sorry", "not sorry"])
+    n = heads.N_FEATURES
+    tags = {t: heads.TagHead("head", np.zeros(n, np.float32), -1.0, 0.5) for t in Tag}
+    tags[Tag.defensive] = heads.TagHead("head", np.zeros(n, np.float32), 0.0, 0.5, False,
+                                        np.arange(len(space), dtype=np.float32) + 1.0)
+    made = heads.Heads(np.zeros(n, np.float32), np.ones(n, np.float32), tags, "rules",
+                       np.zeros((3, n), np.float32), np.zeros(3, np.float32), {}, grams=space)
+    made.save(tmp_path / "h.npz")
+    loaded = heads.load_heads(tmp_path / "h.npz")
+    assert loaded.grams.vocabulary == space.vocabulary
+    assert loaded.tags[Tag.apology].gram_weights is None
+    x = np.zeros(n, np.float32)
+    for text in ("our fault", "sorry", "nothing"):
+        assert loaded.probabilities(x, loaded.gram_vector(text)) == pytest.approx(
+            made.probabilities(x, made.gram_vector(text)))
+    assert loaded.probabilities(x, loaded.gram_vector("our fault"))[Tag.defensive] != 0.5  # the words count
+
+
 def test_the_app_keeps_running_on_rules_when_the_heads_file_is_unusable(monkeypatch, tmp_path):
     monkeypatch.setattr(heads, "HEADS_FILE", tmp_path / "missing.npz")
     heads.cached_heads.cache_clear()
@@ -266,6 +300,8 @@ def test_training_is_reproducible_and_takes_corrections(tmp_path):
         assert a.tags[tag].mode == b.tags[tag].mode
         assert a.tags[tag].questions_by_rules == b.tags[tag].questions_by_rules
         np.testing.assert_array_equal(a.tags[tag].weights, b.tags[tag].weights)
+        if a.tags[tag].gram_weights is not None or b.tags[tag].gram_weights is not None:
+            np.testing.assert_array_equal(a.tags[tag].gram_weights, b.tags[tag].gram_weights)
 
 
 def test_chat_variants_drop_the_question_mark_keep_the_labels_and_share_a_fold():
@@ -410,4 +446,5 @@ def test_matching_falls_back_to_shared_words_without_the_encoder(monkeypatch):
 
 
 def test_heads_file_is_small_and_committed():
-    assert heads.HEADS_FILE.exists() and heads.HEADS_FILE.stat().st_size < 200_000
+    # The word heads hold one weight per vocabulary term and tag (about 0.7 MB in all).
+    assert heads.HEADS_FILE.exists() and heads.HEADS_FILE.stat().st_size < 1_000_000

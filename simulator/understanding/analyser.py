@@ -93,7 +93,7 @@ def _analyse(
         return by_rules, [TagDecision(t, by_rules.has(t), None, "rules", by_rules.has(t)) for t in TAG_ORDER]
 
     x = features(get_encoder().embed([norm.text[:ENCODER_MAX_CHARS]])[0], by_rules, text)
-    probs = heads.probabilities(x)
+    probs = heads.probabilities(x, heads.gram_vector(norm.text))
     decisions = []
     for tag in TAG_ORDER:
         head = heads.tags[tag]
@@ -175,11 +175,13 @@ def _sentence_evidence(text, norm, lang, by_rules, heads: Heads, tags: list[Tag]
         start = len(text) - len(text.lstrip())
         end = len(text.rstrip())
         return {t: Evidence(text=text[start:end], start=start, end=end) for t in tags}
-    embeddings = get_encoder().embed([norm.text[a:b].strip()[:ENCODER_MAX_CHARS] for a, b in spans])
+    sentences = [norm.text[a:b].strip() for a, b in spans]
+    embeddings = get_encoder().embed([s[:ENCODER_MAX_CHARS] for s in sentences])
     z = np.stack([heads.standardise(features(e, by_rules, text)) for e in embeddings])
+    grams = np.stack([heads.gram_vector(s) for s in sentences]) if heads.grams is not None else None
     out = {}
     for tag in tags:
-        best = int(np.argmax(heads.tags[tag].probability(z)))
+        best = int(np.argmax(heads.tags[tag].probability(z, grams)))
         a, b = spans[best]
         while a < b and norm.text[a].isspace():
             a += 1

@@ -7,7 +7,8 @@ cross-validation when the heads are trained (``python -m simulator train-analyse
 
 * ``rules`` — the tag is the rules' decision (where the rules beat every head);
 * ``head``  — the tag is the head's decision; the head sees the rule flags as features, so it
-  keeps what the rules do well and overrules them where the data says they are wrong.
+  keeps what the rules do well and overrules them where the data says they are wrong. A head may
+  also read the turn's words and word pairs (``grams.py``), where cross-validation says so.
 
 The referral target comes from a three-way head (legal / security / other) when its mode says so,
 else from the rules. Turns that trainers corrected (``train-analyser --corrections``) are also
@@ -31,6 +32,7 @@ import numpy as np
 
 from simulator.analysis_types import TAG_ORDER, Tag, TurnAnalysis
 from simulator.understanding.encoder import DIM
+from simulator.understanding.grams import GramSpace
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +102,14 @@ class TagHead:
     # On a turn made only of questions the rules decide (chosen by cross-validation per tag): the
     # corpus's diagnostic questions ("Do the neighbours have power?") are read as blame by the head.
     questions_by_rules: bool = False
+    gram_weights: np.ndarray | None = None  # over the words' tf-idf, scale folded in; None: words unread
 
-    def probability(self, x: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(x @ self.weights + self.bias)))
+    def probability(self, z: np.ndarray, grams: np.ndarray | None = None) -> np.ndarray:
+        """Of standardised features ``z`` and the words' tf-idf ``grams`` (one row each, or one turn)."""
+        logit = z @ self.weights + self.bias
+        if self.gram_weights is not None and grams is not None:
+            logit = logit + grams @ self.gram_weights
+        return 1.0 / (1.0 + np.exp(-logit))
 
 
 @dataclass(frozen=True)
@@ -115,13 +122,17 @@ class Heads:
     target_bias: np.ndarray  # (3,)
     meta: dict
     corrections: dict[str, Correction] = field(default_factory=dict)  # turn_key -> the trainer's labels
+    grams: GramSpace | None = None  # the vocabulary the heads' word weights are over
 
     def standardise(self, x: np.ndarray) -> np.ndarray:
         return (x - self.mean) / self.scale
 
-    def probabilities(self, x: np.ndarray) -> dict[Tag, float]:
+    def gram_vector(self, normalised_text: str) -> np.ndarray | None:
+        return self.grams.vector(normalised_text) if self.grams is not None else None
+
+    def probabilities(self, x: np.ndarray, grams: np.ndarray | None = None) -> dict[Tag, float]:
         z = self.standardise(x)
-        return {tag: float(head.probability(z)) for tag, head in self.tags.items()}
+        return {tag: float(head.probability(z, grams)) for tag, head in self.tags.items()}
 
     def target(self, x: np.ndarray) -> tuple[str, float]:
         logits = self.target_weights @ self.standardise(x) + self.target_bias
@@ -138,16 +149,22 @@ class Heads:
                   "target_bias": self.target_bias}
         for tag, head in self.tags.items():
             arrays[f"w_{tag.value}"] = head.weights
+            if head.gram_weights is not None:
+                arrays[f"g_{tag.value}"] = head.gram_weights
+        if self.grams is not None:
+            arrays["gram_idf"] = self.grams.idf
         meta = dict(self.meta, feature_version=FEATURE_VERSION, n_features=N_FEATURES, target_mode=self.target_mode,
                     tags={t.value: {"mode": h.mode, "bias": h.bias, "threshold": h.threshold,
                                     "questions_by_rules": h.questions_by_rules}
                           for t, h in self.tags.items()},
                     corrections={k: {"tags": sorted(t.value for t in c.tags), "referral_target": c.referral_target}
                                  for k, c in self.corrections.items()})
+        arrays = {k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}
         arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
+        if self.grams is not None:  # terms in index order, as one string (no pickled objects)
+            arrays["gram_terms"] = np.frombuffer("\n".join(self.grams.vocabulary).encode(), dtype=np.uint8)
         with path.open("wb") as fh:  # np.savez_compressed on a path would add ".npz" to other names
-            np.savez_compressed(fh, **{k: np.asarray(v, dtype=np.float32) if k != "meta" else v
-                                       for k, v in arrays.items()})
+            np.savez_compressed(fh, **arrays)
 
 
 def load_heads(path: Path | None = None) -> Heads:
@@ -162,13 +179,20 @@ def load_heads(path: Path | None = None) -> Heads:
             if meta.get("feature_version") != FEATURE_VERSION or meta.get("n_features") != N_FEATURES:
                 raise HeadsError(f"{path}: made for another feature layout; {hint}")
             tags = {}
+            grams = None
+            if "gram_terms" in data:
+                words = bytes(data["gram_terms"]).decode().split("\n")
+                grams = GramSpace({t: i for i, t in enumerate(words)}, data["gram_idf"])
             for name, spec in meta["tags"].items():
+                gram_weights = data[f"g_{name}"] if f"g_{name}" in data else None
+                if gram_weights is not None and (grams is None or gram_weights.shape != (len(grams),)):
+                    raise HeadsError(f"{path}: the word weights of `{name}` do not fit its vocabulary; {hint}")
                 tags[Tag(name)] = TagHead(spec["mode"], data[f"w_{name}"], float(spec["bias"]), float(spec["threshold"]),
-                                          bool(spec.get("questions_by_rules", False)))
+                                          bool(spec.get("questions_by_rules", False)), gram_weights)
             corrections = {k: Correction(frozenset(Tag(t) for t in c["tags"]), c["referral_target"])
                            for k, c in meta.get("corrections", {}).items()}
             heads = Heads(data["mean"], data["scale"], tags, meta["target_mode"], data["target_weights"],
-                          data["target_bias"], meta, corrections)
+                          data["target_bias"], meta, corrections, grams)
     except HeadsError:
         raise
     except Exception as exc:  # zip, key, JSON or shape problems: a corrupt file

@@ -2,8 +2,8 @@
 
 Reproducible: fixed seeds, sorted inputs, deterministic solvers. For every tag, 5-fold
 cross-validation on the training corpus chooses between the rules alone and a logistic head
-(on the embedding alone, or on the embedding plus the rule flags, at a few regularisation
-strengths), and the head's decision threshold; the choice and its figures go into the model card.
+(on the embedding alone, on the embedding plus the rule flags, or on those and the turn's words,
+at a few regularisation strengths), and the head's decision threshold; the choice and its figures go into the model card.
 Needs scikit-learn (a development dependency); the app itself only reads the numpy arrays.
 """
 
@@ -25,6 +25,7 @@ from simulator.understanding import rules
 from simulator.analysis import analyze
 from simulator.understanding.analyser import ENCODER_MAX_CHARS
 from simulator.understanding.encoder import DIM, MODEL_NAME, get_encoder
+from simulator.understanding.grams import GramSpace
 from simulator.understanding.heads import (
     HEADS_FILE,
     N_FEATURES,
@@ -51,6 +52,14 @@ CACHE = ROOT / "data" / "cache" / "analyser-embeddings.npz"
 SEED = 0
 FOLDS = 5
 C_GRID = (0.003, 0.01, 0.03, 0.3)
+#: Heads that also read the words: their strengths and the weight of the words beside the
+#: standardised features. Larger C let single corpus words overrule the embedding (stop 37).
+WORDS_C_GRID = (0.01, 0.03)
+WORDS_SCALES = (20.0, 40.0)
+#: Tags whose head never reads the words. With them, `hostile` called kind lines that share words
+#: with sarcasm hostile ("So sorry, we never want a loyal customer like you to feel let down."
+#: 0.96), which ended conversations on polite lines (docs/analyser.md, stop 37).
+WORDS_UNREAD = {Tag.hostile}
 #: Tags whose head and threshold are chosen by F-beta instead of F1. A false `hostile` costs far
 #: more than a missed one: the customer walks out and composure scores nothing, on a polite line.
 PRECISION_BETA = {Tag.hostile: 0.5}
@@ -69,6 +78,7 @@ class Corpus:
     rule_y: np.ndarray  # (n, 9) the rules' decisions
     rule_target: list[str | None]
     origin: np.ndarray  # per item, the index of the turn it was made from (its own for written turns)
+    texts: list[str]  # per item, the normalised turn
 
 
 def load_training_items(paths: list[Path]) -> list[Item]:
@@ -129,7 +139,18 @@ def build_corpus(items: list[Item], sources: list[str], progress: Callable[[str]
     y = np.array([[t.value in i.tags for t in TAG_ORDER] for i in items], dtype=np.int8)
     rule_y = np.array([[r.has(t) for t in TAG_ORDER] for r in by_rules], dtype=np.int8)
     origin_index = np.array(origin if origin is not None else range(len(items)), dtype=int)
-    return Corpus(items, sources, x, y, rule_y, [r.referral_target for r in by_rules], origin_index)
+    return Corpus(items, sources, x, y, rule_y, [r.referral_target for r in by_rules], origin_index,
+                  [n.text for n in norms])
+
+
+def _gram_matrix(space: GramSpace, texts: list[str]):
+    """The texts' tf-idf rows as a sparse matrix."""
+    from scipy import sparse
+
+    rows = [space.sparse(t) for t in texts]
+    indptr = np.cumsum([0] + [len(i) for i, _ in rows])
+    return sparse.csr_matrix((np.concatenate([v for _, v in rows]), np.concatenate([i for i, _ in rows]), indptr),
+                             shape=(len(texts), len(space)))
 
 
 def _f1(y: np.ndarray, pred: np.ndarray, beta: float = 1.0) -> float:
@@ -183,6 +204,13 @@ def train(corpus: Corpus, progress: Callable[[str], None]) -> tuple[Heads, dict]
     emb_only[:DIM] = True
     configs = [("embedding", c, emb_only) for c in C_GRID] + [("embedding+rules", c, np.ones(N_FEATURES, bool))
                                                               for c in C_GRID]
+    from scipy import sparse
+
+    space = GramSpace.fit(t for t, o in zip(corpus.texts, own) if o)
+    grams = _gram_matrix(space, corpus.texts)
+    with_words = {scale: sparse.hstack([sparse.csr_matrix(z), grams * scale]).tocsr() for scale in WORDS_SCALES}
+    word_configs = [("embedding+rules+words", c, scale) for scale in WORDS_SCALES for c in WORDS_C_GRID]
+    progress(f"words: {len(space)} terms\n")
     report: dict = {"tags": {}, "unmarked": n - written}
     tag_heads: dict[Tag, TagHead] = {}
     for k, tag in enumerate(TAG_ORDER):
@@ -196,16 +224,18 @@ def train(corpus: Corpus, progress: Callable[[str], None]) -> tuple[Heads, dict]
         rule_f1 = f1(rule_y)
         best = ("rules", None, None, 0.5, f1(rule_y, beta), rule_f1, None)
         tried = {"rules": round(rule_f1, 3)}
-        for name, c, cols in configs:
+        for name, c, cols in configs + ([] if tag in WORDS_UNREAD else word_configs):
+            data = with_words[cols] if name.endswith("words") else z[:, cols]
             oof = np.zeros(n)
             for f in range(FOLDS):
-                train_idx, test_idx = fold != f, fold == f
-                model = _logistic(c).fit(z[train_idx][:, cols], y[train_idx])
-                oof[test_idx] = model.predict_proba(z[test_idx][:, cols])[:, 1]
+                train_idx, test_idx = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+                model = _logistic(c).fit(data[train_idx], y[train_idx])
+                oof[test_idx] = model.predict_proba(data[test_idx])[:, 1]
             scores = [f1(oof >= t, beta) for t in THRESHOLDS]
             i = int(np.argmax(scores))
             cv_f1 = f1(oof >= THRESHOLDS[i])
-            tried[f"{name} C={c}"] = round(cv_f1, 3)
+            label = f"{name} C={c}" + (f" ×{cols:g}" if name.endswith("words") else "")
+            tried[label] = round(cv_f1, 3)
             if scores[i] > best[4]:
                 best = (name, c, cols, float(THRESHOLDS[i]), scores[i], cv_f1, oof)
         name, c, cols, threshold, score, cv_f1, oof = best
@@ -218,12 +248,18 @@ def train(corpus: Corpus, progress: Callable[[str], None]) -> tuple[Heads, dict]
                  f"{'questions by rules ' if questions_by_rules else ''}CV F1 {cv_f1:.3f} (rules {rule_f1:.3f})\n")
         if name == "rules":
             tag_heads[tag] = TagHead("rules", np.zeros(N_FEATURES, np.float32), 0.0, 0.5)
+        elif name.endswith("words"):
+            model = _logistic(c).fit(with_words[cols], y)
+            coef = model.coef_[0].astype(np.float32)
+            tag_heads[tag] = TagHead("head", coef[:N_FEATURES], float(model.intercept_[0]), threshold,
+                                     questions_by_rules, coef[N_FEATURES:] * np.float32(cols))
         else:
             model = _logistic(c).fit(z[:, cols], y)
             w = np.zeros(N_FEATURES, np.float32)
             w[cols] = model.coef_[0]
             tag_heads[tag] = TagHead("head", w, float(model.intercept_[0]), threshold, questions_by_rules)
-        report["tags"][tag.value] = {"chosen": name if c is None else f"{name} C={c}", "threshold": threshold,
+        chosen = name if c is None else f"{name} C={c}" + (f" ×{cols:g}" if name.endswith("words") else "")
+        report["tags"][tag.value] = {"chosen": chosen, "threshold": threshold,
                                      "questions_by_rules": questions_by_rules,
                                      "cv_f1": round(cv_f1, 3), "rules_cv_f1": round(rule_f1, 3), "tried": tried}
 
@@ -248,7 +284,8 @@ def train(corpus: Corpus, progress: Callable[[str], None]) -> tuple[Heads, dict]
     heads = Heads(mean.astype(np.float32), scale.astype(np.float32), tag_heads, target_mode,
                   target_model.coef_.astype(np.float32), target_model.intercept_.astype(np.float32),
                   {"encoder": MODEL_NAME, "trained": datetime.now(UTC).strftime("%Y-%m-%d"), "n_train": written,
-                   "n_unmarked": n - written})
+                   "n_unmarked": n - written},
+                  grams=space if any(h.gram_weights is not None for h in tag_heads.values()) else None)
     return heads, report
 
 
