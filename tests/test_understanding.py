@@ -116,6 +116,19 @@ def test_the_committed_heads_load_and_the_learned_engine_runs():
 
 
 @needs_encoder
+def test_the_learned_engine_reads_the_turns_words():
+    loaded, _ = heads.cached_heads()
+    assert loaded.grams is not None and any(h.gram_weights is not None for h in loaded.tags.values())
+    text = "Receipt number, please."
+    norm = normalise(text, "en")
+    x = heads.features(encoder.get_encoder().embed([norm.text])[0], rules.analyze(text, "en", normalised=norm), text)
+    with_words = loaded.probabilities(x, loaded.gram_vector(norm.text))
+    assert with_words != pytest.approx(loaded.probabilities(x))
+    _, decisions = analyser.explain(text, "en")
+    assert {d.tag: d.probability for d in decisions} == pytest.approx(with_words)
+
+
+@needs_encoder
 def test_evidence_quotes_the_original_text_for_every_tag():
     text = ("Sy sgt menyesal Bu, wajar Ibu kesel bgt. Jd tagihan Ibu naik dr 90rb jd 600rb ya? "
             "Boleh sy minta no sambungannya? Petugas kami cek ulang Rabu jam 8-12, kl salah catat kami kembalikan.")

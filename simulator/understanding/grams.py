@@ -1,8 +1,9 @@
 """The turn's own words beside the embedding: tf-idf of words and word pairs.
 
-The sentence encoder blurs the single words that decide a tag: "our technician made an error"
-and "the technician made an error, not us" sit as close as any two complaints. A head that also
-reads the normalised words ("our … error", "not us") can tell them apart. The vocabulary is the
+The sentence encoder blurs the single words that decide a tag: it puts "Our technician made an
+error with your reading." nearest to "the parts came late from the supplier, not our fault"
+(cosine 0.87). A head that also reads the normalised words can weigh "our" against "not our"
+where the embedding cannot. The vocabulary is the
 words and word pairs of at least two training turns, with their inverse document frequency; a
 turn's vector is sublinear counts times idf, scaled to unit length (the usual tf-idf, as
 scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` computes it, here without scikit-learn so

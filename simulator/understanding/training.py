@@ -3,7 +3,8 @@
 Reproducible: fixed seeds, sorted inputs, deterministic solvers. For every tag, 5-fold
 cross-validation on the training corpus chooses between the rules alone and a logistic head
 (on the embedding alone, on the embedding plus the rule flags, or on those and the turn's words,
-at a few regularisation strengths), and the head's decision threshold; the choice and its figures go into the model card.
+at a few regularisation strengths), and the head's decision threshold; the choice and its
+figures go into the model card.
 Needs scikit-learn (a development dependency); the app itself only reads the numpy arrays.
 """
 
@@ -16,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from simulator.analysis_eval import Item, evaluate, load_items
 from simulator.analysis_types import TAG_ORDER, Tag
@@ -143,14 +146,23 @@ def build_corpus(items: list[Item], sources: list[str], progress: Callable[[str]
                   [n.text for n in norms])
 
 
-def _gram_matrix(space: GramSpace, texts: list[str]):
+def _gram_matrix(space: GramSpace, texts: list[str]) -> sparse.csr_matrix:
     """The texts' tf-idf rows as a sparse matrix."""
-    from scipy import sparse
-
     rows = [space.sparse(t) for t in texts]
     indptr = np.cumsum([0] + [len(i) for i, _ in rows])
     return sparse.csr_matrix((np.concatenate([v for _, v in rows]), np.concatenate([i for i, _ in rows]), indptr),
                              shape=(len(texts), len(space)))
+
+
+@dataclass(frozen=True)
+class _Config:
+    """One head cross-validation may choose: its features and strength."""
+
+    label: str  # as the model card shows it
+    c: float
+    data: Any  # the training matrix: dense features, or a sparse one with the words after them
+    cols: np.ndarray  # which of the N_FEATURES dense features the head reads
+    words_scale: float = 0.0  # the words' weight beside the features; 0: no words
 
 
 def _f1(y: np.ndarray, pred: np.ndarray, beta: float = 1.0) -> float:
@@ -202,15 +214,18 @@ def train(corpus: Corpus, progress: Callable[[str], None]) -> tuple[Heads, dict]
     questions = np.array([only_questions(i.trainee) for i in corpus.items])
     emb_only = np.zeros(N_FEATURES, dtype=bool)
     emb_only[:DIM] = True
-    configs = [("embedding", c, emb_only) for c in C_GRID] + [("embedding+rules", c, np.ones(N_FEATURES, bool))
-                                                              for c in C_GRID]
-    from scipy import sparse
-
+    every = np.ones(N_FEATURES, bool)
     space = GramSpace.fit(t for t, o in zip(corpus.texts, own) if o)
     grams = _gram_matrix(space, corpus.texts)
-    with_words = {scale: sparse.hstack([sparse.csr_matrix(z), grams * scale]).tocsr() for scale in WORDS_SCALES}
-    word_configs = [("embedding+rules+words", c, scale) for scale in WORDS_SCALES for c in WORDS_C_GRID]
     progress(f"words: {len(space)} terms\n")
+    embedding = z[:, emb_only]
+    configs = [_Config(f"embedding C={c}", c, embedding, emb_only) for c in C_GRID]
+    configs += [_Config(f"embedding+rules C={c}", c, z, every) for c in C_GRID]
+    word_configs = []
+    for weight in WORDS_SCALES:
+        with_words = sparse.hstack([sparse.csr_matrix(z), grams * weight]).tocsr()
+        word_configs += [_Config(f"embedding+rules+words C={c} ×{weight:g}", c, with_words, every, weight)
+                         for c in WORDS_C_GRID]
     report: dict = {"tags": {}, "unmarked": n - written}
     tag_heads: dict[Tag, TagHead] = {}
     for k, tag in enumerate(TAG_ORDER):
@@ -222,43 +237,38 @@ def train(corpus: Corpus, progress: Callable[[str], None]) -> tuple[Heads, dict]
             return _per_language_f1(y[own], pred[own].astype(int), langs[own], beta)
 
         rule_f1 = f1(rule_y)
-        best = ("rules", None, None, 0.5, f1(rule_y, beta), rule_f1, None)
+        best = (None, 0.5, f1(rule_y, beta), rule_f1, None)  # None: the rules alone
         tried = {"rules": round(rule_f1, 3)}
-        for name, c, cols in configs + ([] if tag in WORDS_UNREAD else word_configs):
-            data = with_words[cols] if name.endswith("words") else z[:, cols]
+        for config in configs + ([] if tag in WORDS_UNREAD else word_configs):
             oof = np.zeros(n)
             for f in range(FOLDS):
                 train_idx, test_idx = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
-                model = _logistic(c).fit(data[train_idx], y[train_idx])
-                oof[test_idx] = model.predict_proba(data[test_idx])[:, 1]
+                model = _logistic(config.c).fit(config.data[train_idx], y[train_idx])
+                oof[test_idx] = model.predict_proba(config.data[test_idx])[:, 1]
             scores = [f1(oof >= t, beta) for t in THRESHOLDS]
             i = int(np.argmax(scores))
             cv_f1 = f1(oof >= THRESHOLDS[i])
-            label = f"{name} C={c}" + (f" ×{cols:g}" if name.endswith("words") else "")
-            tried[label] = round(cv_f1, 3)
-            if scores[i] > best[4]:
-                best = (name, c, cols, float(THRESHOLDS[i]), scores[i], cv_f1, oof)
-        name, c, cols, threshold, score, cv_f1, oof = best
+            tried[config.label] = round(cv_f1, 3)
+            if scores[i] > best[2]:
+                best = (config, float(THRESHOLDS[i]), scores[i], cv_f1, oof)
+        config, threshold, score, cv_f1, oof = best
+        chosen = config.label if config else "rules"
         questions_by_rules = False
         if oof is not None:  # on turns made only of questions, do the rules decide better?
             by_rules = np.where(questions, rule_y, oof >= threshold)
             if f1(by_rules, beta) > score:
                 questions_by_rules, cv_f1 = True, f1(by_rules)
-        progress(f"{tag.value:<14} {name}{'' if c is None else f' C={c}'} threshold {threshold:.3f} "
+        progress(f"{tag.value:<14} {chosen} threshold {threshold:.3f} "
                  f"{'questions by rules ' if questions_by_rules else ''}CV F1 {cv_f1:.3f} (rules {rule_f1:.3f})\n")
-        if name == "rules":
+        if config is None:
             tag_heads[tag] = TagHead("rules", np.zeros(N_FEATURES, np.float32), 0.0, 0.5)
-        elif name.endswith("words"):
-            model = _logistic(c).fit(with_words[cols], y)
-            coef = model.coef_[0].astype(np.float32)
-            tag_heads[tag] = TagHead("head", coef[:N_FEATURES], float(model.intercept_[0]), threshold,
-                                     questions_by_rules, coef[N_FEATURES:] * np.float32(cols))
         else:
-            model = _logistic(c).fit(z[:, cols], y)
+            model = _logistic(config.c).fit(config.data, y)
+            coef = model.coef_[0].astype(np.float32)
             w = np.zeros(N_FEATURES, np.float32)
-            w[cols] = model.coef_[0]
-            tag_heads[tag] = TagHead("head", w, float(model.intercept_[0]), threshold, questions_by_rules)
-        chosen = name if c is None else f"{name} C={c}" + (f" ×{cols:g}" if name.endswith("words") else "")
+            w[config.cols] = coef[:config.cols.sum()]
+            gram_weights = coef[N_FEATURES:] * np.float32(config.words_scale) if config.words_scale else None
+            tag_heads[tag] = TagHead("head", w, float(model.intercept_[0]), threshold, questions_by_rules, gram_weights)
         report["tags"][tag.value] = {"chosen": chosen, "threshold": threshold,
                                      "questions_by_rules": questions_by_rules,
                                      "cv_f1": round(cv_f1, 3), "rules_cv_f1": round(rule_f1, 3), "tried": tried}
