@@ -1637,7 +1637,7 @@ def update(
     # not progress either (a denial the analysis missed, or an explanation that does not land).
     did.on_topic_only = did.on_topic and not did.empty and not did.put_off and not (
         did.asked or did.needs_met or did.admission or did.commitment or did.remedy or did.apology or did.empathy
-        or did.acknowledge or did.referral or did.unknown_question or did.asked_again
+        or did.acknowledge or did.referral or did.unknown_question or did.asked_again or did.checking
     )
 
     # Patience, for every temperament. Only progress wins some back: kind words alone do not undo
@@ -1802,9 +1802,9 @@ def _plan_reply(s: DialogueState, scenario: Scenario, mood: object | None) -> No
         s.reply = Situation.apology_accepted
     elif d.apology and s.apologies > 2:
         s.reply = Situation.empty_apology
-    elif (d.empathy or d.acknowledge or d.apology) and not (d.cost_patience and not d.on_topic):
+    elif (d.empathy or d.acknowledge or d.apology or d.checking) and not (d.cost_patience and not d.on_topic):
         # Kind words about nothing in particular that cost patience get no "Now that's more like it."
-        s.reply = Situation.calmer
+        s.reply = Situation.calmer  # a step taken now ("Calling the hub now") too: "Hm. Fine. Check it, quickly."
     elif d.on_topic_only:
         s.reply = Situation.not_convinced
     elif d.one_word:

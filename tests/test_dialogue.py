@@ -535,6 +535,16 @@ def test_kind_words_again_while_nothing_moves_wear_patience_down_from_the_third_
     assert checking.patience == second.patience  # a step taken now is no empty kindness
 
 
+def test_a_step_taken_now_on_the_customers_problem_costs_no_patience_and_is_taken_as_one():
+    state = initial_state(LIB.get("water-bill-surge", "en"))
+    on_topic = "Your meter reading jumped from last month's. Calling the meter team now."
+    step = _turn(state, on_topic, [])
+    assert step.did.checking and not step.did.on_topic_only
+    assert step.patience == state.patience and step.reply is Situation.calmer
+    explained = _turn(state, "Your meter reading jumped from last month's.", [])
+    assert explained.did.on_topic_only and explained.patience < state.patience  # talk that moves nothing
+
+
 @pytest.mark.parametrize("lang, sign_off, then_asks, first_apology", [
     ("en", "Thank you for your patience ma'am, hope everything is ok soon. 🙏", "May I see the bill?",
      "I'm so sorry about this bill. Take care, ma'am."),
