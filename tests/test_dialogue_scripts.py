@@ -1,7 +1,7 @@
 """Trainee scripts played through the session service: does the customer end the way a reader expects?
 
 ``tests/data/dialogue_scripts.yaml`` and ``conversation_scripts_stop27.yaml`` to
-``conversation_scripts_stop44.yaml`` (written by someone else; which were development material
+``conversation_scripts_stop45.yaml`` (written by someone else; which were development material
 is in each file's header and docs/realism.md): a list of
 ``{id, scenario, lang, style, turns, expect: {outcomes, overall, note}}``. Each script is played
 with the offline customer until the customer ends the conversation or the turns run out (then
@@ -21,9 +21,9 @@ import yaml
 
 DATA = Path(__file__).parent / "data" / "dialogue_scripts.yaml"
 #: Sets K and L of stop 27, M of stop 28, N of stop 29, O-Q of stop 31, R of stop 32, T of stop 36,
-#: U of stop 38, V of stop 39, W of stop 40, X and Y of stop 41, Z of stop 42, AA of stop 43
-#: (docs/realism.md), written later by other hands in the same format.
-MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32, 36, 38, 39, 40, 41, 42, 43, 44)]
+#: U of stop 38, V of stop 39, W of stop 40, X and Y of stop 41, Z of stop 42, AA of stop 43, AB of
+#: stop 44, AC of stop 45 (docs/realism.md), written later by other hands in the same format.
+MORE = [Path(__file__).parent / "data" / f"conversation_scripts_stop{n}.yaml" for n in (27, 28, 29, 31, 32, 36, 38, 39, 40, 41, 42, 43, 44, 45)]
 SCRIPTS = [s for path in (DATA, *MORE) for s in yaml.safe_load(path.read_text(encoding="utf-8"))]
 
 
