@@ -101,8 +101,8 @@ KNOWN_FAILURES: dict[str, str] = {
                                      "lecture (the analyser, issue 10); the fix is given and he is still there, "
                                      "watching, when the script ends (set AB, stop 44)",
     "threat-violence-en-terse-AB": "\"Pak Yusuf, counter please. ... Sir, that's for everyone's safety\" is read as "
-                                   "defensive, not as calling the guard, and \"Calling the hub now\" costs patience; "
-                                   "he is still there when the script ends (set AB, stop 44)",
+                                   "defensive, not as calling the guard; he is still there when the script ends (set "
+                                   "AB, stop 44)",
     "vehicle-registration-delay-en-mixed-AB": _RUNS_OUT.replace("set T, stop 36", "set AB, stop 44"),
 }
 
